@@ -1,0 +1,1 @@
+"""CLI commands: criteria (filled in by its area)."""

@@ -1,0 +1,1 @@
+"""CLI commands: drug (filled in by its area)."""

@@ -1,0 +1,1 @@
+"""CLI commands: plan (filled in by its area)."""

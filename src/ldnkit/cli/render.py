@@ -1,0 +1,58 @@
+"""Output helpers shared by every command: JSON for machines, Rich tables for people."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+
+from ldnkit.validation import InputError, input_error
+
+console = Console(highlight=False, soft_wrap=True)
+
+M = TypeVar("M", bound=BaseModel)
+
+JSON_OPTION_HELP = "Print machine-readable JSON instead of a table."
+
+
+def emit_json(data: Any) -> None:
+    """Print data as indented JSON (pydantic models and dates included)."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
+    """JSON when asked for, else the command's human rendering."""
+    if as_json:
+        emit_json(data)
+    else:
+        human()
+
+
+def read_json_file(path: Path, what: str) -> Any:
+    """Read a JSON input file; a missing or malformed file is one clear input error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError.single(what, str(path), "an existing JSON file") from None
+    except IsADirectoryError:
+        raise InputError.single(what, str(path), "a JSON file, not a folder") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError.single(
+            what, f"invalid JSON at line {exc.lineno} column {exc.colno}", "a JSON document"
+        ) from None
+
+
+def parse_model(model: type[M], data: Any) -> M:
+    """Validate data against a model, raising InputError with every problem found."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise input_error(exc) from None

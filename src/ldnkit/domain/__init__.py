@@ -1,0 +1,1 @@
+"""Pure clinical logic: imports only the standard library, pydantic and ldnkit.knowledge."""

@@ -1,0 +1,114 @@
+"""The screening profile: what the safety screen needs to know about one patient.
+
+This is the public input contract of `ldnkit screen` (see the README). Unknown fields are
+errors, so a misspelled `pregnent` is refused instead of silently meaning a healthy patient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Liver = Literal["normal", "chronic_disease", "acute_hepatitis", "decompensated_cirrhosis", "unknown"]
+Kidney = Literal["normal", "impaired", "unknown"]
+Alcohol = Literal["none", "moderate", "heavy", "unknown"]
+Sex = Literal["female", "male", "other", "unknown"]
+MedicationStatus = Literal["active", "stopped"]
+
+# Integrators send code systems by FHIR URI as often as by short name; both mean the same.
+CODE_SYSTEM_ALIASES: dict[str, str] = {
+    "icd10cm": "icd10cm",
+    "icd-10-cm": "icd10cm",
+    "icd10": "icd10cm",
+    "http://hl7.org/fhir/sid/icd-10-cm": "icd10cm",
+    "http://hl7.org/fhir/sid/icd-10": "icd10cm",
+    "snomed": "snomed",
+    "snomedct": "snomed",
+    "snomed-ct": "snomed",
+    "http://snomed.info/sct": "snomed",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class CodedCondition(_Strict):
+    """A condition given as a code: `{"system": "icd10cm", "code": "G93.32"}`."""
+
+    system: str
+    code: Annotated[str, Field(min_length=1)]
+
+    @field_validator("system")
+    @classmethod
+    def _known_system(cls, value: str) -> str:
+        key = value.strip().lower()
+        if key not in CODE_SYSTEM_ALIASES:
+            raise ValueError("one of icd10cm, snomed (or their FHIR system URIs)")
+        return CODE_SYSTEM_ALIASES[key]
+
+
+Condition = Annotated[str, Field(min_length=1)] | CodedCondition
+
+
+class Medication(_Strict):
+    """A medication by name, by RxNorm code, or both."""
+
+    name: str | None = None
+    rxnorm: Annotated[str, Field(pattern=r"^\d{1,10}$")] | None = None
+    status: MedicationStatus = "active"
+    last_dose: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _named_or_coded(self) -> Medication:
+        if not self.name and not self.rxnorm:
+            raise ValueError("a medication with a name or an rxnorm code")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How the medication is shown to a clinician: its name, else its RxNorm code."""
+        return self.name or f"RxNorm {self.rxnorm}"
+
+
+class Substance(_Strict):
+    """An allergy given as a substance name or RxNorm code."""
+
+    name: str | None = None
+    rxnorm: Annotated[str, Field(pattern=r"^\d{1,10}$")] | None = None
+
+    @model_validator(mode="after")
+    def _named_or_coded(self) -> Substance:
+        if not self.name and not self.rxnorm:
+            raise ValueError("an allergy with a name or an rxnorm code")
+        return self
+
+
+Allergy = Annotated[str, Field(min_length=1)] | Substance
+
+
+class PlannedProcedure(_Strict):
+    """A planned procedure; `opioids_expected` drives the perioperative hold."""
+
+    date: dt.date
+    opioids_expected: bool = True
+    name: str | None = None
+
+
+class PatientProfile(_Strict):
+    """Everything the safety screen reads about one patient, as of one day."""
+
+    as_of: dt.date = Field(default_factory=dt.date.today)
+    age: Annotated[int, Field(ge=0, le=130)] | None = None
+    sex: Sex = "unknown"
+    conditions: list[Condition] = Field(default_factory=list)
+    medications: list[Medication] = Field(default_factory=list)
+    allergies: list[Allergy] = Field(default_factory=list)
+    pregnant: bool | None = None
+    breastfeeding: bool | None = None
+    liver: Liver = "unknown"
+    kidney: Kidney = "unknown"
+    alcohol: Alcohol = "unknown"
+    planned_procedures: list[PlannedProcedure] = Field(default_factory=list)
