@@ -1,1 +1,1 @@
-"""ldnkit.store."""
+"""The clinic's records: SQLAlchemy models, Alembic migrations and the repository."""

@@ -1,0 +1,96 @@
+"""What the repository hands out: plain frozen records, never database rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Role = Literal["clinician", "patient"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in account on whose behalf a repository call is made."""
+
+    account_id: int
+    email: str
+    role: Role
+    clinician_id: int | None = None
+    patient_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    email: str
+    role: Role
+    password_hash: str
+    clinician_id: int | None
+    patient_id: int | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.email, self.role, self.clinician_id, self.patient_id)
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    id: int
+    clinician_id: int
+    name: str
+    profile: dict[str, Any]
+    intake: dict[str, Any] | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SavedScreening:
+    id: int
+    patient_id: int
+    created_at: dt.datetime
+    knowledge_version: str
+    verdict: str
+    profile: dict[str, Any]
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    id: int
+    patient_id: int
+    created_at: dt.datetime
+    protocol: str
+    start: dt.date
+    request: dict[str, Any]
+    steps: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    id: int
+    patient_id: int
+    kind: str
+    taken_on: dt.date
+    answers: dict[str, Any]
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class VisitNote:
+    id: int
+    patient_id: int
+    clinician_id: int
+    created_at: dt.datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    at: dt.datetime
+    account_id: int | None
+    action: str
+    patient_id: int | None
+    what: str
+    detail: str

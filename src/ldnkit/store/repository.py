@@ -1,0 +1,590 @@
+"""The repository: every read and write of clinic data, scoped to the actor and audited.
+
+Nothing outside `ldnkit.store` sees SQLAlchemy. Each public method is one transaction; each one
+that touches a patient record first checks that the actor may see that patient (a clinician their
+own patients, a patient their own record) and writes an audit row in the same transaction, so a
+read or write is never without its audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ldnkit.domain.diary import DiaryEntry, MergeConflict, MergePolicy, merge_entries
+from ldnkit.store import migrate
+from ldnkit.store.database import make_engine
+from ldnkit.store.models import (
+    AccountRow,
+    AuditRow,
+    ClinicianRow,
+    DiaryRow,
+    PatientRow,
+    PlanRow,
+    QuestionnaireRow,
+    ScreeningRow,
+    SessionRow,
+    VisitNoteRow,
+    utcnow,
+)
+from ldnkit.store.records import (
+    Account,
+    Actor,
+    AuditEvent,
+    PatientRecord,
+    Questionnaire,
+    Role,
+    SavedPlan,
+    SavedScreening,
+    VisitNote,
+)
+from ldnkit.validation import InputError
+
+SessionKind = Literal["cookie", "bearer"]
+
+
+class NotFound(LookupError):
+    """No such record, or not one the actor may see (the two look the same on purpose)."""
+
+
+class Forbidden(PermissionError):
+    """The actor may see the record but not do this to it (a patient writing a plan)."""
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # SQLite hands timezone-aware columns back naive; they were written in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _account(row: AccountRow) -> Account:
+    role: Role = "clinician" if row.role == "clinician" else "patient"
+    return Account(row.id, row.email, role, row.password_hash, row.clinician_id, row.patient_id)
+
+
+def _patient(row: PatientRow) -> PatientRecord:
+    return PatientRecord(
+        row.id, row.clinician_id, row.name, row.profile, row.intake, _aware(row.created_at)
+    )
+
+
+def _entry(row: DiaryRow) -> DiaryEntry:
+    return DiaryEntry.model_validate(
+        {
+            "day": row.day,
+            "dose_mg": row.dose_mg,
+            "dose_time": row.dose_time,
+            "pain": row.pain,
+            "fatigue": row.fatigue,
+            "sleep_quality": row.sleep_quality,
+            "mood": row.mood,
+            "side_effects": row.side_effects,
+            "note": row.note,
+        }
+    )
+
+
+def _fill(row: DiaryRow, entry: DiaryEntry) -> None:
+    data = entry.model_dump(mode="json")
+    row.day = entry.day
+    row.dose_mg = entry.dose_mg
+    row.dose_time = entry.dose_time
+    row.pain = entry.pain
+    row.fatigue = entry.fatigue
+    row.sleep_quality = entry.sleep_quality
+    row.mood = entry.mood
+    row.side_effects = data["side_effects"]
+    row.note = entry.note
+    row.updated_at = utcnow()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class Store:
+    """The clinic's records behind one engine (SQLite file or PostgreSQL server)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        return cls(make_engine(url))
+
+    def upgrade(self) -> None:
+        """Apply every pending migration."""
+        migrate.upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- accounts -------------------------------------------------------------------------
+
+    def is_empty(self) -> bool:
+        """True when nobody has an account yet (a fresh install)."""
+        with self._tx() as s:
+            return s.scalar(select(func.count()).select_from(AccountRow)) == 0
+
+    def _check_email_free(self, s: Session, email: str) -> None:
+        if s.scalar(select(AccountRow.id).where(AccountRow.email == email)) is not None:
+            raise InputError.single("email", email, "an email that has no account yet")
+
+    def create_clinician(self, email: str, password_hash: str, name: str) -> Account:
+        """A clinician and their login."""
+        email = normalise_email(email)
+        with self._tx() as s:
+            self._check_email_free(s, email)
+            clinician = ClinicianRow(name=name)
+            s.add(clinician)
+            s.flush()
+            row = AccountRow(
+                email=email,
+                password_hash=password_hash,
+                role="clinician",
+                clinician_id=clinician.id,
+            )
+            s.add(row)
+            s.flush()
+            return _account(row)
+
+    def create_patient(
+        self,
+        actor: Actor,
+        name: str,
+        profile: dict[str, Any],
+        *,
+        intake: dict[str, Any] | None = None,
+        email: str | None = None,
+        password_hash: str | None = None,
+    ) -> PatientRecord:
+        """A patient record under the acting clinician, with a login when an email is given."""
+        if actor.role != "clinician" or actor.clinician_id is None:
+            raise Forbidden("only a clinician adds patients")
+        with self._tx() as s:
+            if email is not None:
+                email = normalise_email(email)
+                self._check_email_free(s, email)
+            patient = PatientRow(
+                clinician_id=actor.clinician_id, name=name, profile=profile, intake=intake
+            )
+            s.add(patient)
+            s.flush()
+            if email is not None and password_hash is not None:
+                s.add(
+                    AccountRow(
+                        email=email,
+                        password_hash=password_hash,
+                        role="patient",
+                        patient_id=patient.id,
+                    )
+                )
+            self._audit(s, actor, "write", patient.id, "patient", "created")
+            return _patient(patient)
+
+    def account_by_email(self, email: str) -> Account | None:
+        with self._tx() as s:
+            row = s.scalar(select(AccountRow).where(AccountRow.email == normalise_email(email)))
+            return _account(row) if row else None
+
+    def account_for_patient(self, patient_id: int) -> Account | None:
+        with self._tx() as s:
+            row = s.scalar(select(AccountRow).where(AccountRow.patient_id == patient_id))
+            return _account(row) if row else None
+
+    def log_login(self, email: str, account: Account | None, ok: bool) -> None:
+        """Audit a sign-in attempt (the email is kept as typed, for failed attempts too)."""
+        with self._tx() as s:
+            s.add(
+                AuditRow(
+                    account_id=account.id if account else None,
+                    action="login" if ok else "denied",
+                    what="login",
+                    detail=email[:200],
+                )
+            )
+
+    # -- sessions and API tokens ----------------------------------------------------------
+
+    def open_session(
+        self, account: Account, kind: SessionKind, lifetime: dt.timedelta
+    ) -> tuple[str, str]:
+        """A new secret token and its CSRF token; only the token's hash is stored."""
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        with self._tx() as s:
+            s.add(
+                SessionRow(
+                    token_hash=_token_hash(token),
+                    account_id=account.id,
+                    kind=kind,
+                    csrf_token=csrf,
+                    expires_at=utcnow() + lifetime,
+                )
+            )
+        return token, csrf
+
+    def session(self, token: str, kind: SessionKind) -> tuple[Actor, str] | None:
+        """The actor and CSRF token of a live session, or None."""
+        with self._tx() as s:
+            found = s.execute(
+                select(SessionRow, AccountRow)
+                .join(AccountRow, AccountRow.id == SessionRow.account_id)
+                .where(SessionRow.token_hash == _token_hash(token), SessionRow.kind == kind)
+            ).first()
+            if found is None:
+                return None
+            session_row, account_row = found
+            if _aware(session_row.expires_at) <= utcnow():
+                s.delete(session_row)
+                return None
+            return _account(account_row).actor, session_row.csrf_token
+
+    def close_session(self, token: str) -> None:
+        with self._tx() as s:
+            s.execute(delete(SessionRow).where(SessionRow.token_hash == _token_hash(token)))
+
+    # -- audit ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _audit(
+        s: Session,
+        actor: Actor | None,
+        action: str,
+        patient_id: int | None,
+        what: str,
+        detail: str = "",
+    ) -> None:
+        s.add(
+            AuditRow(
+                account_id=actor.account_id if actor else None,
+                action=action,
+                patient_id=patient_id,
+                what=what,
+                detail=detail,
+            )
+        )
+
+    def _scoped(
+        self, s: Session, actor: Actor, patient_id: int, action: str, what: str
+    ) -> PatientRow:
+        """The patient row when the actor may see it; audits the access either way."""
+        row = s.get(PatientRow, patient_id)
+        allowed = row is not None and (
+            (actor.role == "clinician" and row.clinician_id == actor.clinician_id)
+            or (actor.role == "patient" and row.id == actor.patient_id)
+        )
+        if row is None or not allowed:
+            raise NotFound(f"patient {patient_id}")
+        self._audit(s, actor, action, patient_id, what)
+        return row
+
+    def _denied(self, actor: Actor, patient_id: int, what: str) -> None:
+        with self._tx() as s:
+            self._audit(s, actor, "denied", patient_id, what)
+
+    @contextmanager
+    def _patient_tx(
+        self, actor: Actor, patient_id: int, action: str, what: str, *, clinician_only: bool = False
+    ) -> Iterator[tuple[Session, PatientRow]]:
+        """A transaction on one patient's record; a refusal is itself audited, then raised."""
+        try:
+            with self._tx() as s:
+                row = self._scoped(s, actor, patient_id, action, what)
+                if clinician_only and actor.role != "clinician":
+                    raise Forbidden(what)
+                yield s, row
+        except (NotFound, Forbidden):
+            self._denied(actor, patient_id, what)
+            raise
+
+    def audit_trail(self, patient_id: int | None = None, limit: int = 1000) -> list[AuditEvent]:
+        """The newest audit events, for one patient or for all."""
+        with self._tx() as s:
+            query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+            if patient_id is not None:
+                query = query.where(AuditRow.patient_id == patient_id)
+            return [
+                AuditEvent(
+                    r.id, _aware(r.at), r.account_id, r.action, r.patient_id, r.what, r.detail
+                )
+                for r in s.scalars(query)
+            ]
+
+    # -- patients -------------------------------------------------------------------------
+
+    def patients(self, actor: Actor) -> list[PatientRecord]:
+        """The patients the actor may see: a clinician's own, or a patient's own record."""
+        with self._tx() as s:
+            query = select(PatientRow).order_by(PatientRow.name, PatientRow.id)
+            if actor.role == "clinician":
+                query = query.where(PatientRow.clinician_id == actor.clinician_id)
+            else:
+                query = query.where(PatientRow.id == actor.patient_id)
+            rows = list(s.scalars(query))
+            for row in rows:
+                self._audit(s, actor, "read", row.id, "patient list")
+            return [_patient(r) for r in rows]
+
+    def patient(self, actor: Actor, patient_id: int) -> PatientRecord:
+        with self._patient_tx(actor, patient_id, "read", "patient") as (_, row):
+            return _patient(row)
+
+    def update_patient(
+        self,
+        actor: Actor,
+        patient_id: int,
+        *,
+        name: str | None = None,
+        profile: dict[str, Any] | None = None,
+        intake: dict[str, Any] | None = None,
+    ) -> PatientRecord:
+        with self._patient_tx(actor, patient_id, "write", "patient", clinician_only=True) as (
+            _,
+            row,
+        ):
+            if name is not None:
+                row.name = name
+            if profile is not None:
+                row.profile = profile
+            if intake is not None:
+                row.intake = intake
+            return _patient(row)
+
+    # -- screenings -----------------------------------------------------------------------
+
+    def save_screening(
+        self,
+        actor: Actor,
+        patient_id: int,
+        profile: dict[str, Any],
+        result: dict[str, Any],
+        knowledge_version: str,
+    ) -> SavedScreening:
+        """Keep a screen's result with the knowledge-base version it was made with."""
+        with self._patient_tx(actor, patient_id, "write", "screening", clinician_only=True) as (
+            s,
+            _,
+        ):
+            row = ScreeningRow(
+                patient_id=patient_id,
+                knowledge_version=knowledge_version,
+                verdict=str(result.get("verdict", "")),
+                profile=profile,
+                result=result,
+            )
+            s.add(row)
+            s.flush()
+            return _screening(row)
+
+    def screenings(self, actor: Actor, patient_id: int) -> list[SavedScreening]:
+        """The patient's saved screenings, newest first."""
+        with self._patient_tx(actor, patient_id, "read", "screenings") as (s, _):
+            query = (
+                select(ScreeningRow)
+                .where(ScreeningRow.patient_id == patient_id)
+                .order_by(ScreeningRow.id.desc())
+            )
+            return [_screening(r) for r in s.scalars(query)]
+
+    # -- plans ----------------------------------------------------------------------------
+
+    def save_plan(
+        self,
+        actor: Actor,
+        patient_id: int,
+        protocol: str,
+        start: dt.date,
+        request: dict[str, Any],
+        steps: list[dict[str, Any]],
+    ) -> SavedPlan:
+        """Save a titration plan; the newest plan is the patient's current one."""
+        with self._patient_tx(actor, patient_id, "write", "plan", clinician_only=True) as (s, _):
+            row = PlanRow(
+                patient_id=patient_id, protocol=protocol, start=start, request=request, steps=steps
+            )
+            s.add(row)
+            s.flush()
+            return _plan(row)
+
+    def current_plan(self, actor: Actor, patient_id: int) -> SavedPlan | None:
+        with self._patient_tx(actor, patient_id, "read", "plan") as (s, _):
+            row = s.scalar(
+                select(PlanRow)
+                .where(PlanRow.patient_id == patient_id)
+                .order_by(PlanRow.id.desc())
+                .limit(1)
+            )
+            return _plan(row) if row else None
+
+    # -- diary ----------------------------------------------------------------------------
+
+    def diary(self, actor: Actor, patient_id: int) -> list[DiaryEntry]:
+        """The patient's diary, oldest day first."""
+        with self._patient_tx(actor, patient_id, "read", "diary") as (s, _):
+            query = select(DiaryRow).where(DiaryRow.patient_id == patient_id).order_by(DiaryRow.day)
+            return [_entry(r) for r in s.scalars(query)]
+
+    def record_entry(
+        self, actor: Actor, patient_id: int, entry: DiaryEntry, how: MergePolicy | None = None
+    ) -> DiaryEntry:
+        """Save a day's entry (backdating allowed). A day that already has one needs `how`.
+
+        Without `how` a different second entry for the same day raises MergeConflict carrying
+        the stored entry, so the user decides; with it, `merge_entries` decides and the result
+        is stored. The very same entry sent twice (a retried request) changes nothing.
+        """
+        for _attempt in range(2):
+            try:
+                with self._patient_tx(actor, patient_id, "write", f"diary {entry.day}") as (s, _):
+                    row = s.scalar(
+                        select(DiaryRow).where(
+                            DiaryRow.patient_id == patient_id, DiaryRow.day == entry.day
+                        )
+                    )
+                    if row is None:
+                        row = DiaryRow(patient_id=patient_id)
+                        _fill(row, entry)
+                        s.add(row)
+                        s.flush()
+                        return entry
+                    existing = _entry(row)
+                    if existing == entry:
+                        return existing
+                    if how is None:
+                        raise MergeConflict(existing, entry)
+                    merged = merge_entries(existing, entry, how)
+                    _fill(row, merged)
+                    return merged
+            except IntegrityError:
+                # Another client saved the same day between our read and our insert (PostgreSQL
+                # only; SQLite serialises writers). The second attempt sees that entry.
+                continue
+        raise MergeConflict(self._entry_on(patient_id, entry.day), entry)
+
+    def _entry_on(self, patient_id: int, day: dt.date) -> DiaryEntry:
+        with self._tx() as s:
+            row = s.scalar(
+                select(DiaryRow).where(DiaryRow.patient_id == patient_id, DiaryRow.day == day)
+            )
+            if row is None:  # pragma: no cover (only reachable by deleting mid-request)
+                raise NotFound(f"diary entry {day}")
+            return _entry(row)
+
+    # -- questionnaires and visit notes ---------------------------------------------------
+
+    def add_questionnaire(
+        self,
+        actor: Actor,
+        patient_id: int,
+        kind: str,
+        taken_on: dt.date,
+        answers: dict[str, Any],
+        result: dict[str, Any],
+    ) -> Questionnaire:
+        with self._patient_tx(actor, patient_id, "write", f"questionnaire {kind}") as (s, _):
+            row = QuestionnaireRow(
+                patient_id=patient_id, kind=kind, taken_on=taken_on, answers=answers, result=result
+            )
+            s.add(row)
+            s.flush()
+            return _questionnaire(row)
+
+    def questionnaires(
+        self, actor: Actor, patient_id: int, kind: str | None = None
+    ) -> list[Questionnaire]:
+        """Scored questionnaires over time, oldest first."""
+        with self._patient_tx(actor, patient_id, "read", "questionnaires") as (s, _):
+            query = (
+                select(QuestionnaireRow)
+                .where(QuestionnaireRow.patient_id == patient_id)
+                .order_by(QuestionnaireRow.taken_on, QuestionnaireRow.id)
+            )
+            if kind is not None:
+                query = query.where(QuestionnaireRow.kind == kind)
+            return [_questionnaire(r) for r in s.scalars(query)]
+
+    def add_note(self, actor: Actor, patient_id: int, text: str) -> VisitNote:
+        with self._patient_tx(actor, patient_id, "write", "visit note", clinician_only=True) as (
+            s,
+            _,
+        ):
+            assert actor.clinician_id is not None  # clinician_only checked above
+            row = VisitNoteRow(patient_id=patient_id, clinician_id=actor.clinician_id, text=text)
+            s.add(row)
+            s.flush()
+            return _note(row)
+
+    def notes(self, actor: Actor, patient_id: int) -> list[VisitNote]:
+        """Visit notes, newest first (clinicians only: notes are the clinician's record)."""
+        with self._patient_tx(actor, patient_id, "read", "visit notes", clinician_only=True) as (
+            s,
+            _,
+        ):
+            query = (
+                select(VisitNoteRow)
+                .where(VisitNoteRow.patient_id == patient_id)
+                .order_by(VisitNoteRow.id.desc())
+            )
+            return [_note(r) for r in s.scalars(query)]
+
+
+def _screening(row: ScreeningRow) -> SavedScreening:
+    return SavedScreening(
+        row.id,
+        row.patient_id,
+        _aware(row.created_at),
+        row.knowledge_version,
+        row.verdict,
+        row.profile,
+        row.result,
+    )
+
+
+def _plan(row: PlanRow) -> SavedPlan:
+    return SavedPlan(
+        row.id,
+        row.patient_id,
+        _aware(row.created_at),
+        row.protocol,
+        row.start,
+        row.request,
+        list(row.steps),
+    )
+
+
+def _questionnaire(row: QuestionnaireRow) -> Questionnaire:
+    return Questionnaire(row.id, row.patient_id, row.kind, row.taken_on, row.answers, row.result)
+
+
+def _note(row: VisitNoteRow) -> VisitNote:
+    return VisitNote(row.id, row.patient_id, row.clinician_id, _aware(row.created_at), row.text)
+
+
+__all__ = [
+    "Account",
+    "Actor",
+    "Forbidden",
+    "MergeConflict",
+    "NotFound",
+    "PatientRecord",
+    "Store",
+    "normalise_email",
+]

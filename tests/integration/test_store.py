@@ -1,0 +1,254 @@
+"""The store against real databases: a SQLite file, and PostgreSQL when the test URL is set."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from ldnkit.domain.diary import DiaryEntry, MergeConflict
+from ldnkit.store import migrate
+from ldnkit.store.database import make_engine
+from ldnkit.store.passwords import hash_password, verify_password
+from ldnkit.store.repository import Forbidden, NotFound, Store
+from ldnkit.validation import InputError
+
+PG_URL = os.environ.get("LDNKIT_TEST_POSTGRES_URL")
+TABLES = {
+    "clinicians", "patients", "accounts", "sessions", "screenings", "plans", "diary_entries",
+    "questionnaires", "visit_notes", "audit_log",
+}  # fmt: skip
+INJECTIONS = [
+    "<script>alert(1)</script>",
+    "'; DROP TABLE patients; --",
+    '" onmouseover="x',
+    "{{ 7*7 }}",
+    "Robert'); DELETE FROM diary_entries;--",
+    "ümlaut ☃ \u202e",
+]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    """A URL for an empty database of each kind; PostgreSQL gets a fresh database per test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/clinic.db"
+        return
+    if not PG_URL:
+        pytest.skip("LDNKIT_TEST_POSTGRES_URL is not set (CI sets it; see .ci/run)")
+    name = f"ldnkit_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    s = Store.open(database_url)
+    s.upgrade()
+    yield s
+    s.close()
+
+
+def _entry(day: str, pain: int = 5, note: str = "", dose: float | None = 1.5) -> DiaryEntry:
+    return DiaryEntry(
+        day=dt.date.fromisoformat(day), dose_mg=dose, pain=pain, fatigue=4, sleep_quality=6,
+        note=note,
+    )  # fmt: skip
+
+
+def _clinic(store: Store) -> tuple[object, object, object]:
+    """Two clinicians; the first has one patient with a login."""
+    alice = store.create_clinician("alice@clinic.test", hash_password("alice-pass"), "Dr Alice")
+    bob = store.create_clinician("bob@clinic.test", hash_password("bob-pass"), "Dr Bob")
+    patient = store.create_patient(
+        alice.actor, "Pat One", {"age": 40}, email="pat@home.test",
+        password_hash=hash_password("pat-pass"),
+    )  # fmt: skip
+    return alice, bob, patient
+
+
+def test_migrations_build_every_table_from_an_empty_database_and_step_back(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    assert migrate.current_revision(engine) is None
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    migrate.downgrade(engine, "base")
+    assert not TABLES & set(inspect(engine).get_table_names())
+    migrate.upgrade(engine)
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_enforced(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/wal.db")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_a_patient_account_belongs_to_its_patient_and_clinician(store: Store) -> None:
+    alice, _, patient = _clinic(store)
+    account = store.account_by_email("  PAT@home.test ")
+    assert account is not None
+    assert account.role == "patient"
+    assert account.patient_id == patient.id
+    assert patient.clinician_id == alice.clinician_id
+    assert verify_password(account.password_hash, "pat-pass")
+    assert not verify_password(account.password_hash, "wrong")
+
+
+def test_an_email_cannot_be_registered_twice(store: Store) -> None:
+    _clinic(store)
+    with pytest.raises(InputError) as caught:
+        store.create_clinician("Alice@clinic.test", hash_password("x" * 8), "Another Alice")
+    assert caught.value.problems[0].field == "email"
+
+
+def test_a_clinician_sees_only_their_own_patients(store: Store) -> None:
+    alice, bob, patient = _clinic(store)
+    assert [p.id for p in store.patients(alice.actor)] == [patient.id]
+    assert store.patients(bob.actor) == []
+    with pytest.raises(NotFound):
+        store.patient(bob.actor, patient.id)
+    with pytest.raises(NotFound):
+        store.record_entry(bob.actor, patient.id, _entry("2026-11-01"))
+    assert store.diary(alice.actor, patient.id) == []
+
+
+def test_a_patient_sees_only_their_own_record_and_cannot_write_clinical_records(
+    store: Store,
+) -> None:
+    alice, _, patient = _clinic(store)
+    other = store.create_patient(alice.actor, "Pat Two", {})
+    me = store.account_by_email("pat@home.test")
+    assert me is not None
+    assert [p.id for p in store.patients(me.actor)] == [patient.id]
+    with pytest.raises(NotFound):
+        store.diary(me.actor, other.id)
+    with pytest.raises(Forbidden):
+        store.save_plan(me.actor, patient.id, "standard", dt.date(2026, 12, 1), {}, [])
+    with pytest.raises(Forbidden):
+        store.create_patient(me.actor, "Someone", {})
+
+
+def test_every_read_write_and_refusal_of_a_patient_record_is_audited(store: Store) -> None:
+    alice, bob, patient = _clinic(store)
+    store.record_entry(alice.actor, patient.id, _entry("2026-11-01"))
+    store.diary(alice.actor, patient.id)
+    with pytest.raises(NotFound):
+        store.diary(bob.actor, patient.id)
+    trail = [(e.account_id, e.action, e.what) for e in store.audit_trail(patient.id)]
+    assert trail[:4] == [
+        (bob.id, "denied", "diary"),
+        (alice.id, "read", "diary"),
+        (alice.id, "write", "diary 2026-11-01"),
+        (alice.id, "write", "patient"),
+    ]
+
+
+def test_a_second_entry_for_a_day_is_a_conflict_until_the_caller_chooses_a_merge(
+    store: Store,
+) -> None:
+    alice, _, patient = _clinic(store)
+    store.record_entry(alice.actor, patient.id, _entry("2026-11-02", pain=6, note="first"))
+    with pytest.raises(MergeConflict) as caught:
+        store.record_entry(alice.actor, patient.id, _entry("2026-11-02", pain=2, note="second"))
+    assert caught.value.existing.pain == 6
+    assert [e.pain for e in store.diary(alice.actor, patient.id)] == [6]
+
+    kept = store.record_entry(alice.actor, patient.id, _entry("2026-11-02", pain=2), how="keep")
+    assert kept.pain == 6
+    combined = store.record_entry(
+        alice.actor, patient.id, _entry("2026-11-02", pain=2, note="second"), how="combine"
+    )
+    assert (combined.pain, combined.note) == (4, "first\nsecond")
+    store.record_entry(alice.actor, patient.id, _entry("2026-11-02", pain=1), how="replace")
+    assert [(e.pain, e.note) for e in store.diary(alice.actor, patient.id)] == [(1, "")]
+
+
+def test_the_same_entry_sent_twice_is_stored_once_without_a_conflict(store: Store) -> None:
+    alice, _, patient = _clinic(store)
+    entry = _entry("2026-11-03")
+    store.record_entry(alice.actor, patient.id, entry)
+    store.record_entry(alice.actor, patient.id, entry)
+    assert store.diary(alice.actor, patient.id) == [entry]
+
+
+def test_backdated_entries_come_back_in_day_order(store: Store) -> None:
+    alice, _, patient = _clinic(store)
+    for day in ("2026-11-05", "2026-10-20", "2026-11-01"):
+        store.record_entry(alice.actor, patient.id, _entry(day, dose=None))
+    days = [e.day.isoformat() for e in store.diary(alice.actor, patient.id)]
+    assert days == ["2026-10-20", "2026-11-01", "2026-11-05"]
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+def test_text_is_stored_verbatim(store: Store, payload: str) -> None:
+    alice, _, _patient = _clinic(store)
+    named = store.create_patient(alice.actor, payload, {"note": payload})
+    store.record_entry(alice.actor, named.id, _entry("2026-11-04", note=payload))
+    note = store.add_note(alice.actor, named.id, payload)
+    assert store.patient(alice.actor, named.id).name == payload
+    assert store.diary(alice.actor, named.id)[0].note == payload
+    assert store.notes(alice.actor, named.id)[0].text == payload == note.text
+    assert len(store.patients(alice.actor)) == 2
+
+
+def test_screenings_plans_and_questionnaires_are_kept_over_time(store: Store) -> None:
+    alice, _, patient = _clinic(store)
+    result = {"verdict": "caution", "earliest_start": None, "findings": []}
+    store.save_screening(alice.actor, patient.id, {"age": 40}, result, "kb-1")
+    store.save_screening(
+        alice.actor, patient.id, {"age": 41}, {**result, "verdict": "eligible"}, "kb-2"
+    )
+    saved = store.screenings(alice.actor, patient.id)
+    assert [(s.verdict, s.knowledge_version) for s in saved] == [
+        ("eligible", "kb-2"),
+        ("caution", "kb-1"),
+    ]
+    steps = [{"start": "2026-12-01", "end": None, "dose_mg": 1.5, "time": "bedtime"}]
+    store.save_plan(alice.actor, patient.id, "gentle", dt.date(2026, 11, 1), {"p": 1}, [])
+    store.save_plan(alice.actor, patient.id, "standard", dt.date(2026, 12, 1), {"p": 2}, steps)
+    plan = store.current_plan(alice.actor, patient.id)
+    assert plan is not None
+    assert (plan.protocol, plan.start, plan.steps) == ("standard", dt.date(2026, 12, 1), steps)
+    for day, total in (("2026-12-20", 40.5), ("2026-10-01", 61.0)):
+        store.add_questionnaire(
+            alice.actor, patient.id, "fiqr", dt.date.fromisoformat(day), {}, {"total": total}
+        )
+    totals = [q.result["total"] for q in store.questionnaires(alice.actor, patient.id, "fiqr")]
+    assert totals == [61.0, 40.5]
+
+
+def test_sessions_resolve_to_their_account_until_closed_or_expired(store: Store) -> None:
+    alice, _, _ = _clinic(store)
+    token, csrf = store.open_session(alice, "cookie", dt.timedelta(hours=1))
+    found = store.session(token, "cookie")
+    assert found == (alice.actor, csrf)
+    assert store.session(token, "bearer") is None
+    store.close_session(token)
+    assert store.session(token, "cookie") is None
+    stale, _ = store.open_session(alice, "bearer", dt.timedelta(seconds=-1))
+    assert store.session(stale, "bearer") is None
+
+
+def test_is_empty_until_the_first_account(store: Store) -> None:
+    assert store.is_empty()
+    _clinic(store)
+    assert not store.is_empty()
