@@ -1,0 +1,463 @@
+"""Titration plans: a protocol and a start date become dated dosing steps.
+
+Doses are handled in whole micrograms inside this module so that repeated steps never pick up
+floating-point error (0.5 mg added nine times is exactly 4.5 mg). Steps run from `start` to
+`end` inclusive: a 14-day step starting on the 23rd ends on the 6th of the next month, and the
+next step starts the day after. The last step of a plan is open (`end` is None).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ldnkit.knowledge.protocols import DoseTime, mg_to_ug, protocol_book, ug_to_mg
+from ldnkit.validation import InputError, Problem, show
+
+ProtocolName = Literal["standard", "gentle", "custom"]
+AdjustmentKind = Literal["move-to-morning", "step-back", "procedure-hold"]
+
+STANDARD_DOSE_MESSAGE = "standard-dose naltrexone, not LDN"
+_CUSTOM_FIELDS = ("start_dose_mg", "step_mg", "interval_days", "target_mg")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class PlanRequest(_Frozen):
+    """What a prescriber asks for: a protocol, a start date and, for `custom`, its numbers."""
+
+    protocol: ProtocolName
+    start: dt.date
+    start_dose_mg: Annotated[float, Field(gt=0)] | None = None
+    step_mg: Annotated[float, Field(gt=0)] | None = None
+    interval_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    target_mg: Annotated[float, Field(gt=0)] | None = None
+    time: DoseTime | None = None
+    allow_above_5mg: bool = False
+
+
+class Step(_Frozen):
+    """One dose taken every day from `start` to `end` inclusive (`end` None: continue)."""
+
+    start: dt.date
+    end: dt.date | None
+    dose_mg: float
+    time: DoseTime
+    note: str | None = None
+
+    def covers(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+    @property
+    def dose_ug(self) -> int:
+        return mg_to_ug(self.dose_mg)
+
+
+class Adjustment(_Frozen):
+    """A change made to a plan on purpose, with its reason and sources.
+
+    `on` is the first day the plan changed; `resumes_on` is, for a hold, the day dosing restarts
+    (None while it is not yet known).
+    """
+
+    kind: AdjustmentKind
+    on: dt.date
+    resumes_on: dt.date | None = None
+    message: str
+    sources: tuple[str, ...]
+    evidence: Literal["H", "M", "L"]
+
+
+class Plan(_Frozen):
+    """A titration plan: dated steps plus the protocol numbers used to (re)build them."""
+
+    protocol: ProtocolName
+    start_dose_mg: float
+    step_mg: float
+    interval_days: int
+    target_mg: float
+    steps: tuple[Step, ...]
+    adjustments: tuple[Adjustment, ...] = ()
+    sources: tuple[str, ...]
+
+    def dose_on(self, day: dt.date) -> float | None:
+        """The dose to take on `day`, or None before the plan and on days without LDN."""
+        for step in self.steps:
+            if step.covers(day):
+                return step.dose_mg
+        return None
+
+    def contract(self) -> dict[str, object]:
+        """The `ldnkit plan --json` contract: steps with ISO dates, the last one open."""
+        return {
+            "protocol": self.protocol,
+            "target_mg": self.target_mg,
+            "steps": [
+                {
+                    "start": s.start.isoformat(),
+                    "end": s.end.isoformat() if s.end else None,
+                    "dose_mg": s.dose_mg,
+                    "time": s.time,
+                    "note": s.note,
+                }
+                for s in self.steps
+            ],
+            "adjustments": [a.model_dump(mode="json") for a in self.adjustments],
+            "sources": list(self.sources),
+        }
+
+
+def _fmt(mg: float | Decimal) -> str:
+    return f"{Decimal(str(mg)).normalize():f} mg"
+
+
+def dose_problems(field: str, mg: float, *, allow_above_5mg: bool) -> list[Problem]:
+    """Why a dose cannot be part of an LDN plan or liquid (empty when it can)."""
+    limits = protocol_book().limits
+    try:
+        value = Decimal(str(mg))
+    except InvalidOperation:
+        return [Problem(field, show(mg), "a number of milligrams")]
+    if not value.is_finite() or value <= 0:
+        return [Problem(field, show(mg), "a dose above 0 mg")]
+    if value >= Decimal(str(limits.standard_dose_mg)):
+        return [
+            Problem(
+                field,
+                f"{show(mg)} ({STANDARD_DOSE_MESSAGE})",
+                f"an LDN dose of at most {_fmt(limits.hard_max_mg)}",
+            )
+        ]
+    if value > Decimal(str(limits.hard_max_mg)):
+        return [
+            Problem(
+                field,
+                show(mg),
+                f"at most {_fmt(limits.hard_max_mg)}, the highest LDN dose reported "
+                f"(case reports, sources: {', '.join(limits.hard_max_sources)})",
+            )
+        ]
+    if value > Decimal(str(limits.usual_max_mg)) and not allow_above_5mg:
+        return [
+            Problem(
+                field,
+                show(mg),
+                f"at most {_fmt(limits.usual_max_mg)} (LDN range; sources: "
+                f"{', '.join(limits.usual_max_sources)}), or pass the explicit override "
+                "allow_above_5mg (--allow-above-5mg)",
+            )
+        ]
+    return []
+
+
+def _multiple_problem(field: str, mg: float) -> Problem | None:
+    limits = protocol_book().limits
+    multiple = mg_to_ug(limits.dose_multiple_mg)
+    if (Decimal(str(mg)) * 1000) % multiple != 0:
+        return Problem(
+            field,
+            show(mg),
+            f"a multiple of {_fmt(limits.dose_multiple_mg)} so each step can be filled with "
+            "capsules (use a liquid for other doses)",
+        )
+    return None
+
+
+def _resolve(req: PlanRequest) -> tuple[int, int, int, int, DoseTime, tuple[str, ...]]:
+    """The request's numbers in micrograms, or every problem with them at once."""
+    protocol = protocol_book().protocol(req.protocol)
+    problems: list[Problem] = []
+    given = {name: getattr(req, name) for name in _CUSTOM_FIELDS}
+    if req.protocol == "custom":
+        for name, value in given.items():
+            if value is None:
+                problems.append(Problem(name, "nothing", "a value (required for protocol custom)"))
+        if problems:
+            raise InputError(problems)
+        start_mg, step_mg = float(given["start_dose_mg"]), float(given["step_mg"])
+        interval, target_mg = int(given["interval_days"]), float(given["target_mg"])
+    else:
+        for name, value in given.items():
+            if value is not None:
+                problems.append(
+                    Problem(name, show(value), f"nothing (protocol {req.protocol} sets it)")
+                )
+        if problems:
+            raise InputError(problems)
+        # The loader guarantees that every named protocol has all four numbers.
+        start_mg, step_mg = float(protocol.start_dose_mg or 0), float(protocol.step_mg or 0)
+        interval, target_mg = int(protocol.interval_days or 0), float(protocol.target_mg or 0)
+    for name, mg in (("start_dose_mg", start_mg), ("target_mg", target_mg)):
+        problems += dose_problems(name, mg, allow_above_5mg=req.allow_above_5mg)
+    if not problems:
+        named = (("start_dose_mg", start_mg), ("step_mg", step_mg), ("target_mg", target_mg))
+        for name, mg in named:
+            multiple = _multiple_problem(name, mg)
+            if multiple:
+                problems.append(multiple)
+    if not problems and mg_to_ug(start_mg) > mg_to_ug(target_mg):
+        problems.append(
+            Problem("start_dose_mg", show(start_mg), f"at most the target ({_fmt(target_mg)})")
+        )
+    if problems:
+        raise InputError(problems)
+    return (
+        mg_to_ug(start_mg),
+        mg_to_ug(step_mg),
+        interval,
+        mg_to_ug(target_mg),
+        req.time or protocol.time,
+        protocol.sources,
+    )
+
+
+def titrate(
+    start: dt.date,
+    start_ug: int,
+    step_ug: int,
+    interval_days: int,
+    target_ug: int,
+    time: DoseTime,
+    first_note: str | None = None,
+) -> list[Step]:
+    """Steps from `start`: start dose, then + step every interval, capped at the target."""
+    steps: list[Step] = []
+    dose, day = start_ug, start
+    while True:
+        dose = min(dose, target_ug)
+        last = dose == target_ug
+        end = None if last else day + dt.timedelta(days=interval_days - 1)
+        steps.append(
+            Step(
+                start=day,
+                end=end,
+                dose_mg=ug_to_mg(dose),
+                time=time,
+                note=first_note if not steps else None,
+            )
+        )
+        if end is None:
+            return steps
+        dose, day = dose + step_ug, end + dt.timedelta(days=1)
+
+
+def build_plan(req: PlanRequest) -> Plan:
+    """Build the dated steps of a protocol; bad numbers raise InputError naming each field."""
+    start_ug, step_ug, interval, target_ug, time, sources = _resolve(req)
+    return Plan(
+        protocol=req.protocol,
+        start_dose_mg=ug_to_mg(start_ug),
+        step_mg=ug_to_mg(step_ug),
+        interval_days=interval,
+        target_mg=ug_to_mg(target_ug),
+        steps=tuple(titrate(req.start, start_ug, step_ug, interval, target_ug, time)),
+        sources=sources,
+    )
+
+
+
+# Adjustments. Each returns a new Plan and records itself in `Plan.adjustments`, so that every
+# lower dose or pause in a plan can be traced to a deliberate, cited decision.
+
+_DAY = dt.timedelta(days=1)
+
+
+def _adjusted(plan: Plan, steps: list[Step], adjustment: Adjustment) -> Plan:
+    sources = tuple(dict.fromkeys((*plan.sources, *adjustment.sources)))
+    return plan.model_copy(
+        update={
+            "steps": tuple(steps),
+            "adjustments": (*plan.adjustments, adjustment),
+            "sources": sources,
+        }
+    )
+
+
+def _split(step: Step, day: dt.date) -> tuple[Step | None, Step]:
+    """The part of a step before `day` (None if empty) and the part from `day` on."""
+    if day <= step.start:
+        return None, step
+    before = step.model_copy(update={"end": day - _DAY})
+    after = step.model_copy(update={"start": day, "note": None})
+    return before, after
+
+
+def move_to_morning(plan: Plan, from_day: dt.date) -> Plan:
+    """Take every dose from `from_day` on in the morning (for insomnia or vivid dreams)."""
+    rule = protocol_book().adjustments.move_to_morning
+    steps: list[Step] = []
+    for step in plan.steps:
+        if step.end is not None and step.end < from_day:
+            steps.append(step)
+            continue
+        before, after = _split(step, from_day)
+        if before:
+            steps.append(before)
+        steps.append(after.model_copy(update={"time": "morning"}))
+    adjustment = Adjustment(
+        kind="move-to-morning",
+        on=from_day,
+        message=rule.message,
+        sources=rule.sources,
+        evidence=rule.evidence,
+    )
+    return _adjusted(plan, steps, adjustment)
+
+
+def _covering(plan: Plan, field: str, day: dt.date) -> int:
+    for index, step in enumerate(plan.steps):
+        if step.covers(day):
+            return index
+    first = plan.steps[0].start.isoformat() if plan.steps else "the plan's start"
+    raise InputError.single(field, day.isoformat(), f"a dosing day of the plan (from {first})")
+
+
+def step_back(plan: Plan, intolerable_on: dt.date) -> Plan:
+    """From `intolerable_on`, go back to the last tolerated dose for 2 weeks, then retry.
+
+    The step that was not tolerated is retried for its full length and the rest of the plan
+    follows it, later by as many days as the step-back took.
+    """
+    rule = protocol_book().adjustments.step_back
+    index = _covering(plan, "intolerable_on", intolerable_on)
+    failed = plan.steps[index]
+    tolerated = next(
+        (s for s in reversed(plan.steps[:index]) if s.dose_ug < failed.dose_ug), None
+    )
+    if tolerated is None:
+        raise InputError.single(
+            "intolerable_on",
+            intolerable_on.isoformat(),
+            f"a day after the first {_fmt(failed.dose_mg)} step: there is no lower tolerated "
+            "dose to go back to (consider a gentler start)",
+        )
+    later_holds = [
+        a for a in plan.adjustments if a.kind == "procedure-hold" and a.on > intolerable_on
+    ]
+    if later_holds:
+        raise InputError.single(
+            "intolerable_on",
+            intolerable_on.isoformat(),
+            f"a day after the procedure hold starting {later_holds[0].on.isoformat()} "
+            "(step back first, then plan the hold)",
+        )
+    before, _ = _split(failed, intolerable_on)
+    retry_on = intolerable_on + dt.timedelta(days=rule.days)
+    back = Step(
+        start=intolerable_on,
+        end=retry_on - _DAY,
+        dose_mg=tolerated.dose_mg,
+        time=failed.time,
+        note=f"Back to the last tolerated dose; retry {_fmt(failed.dose_mg)} on {retry_on}",
+    )
+    delay = retry_on - failed.start
+    moved = [
+        s.model_copy(
+            update={"start": s.start + delay, "end": s.end + delay if s.end else None}
+        )
+        for s in plan.steps[index:]
+    ]
+    moved[0] = moved[0].model_copy(update={"note": "Retry after stepping back"})
+    steps = [*plan.steps[:index], *([before] if before else []), back, *moved]
+    adjustment = Adjustment(
+        kind="step-back",
+        on=intolerable_on,
+        message=rule.message,
+        sources=rule.sources,
+        evidence=rule.evidence,
+    )
+    return _adjusted(plan, steps, adjustment)
+
+
+def hold_for_procedure(
+    plan: Plan,
+    procedure_date: dt.date,
+    opioids_stop: dt.date | None,
+    hold_days: int | None = None,
+    *,
+    washout_days: int | None = None,
+) -> Plan:
+    """Stop before a procedure where opioids are expected; restart at the starting dose after.
+
+    The last dose is taken `hold_days` (default 3, at least 2) days before the procedure.
+    Dosing restarts `washout_days` (default 7) after the last opioid dose `opioids_stop`, at
+    the protocol's starting dose, and the titration runs again. Without `opioids_stop` the
+    plan ends before the procedure until the restart can be dated.
+    """
+    rule = protocol_book().adjustments.procedure_hold
+    hold = rule.default_hold_days if hold_days is None else hold_days
+    washout = rule.restart_washout_days if washout_days is None else washout_days
+    problems: list[Problem] = []
+    if not rule.min_hold_days <= hold <= rule.max_hold_days:
+        problems.append(
+            Problem(
+                "hold_days",
+                show(hold),
+                f"{rule.min_hold_days} to {rule.max_hold_days} days (48-72 hours is the "
+                "supported range; nothing supports 24 hours)",
+            )
+        )
+    if washout < rule.restart_washout_days:
+        problems.append(
+            Problem(
+                "washout_days",
+                show(washout),
+                f"at least {rule.restart_washout_days} opioid-free days before restarting",
+            )
+        )
+    if opioids_stop is not None and opioids_stop < procedure_date:
+        problems.append(
+            Problem(
+                "opioids_stop",
+                opioids_stop.isoformat(),
+                f"the procedure day ({procedure_date}) or later",
+            )
+        )
+    last_dose = procedure_date - dt.timedelta(days=hold)
+    if not problems and (not plan.steps or last_dose < plan.steps[0].start):
+        first = plan.steps[0].start if plan.steps else None
+        problems.append(
+            Problem(
+                "procedure_date",
+                procedure_date.isoformat(),
+                f"a date at least {hold} days after the plan starts ({first}); for an "
+                "earlier procedure, start the plan after opioids have stopped",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+
+    kept: list[Step] = []
+    for step in plan.steps:
+        if step.start > last_dose:
+            break
+        if step.end is None or step.end > last_dose:
+            step = step.model_copy(update={"end": last_dose})
+        kept.append(step)
+    note = f"Last dose before the procedure on {procedure_date}"
+    kept[-1] = kept[-1].model_copy(update={"note": note})
+    restart = opioids_stop + dt.timedelta(days=washout) if opioids_stop else None
+    if restart is not None:
+        kept += titrate(
+            restart,
+            mg_to_ug(plan.start_dose_mg),
+            mg_to_ug(plan.step_mg),
+            plan.interval_days,
+            mg_to_ug(plan.target_mg),
+            kept[-1].time,
+            first_note=f"Restart at the starting dose after the procedure on {procedure_date}",
+        )
+    adjustment = Adjustment(
+        kind="procedure-hold",
+        on=last_dose + _DAY,
+        resumes_on=restart,
+        message=rule.message.format(hold_days=hold, washout_days=washout),
+        sources=tuple(dict.fromkeys((*rule.hold_sources, *rule.restart_sources))),
+        evidence=rule.evidence,
+    )
+    return _adjusted(plan, kept, adjustment)
