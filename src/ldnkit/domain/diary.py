@@ -1,0 +1,223 @@
+"""The patient diary: one validated entry per day, and explicit merging of a day's duplicates.
+
+An entry is what a patient records for one day: the LDN dose taken (or none), symptom scores on
+0-10 scales, optional mood, side effects from the knowledge base's list with a severity, and a
+free-text note kept exactly as typed. Out-of-range values are errors, never stored values: a
+pain score of 11 is refused, not clipped. Entries may be backdated; a second entry for a day
+that already has one is only merged when the caller says how (`keep`, `replace`, `combine`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Severity = Literal["mild", "moderate", "severe"]
+MergePolicy = Literal["keep", "replace", "combine"]
+MERGE_POLICIES: tuple[MergePolicy, ...] = ("keep", "replace", "combine")
+
+SEVERITY_RANK: dict[str, int] = {"mild": 1, "moderate": 2, "severe": 3}
+
+# LDN is 1-5 mg/day, very low dose below 1 mg (Toljan & Vrooman 2018), so any positive dose up
+# to 5 mg is a plausible diary value. 50 mg is standard-dose naltrexone, never LDN (seed-003).
+MAX_LDN_DOSE_MG = 5.0
+STANDARD_DOSE_MG = 50.0
+NOTE_MAX_CHARS = 2000
+
+Score = Annotated[int, Field(ge=0, le=10)]
+
+
+class _Model(BaseModel):
+    # No whitespace stripping: the note is stored verbatim, exactly as the patient typed it.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def known_side_effect_ids() -> frozenset[str]:
+    """The side-effect ids of the knowledge base (the only ids a diary may record)."""
+    from ldnkit.knowledge import knowledge_base  # late: the knowledge base loads YAML once
+
+    return frozenset(effect.id for effect in knowledge_base().side_effects)
+
+
+class SideEffectReport(_Model):
+    """One side effect on one day, by knowledge-base id, with how bad it was."""
+
+    id: str
+    severity: Severity = "mild"
+
+    @field_validator("id")
+    @classmethod
+    def _known_id(cls, value: str) -> str:
+        known = known_side_effect_ids()
+        key = value.strip().lower().replace(" ", "_").replace("-", "_")
+        for candidate in (value, key, key.replace("_", "-")):
+            if candidate in known:
+                return candidate
+        raise ValueError("a side effect id from the knowledge base: " + ", ".join(sorted(known)))
+
+
+class DiaryEntry(_Model):
+    """What a patient recorded for one day."""
+
+    day: dt.date
+    dose_mg: float | None = None
+    dose_time: dt.time | None = None
+    pain: Score
+    fatigue: Score
+    sleep_quality: Score
+    mood: Score | None = None
+    side_effects: tuple[SideEffectReport, ...] = ()
+    note: Annotated[str, Field(max_length=NOTE_MAX_CHARS)] = ""
+
+    @field_validator("dose_mg")
+    @classmethod
+    def _ldn_dose(cls, value: float | None) -> float | None:
+        if value is None:
+            return None
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError("a dose in mg above 0 (leave it empty on a day without a dose)")
+        if value >= STANDARD_DOSE_MG:
+            raise ValueError(
+                f"at most {MAX_LDN_DOSE_MG:g} mg: {value:g} mg is standard-dose naltrexone, not LDN"
+            )
+        if value > MAX_LDN_DOSE_MG:
+            raise ValueError(f"at most {MAX_LDN_DOSE_MG:g} mg (LDN is up to 5 mg a day)")
+        return value
+
+    @field_validator("side_effects")
+    @classmethod
+    def _one_report_per_effect(
+        cls, value: tuple[SideEffectReport, ...]
+    ) -> tuple[SideEffectReport, ...]:
+        ids = [report.id for report in value]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(
+                "each side effect once per day (repeated: " + ", ".join(repeated) + ")"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _time_needs_dose(self) -> DiaryEntry:
+        if self.dose_time is not None and self.dose_mg is None:
+            raise ValueError(
+                "a dose_mg with the dose_time (or no dose_time on a day without a dose)"
+            )
+        return self
+
+    @property
+    def dose_taken(self) -> bool:
+        return self.dose_mg is not None
+
+
+class MergeConflict(Exception):
+    """A day already has an entry and the caller did not say how to merge the new one."""
+
+    def __init__(
+        self, existing: DiaryEntry, incoming: DiaryEntry, fields: Sequence[str] | None = None
+    ) -> None:
+        self.existing = existing
+        self.incoming = incoming
+        self.day = existing.day
+        self.fields = tuple(fields) if fields is not None else differing_fields(existing, incoming)
+        differs = ", ".join(self.fields) or "nothing"
+        super().__init__(
+            f"{self.day.isoformat()} already has an entry (differs in {differs}); "
+            "choose how to merge: " + ", ".join(MERGE_POLICIES)
+        )
+
+
+def differing_fields(a: DiaryEntry, b: DiaryEntry) -> tuple[str, ...]:
+    """Names of the fields where two entries disagree."""
+    return tuple(name for name in DiaryEntry.model_fields if getattr(a, name) != getattr(b, name))
+
+
+def _mean_score(a: int, b: int) -> int:
+    # Half-up rounding, so two reports of 4 and 5 combine to 5 the same way every time.
+    return math.floor((a + b) / 2 + 0.5)
+
+
+def _combined_side_effects(
+    a: Iterable[SideEffectReport], b: Iterable[SideEffectReport]
+) -> tuple[SideEffectReport, ...]:
+    worst: dict[str, SideEffectReport] = {}
+    for report in (*a, *b):
+        held = worst.get(report.id)
+        if held is None or SEVERITY_RANK[report.severity] > SEVERITY_RANK[held.severity]:
+            worst[report.id] = report
+    return tuple(worst[i] for i in sorted(worst))
+
+
+def merge_entries(existing: DiaryEntry, incoming: DiaryEntry, how: MergePolicy) -> DiaryEntry:
+    """Merge two entries for the same day, as the caller chose.
+
+    - `keep`: the existing entry stays as it was;
+    - `replace`: the incoming entry takes its place;
+    - `combine`: one entry from both: scores averaged (half up), side effects united at their
+      worst severity, notes joined, the dose from whichever entry has one. Two different doses
+      on one day cannot be combined (which one was taken?) and raise MergeConflict.
+    """
+    if existing.day != incoming.day:
+        raise ValueError(
+            f"entries for different days cannot be merged ({existing.day} and {incoming.day})"
+        )
+    if how == "keep":
+        return existing
+    if how == "replace":
+        return incoming
+    if how != "combine":
+        raise ValueError("how must be one of " + ", ".join(MERGE_POLICIES))
+    if (
+        existing.dose_mg is not None
+        and incoming.dose_mg is not None
+        and existing.dose_mg != incoming.dose_mg
+    ):
+        raise MergeConflict(existing, incoming, ("dose_mg",))
+    dosed = existing if existing.dose_mg is not None else incoming
+    if existing.mood is None or incoming.mood is None:
+        mood = existing.mood if incoming.mood is None else incoming.mood
+    else:
+        mood = _mean_score(existing.mood, incoming.mood)
+    notes = [n for n in (existing.note, incoming.note) if n]
+    if len(notes) == 2 and notes[0] == notes[1]:
+        notes = notes[:1]
+    note = "\n".join(notes)
+    if len(note) > NOTE_MAX_CHARS:
+        raise MergeConflict(existing, incoming, ("note",))
+    return DiaryEntry(
+        day=existing.day,
+        dose_mg=dosed.dose_mg,
+        dose_time=dosed.dose_time if dosed.dose_time is not None else incoming.dose_time,
+        pain=_mean_score(existing.pain, incoming.pain),
+        fatigue=_mean_score(existing.fatigue, incoming.fatigue),
+        sleep_quality=_mean_score(existing.sleep_quality, incoming.sleep_quality),
+        mood=mood,
+        side_effects=_combined_side_effects(existing.side_effects, incoming.side_effects),
+        note=note,
+    )
+
+
+def add_entry(
+    entries: Sequence[DiaryEntry], incoming: DiaryEntry, how: MergePolicy | None = None
+) -> list[DiaryEntry]:
+    """The diary with one more entry, sorted by day; a taken day needs an explicit `how`.
+
+    Recording exactly the same entry again changes nothing and needs no `how`.
+    """
+    result = sorted(entries, key=lambda e: e.day)
+    for index, held in enumerate(result):
+        if held.day != incoming.day:
+            continue
+        if held == incoming:
+            return result
+        if how is None:
+            raise MergeConflict(held, incoming)
+        result[index] = merge_entries(held, incoming, how)
+        return result
+    result.append(incoming)
+    result.sort(key=lambda e: e.day)
+    return result
