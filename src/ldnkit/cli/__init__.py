@@ -5,10 +5,12 @@ from ldnkit.cli.app import app, main
 # Each module registers its commands on `app` when imported.
 from ldnkit.cli import (  # noqa: E402,F401  (imported for their registrations)
     criteria,
+    db,
     drug,
     knowledge,
     plan,
     screen,
+    users,
 )
 
 __all__ = ["app", "main"]

@@ -1,0 +1,69 @@
+"""CLI commands: `ldnkit db upgrade` and `ldnkit db status` (the schema of the clinic database)."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy.engine import make_url
+
+from ldnkit.bootstrap import open_store
+from ldnkit.cli.app import app
+from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
+from ldnkit.settings import get_settings
+from ldnkit.store import migrate
+
+db_app = typer.Typer(help="The clinic database: apply migrations, show the schema version.")
+app.add_typer(db_app, name="db")
+
+
+def _safe_url() -> str:
+    return make_url(get_settings().database_url).render_as_string(hide_password=True)
+
+
+@db_app.command("upgrade")
+def upgrade(as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
+    """Apply every pending migration to the database named by LDNKIT_DATABASE_URL."""
+    store = open_store(upgrade=False)
+    try:
+        before = migrate.current_revision(store.engine)
+        store.upgrade()
+        after = migrate.current_revision(store.engine)
+    finally:
+        store.close()
+    data = {"database": _safe_url(), "from": before, "to": after}
+    emit(
+        data,
+        as_json,
+        lambda: console.print(
+            f"{data['database']}: "
+            + (
+                f"already at {after}"
+                if before == after
+                else f"upgraded {before or 'empty'} -> {after}"
+            )
+        ),
+    )
+
+
+@db_app.command("status")
+def status(as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
+    """Show the schema version of the database and the newest one this ldnkit ships."""
+    store = open_store(upgrade=False)
+    try:
+        current = migrate.current_revision(store.engine)
+    finally:
+        store.close()
+    head = migrate.head_revision()
+    data = {
+        "database": _safe_url(),
+        "current": current,
+        "head": head,
+        "up_to_date": current == head,
+    }
+    emit(
+        data,
+        as_json,
+        lambda: console.print(
+            f"{data['database']}: at {current or 'empty'}, newest {head}"
+            + ("" if current == head else " (run `ldnkit db upgrade`)")
+        ),
+    )

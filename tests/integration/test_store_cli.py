@@ -1,0 +1,93 @@
+"""`ldnkit db` and `ldnkit users` against a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ldnkit.cli import main
+from ldnkit.store import migrate
+from ldnkit.store.passwords import verify_password
+from ldnkit.store.repository import Store
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("LDNKIT_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
+    return url
+
+
+def test_db_upgrade_migrates_an_empty_database_then_reports_nothing_to_do(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "upgrade", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["from"] is None
+    assert first["to"] == migrate.head_revision()
+    assert main(["db", "upgrade"]) == 0
+    assert f"already at {migrate.head_revision()}" in capsys.readouterr().out
+    assert main(["db", "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["up_to_date"] is True
+
+
+def test_db_status_tells_an_empty_database_to_upgrade(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "status"]) == 0
+    assert "run `ldnkit db upgrade`" in capsys.readouterr().out
+
+
+def test_users_create_makes_a_clinician_and_a_patient_with_their_record(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["users", "create", "--role", "clinician", "--email", "Doc@Clinic.test"]
+    assert main([*args, "--password", "doctor-pass", "--name", "Dr Doc"]) == 0
+    assert "Created clinician doc@clinic.test" in capsys.readouterr().out
+    patient_args = ["users", "create", "--role", "patient", "--email", "pat@home.test"]
+    code = main([*patient_args, "--password", "patient-pass", "--clinician", "doc@clinic.test",
+                 "--json"])  # fmt: skip
+    assert code == 0
+    created = json.loads(capsys.readouterr().out)
+    assert created["role"] == "patient"
+
+    store = Store.open(db_url)
+    doctor = store.account_by_email("doc@clinic.test")
+    patient = store.account_by_email("pat@home.test")
+    assert doctor is not None
+    assert patient is not None
+    assert patient.patient_id == created["patient_id"]
+    assert [p.id for p in store.patients(doctor.actor)] == [patient.patient_id]
+    assert verify_password(patient.password_hash, "patient-pass")
+    store.close()
+
+
+def test_users_create_refuses_bad_input_with_one_line_per_field(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["users", "create", "--role", "patient", "--email", "nope", "--password", "short"])
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        'error: email: got "nope"; expected an email address like name@example.org',
+        'error: password: got "short"; expected a password of 8 to 200 characters',
+        "error: clinician: got null; expected the email of the patient's clinician",
+    ]
+
+
+def test_users_create_refuses_an_unknown_clinician_and_a_taken_email(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["users", "create", "--password", "long-enough"]
+    assert main([*base, "--role", "patient", "--email", "p@x.test", "--clinician", "n@x.test"]) == 2
+    assert 'clinician: got "n@x.test"; expected the email of a clinician account' in (
+        capsys.readouterr().err
+    )
+    assert main([*base, "--role", "clinician", "--email", "c@x.test"]) == 0
+    assert main([*base, "--role", "clinician", "--email", "C@x.test"]) == 2
+    assert 'email: got "c@x.test"; expected an email that has no account yet' in (
+        capsys.readouterr().err
+    )
