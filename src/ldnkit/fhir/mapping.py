@@ -407,7 +407,12 @@ def profile_from_resources(
     patients = [r for r in items if r.get("resourceType") == "Patient"]
     if patient_id is not None:
         patient_id = patient_ref_id(patient_id) or patient_id
+        known = [str(p.get("id")) for p in patients]
         patients = [p for p in patients if p.get("id") == patient_id]
+        if known and not patients:
+            raise InputError.single(
+                "patient", patient_id, "one of the patients in the input: " + ", ".join(known[:5])
+            )
     elif len(patients) > 1:
         raise InputError.single(
             "patient", f"{len(patients)} Patient resources", "one patient (choose one by id)"

@@ -1,0 +1,125 @@
+"""Reading FHIR R4 input: a Bundle, one resource, an NDJSON file, or a Bulk Data export folder.
+
+A Bulk Data export (FHIR Bulk Data Access IG) holds one resource type per file, possibly several
+files per type (`Condition.000.ndjson`, `Condition.001.ndjson.gz`), plain or gzip-compressed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ldnkit.domain.profile import PatientProfile
+from ldnkit.fhir.mapping import profile_from_resources
+from ldnkit.validation import InputError, Problem, show
+
+# `Type.ndjson`, `Type.000.ndjson`, `Type_1.ndjson.gz`, `Type-part2.ndjson`: the type leads.
+_BULK_FILE = re.compile(r"^([A-Z][A-Za-z]+)(?:[._-][^/]*)?\.ndjson(?:\.gz)?$")
+
+
+def bulk_files(folder: Path) -> dict[str, list[Path]]:
+    """The NDJSON files of a Bulk Data export folder, by resource type, in name order."""
+    if not folder.is_dir():
+        raise InputError.single("folder", str(folder), "a folder of Bulk Data NDJSON files")
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        match = _BULK_FILE.match(path.name)
+        if match and path.is_file():
+            found.setdefault(match.group(1), []).append(path)
+    if not found:
+        raise InputError.single(
+            "folder", str(folder), "Bulk Data files named Type.ndjson or Type.000.ndjson.gz"
+        )
+    return found
+
+
+def _open_text(path: Path) -> Any:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def iter_ndjson(path: Path) -> Iterator[dict[str, Any]]:
+    """The resources of one NDJSON file (plain or .gz); a bad line is an error naming it."""
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                resource = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError.single(
+                    f"{path.name} line {number}", f"invalid JSON at column {exc.colno}",
+                    "one FHIR resource as JSON per line",
+                ) from None
+            if not isinstance(resource, dict):
+                raise InputError.single(
+                    f"{path.name} line {number}", resource, "a FHIR resource (a JSON object)"
+                )
+            yield resource
+
+
+def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resources of a Bundle's entries, with `urn:uuid:` full URLs kept as their ids."""
+    entries = bundle.get("entry")
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise InputError.single("Bundle.entry", entries, "a list of entries")
+    resources: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            problems.append(
+                Problem(f"Bundle.entry[{index}].resource", show(resource), "a FHIR resource")
+            )
+            continue
+        full_url = entry.get("fullUrl")
+        # Transaction bundles often carry no ids, only `urn:uuid:` full URLs that references use.
+        if isinstance(full_url, str) and full_url.startswith("urn:uuid:") and "id" not in resource:
+            resource = {**resource, "id": full_url[len("urn:uuid:"):]}
+        resources.append(resource)
+    if problems:
+        raise InputError(problems)
+    return resources
+
+
+def read_resources(path: Path) -> list[dict[str, Any]]:
+    """Every resource in a FHIR file or Bulk Data folder (a Bundle is opened into its entries)."""
+    if path.is_dir():
+        return [r for files in bulk_files(path).values() for f in files for r in iter_ndjson(f)]
+    if not path.exists():
+        raise InputError.single("file", str(path), "an existing FHIR JSON, NDJSON or folder")
+    if path.name.endswith((".ndjson", ".ndjson.gz")):
+        return list(iter_ndjson(path))
+    with _open_text(path) as handle:
+        try:
+            data = json.load(handle)
+        except json.JSONDecodeError as exc:
+            raise InputError.single(
+                path.name, f"invalid JSON at line {exc.lineno} column {exc.colno}",
+                "a FHIR resource or Bundle as JSON",
+            ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        raise InputError.single(path.name, data, "a FHIR resource or Bundle (with resourceType)")
+    if data["resourceType"] == "Bundle":
+        # Entries are validated one by one where they are read, naming each resource.
+        return bundle_resources(data)
+    return [data]
+
+
+def profile_from_file(
+    path: Path, as_of: dt.date | None = None, patient_id: str | None = None
+) -> PatientProfile:
+    """The screening profile of one patient read from a FHIR file or export folder.
+
+    This is what `ldnkit screen --fhir FILE` calls. With several patients in the input,
+    `patient_id` chooses one (bare id, `Patient/<id>` or `urn:uuid:<id>`).
+    """
+    return profile_from_resources(read_resources(path), as_of or dt.date.today(), patient_id)
