@@ -7,7 +7,13 @@ input and dispatches, for the CLI and the web app.
 """
 
 from ldnkit.domain.criteria.common import CriterionResult, Note
-from ldnkit.domain.criteria.dispatch import CALCULATORS, NAMES, CriteriaResult, evaluate
+from ldnkit.domain.criteria.dispatch import (
+    CALCULATORS,
+    NAMES,
+    CriteriaResult,
+    check_name,
+    evaluate,
+)
 from ldnkit.domain.criteria.fibromyalgia import (
     PAIN_AREAS,
     Acr2010Input,
@@ -61,6 +67,7 @@ __all__ = [
     "acr2010",
     "acr2011",
     "acr2016",
+    "check_name",
     "evaluate",
     "fiqr",
     "iom2015",

@@ -38,14 +38,19 @@ CALCULATORS: dict[str, tuple[type[BaseModel], Callable[[Any], CriteriaResult]]] 
 NAMES: tuple[str, ...] = tuple(CALCULATORS)
 
 
+def check_name(name: str) -> str:
+    """The calculator name, or InputError naming the choices."""
+    if name not in CALCULATORS:
+        raise InputError.single("name", name, "one of " + ", ".join(NAMES))
+    return name
+
+
 def evaluate(name: str, data: Any) -> CriteriaResult:
     """Run the calculator called `name` on raw input (a dict from JSON or a form).
 
     Raises InputError naming every bad field, or the name itself when it is unknown.
     """
-    if name not in CALCULATORS:
-        raise InputError.single("name", name, "one of " + ", ".join(NAMES))
-    model, compute = CALCULATORS[name]
+    model, compute = CALCULATORS[check_name(name)]
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
