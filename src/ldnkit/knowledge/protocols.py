@@ -32,6 +32,11 @@ class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SourcedNote(_Data):
+    text: str
+    sources: SourceIds
+
+
 class Protocol(_Data):
     """A titration protocol; `custom` has no numbers of its own."""
 
@@ -100,17 +105,13 @@ class ProtocolBook(_Data):
     protocols: tuple[Protocol, ...]
     limits: Limits
     adjustments: Adjustments
+    plan_notes: tuple[SourcedNote, ...]
 
     def protocol(self, protocol_id: str) -> Protocol:
         for protocol in self.protocols:
             if protocol.id == protocol_id:
                 return protocol
         raise KeyError(protocol_id)
-
-
-class SourcedNote(_Data):
-    text: str
-    sources: SourceIds
 
 
 class CapsuleProducts(_Data):
@@ -186,7 +187,7 @@ def cited_source_ids() -> frozenset[str]:
         products.capsules.strengths_sources,
     ):
         ids.update(group)
-    for note in products.capsules.notes:
+    for note in (*book.plan_notes, *products.capsules.notes):
         ids.update(note.sources)
     for recipe in products.liquid_recipes:
         ids.update(recipe.sources)

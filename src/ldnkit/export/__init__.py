@@ -1,0 +1,1 @@
+"""Exports of a titration plan: an iCalendar file of daily reminders and printable text."""

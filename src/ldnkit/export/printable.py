@@ -1,0 +1,70 @@
+"""A titration plan as plain text to print or hand to the patient (fixed width, 78 columns)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from ldnkit.domain.titration import Plan
+from ldnkit.knowledge.files import read_data
+from ldnkit.knowledge.protocols import protocol_book
+
+_WIDTH = 78
+
+
+def _citations() -> dict[str, str]:
+    return {entry["id"]: entry["citation"] for entry in read_data("sources.yaml")}
+
+
+def _wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
+    return textwrap.wrap(
+        text,
+        width=_WIDTH,
+        initial_indent=indent if first is None else first,
+        subsequent_indent=indent,
+    )
+
+
+def _dose(mg: float) -> str:
+    return f"{mg:g} mg"
+
+
+def plan_to_text(plan: Plan, patient_label: str | None = None) -> str:
+    """The plan's steps, pauses, adjustments, patient notes and the full citations."""
+    lines = [f"LDN titration plan ({plan.protocol} protocol)"]
+    if patient_label:
+        lines.append(f"For: {patient_label}")
+    lines += [
+        f"Target dose: {_dose(plan.target_mg)}, one dose a day.",
+        "Each step runs from its first date to its last date, both included.",
+        "",
+        f"{'From':<12}{'To':<12}{'Dose':<9}{'When':<9}Note",
+    ]
+    for step in plan.steps:
+        end = step.end.isoformat() if step.end else "ongoing"
+        row = f"{step.start.isoformat():<12}{end:<12}{_dose(step.dose_mg):<9}{step.time:<9}"
+        lines += _wrap(step.note or "", indent=" " * len(row), first=row) or [row.rstrip()]
+
+    holds = [a for a in plan.adjustments if a.kind == "procedure-hold"]
+    for hold in holds:
+        until = f"restart on {hold.resumes_on}" if hold.resumes_on else "restart date to be set"
+        lines += ["", f"No LDN from {hold.on}: procedure hold, {until}."]
+
+    cited: dict[str, None] = dict.fromkeys(plan.sources)
+    if plan.adjustments:
+        lines += ["", "Changes made to the plan"]
+        for adjustment in plan.adjustments:
+            head = f"- {adjustment.on} {adjustment.kind}: "
+            text = f"{adjustment.message} [{', '.join(adjustment.sources)}]"
+            lines += _wrap(text, indent="  ", first=head)
+            cited.update(dict.fromkeys(adjustment.sources))
+
+    lines += ["", "Please note"]
+    for note in protocol_book().plan_notes:
+        lines += _wrap(f"{note.text} [{', '.join(note.sources)}]", indent="  ", first="- ")
+        cited.update(dict.fromkeys(note.sources))
+
+    citations = _citations()
+    lines += ["", "Sources"]
+    for source_id in cited:
+        lines += _wrap(citations.get(source_id, source_id), indent="  ", first=f"[{source_id}] ")
+    return "\n".join(lines) + "\n"
