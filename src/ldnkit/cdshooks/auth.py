@@ -1,0 +1,356 @@
+"""EHR authentication for CDS Hooks: each call carries a JWT signed by a trusted client.
+
+Rules (CDS Hooks 2.0, "Trusting CDS Clients"): asymmetric signatures only (`none` and HMAC are
+refused), `kid` names the key, `aud` is the endpoint URL that was called, `exp` at most five
+minutes after `iat`, and each `jti` is accepted once. Trusted issuers and their keys come from
+the JSON file named by LDNKIT_CDS_CLIENTS: an inline JWK Set, or a `jku` URL that is fetched
+only when the token names exactly that URL.
+
+The replay memory lives in this process (a `jti` is kept until its token expires). Several
+server processes behind one address each keep their own; run one process, or pin clients to one.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+import httpx
+import jwt
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from ldnkit.validation import InputError, input_error
+
+# Asymmetric JWS algorithms only: the spec forbids `none` and every shared-secret (HMAC) one.
+ALLOWED_ALGORITHMS = frozenset(
+    {"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+)
+_KEY_TYPE = {"ES": "EC", "RS": "RSA", "PS": "RSA"}
+MAX_LIFETIME_SECONDS = 300  # the spec: exp no more than five minutes after iat
+LEEWAY_SECONDS = 30  # clock difference tolerated between the EHR and this server
+JKU_TIMEOUT_SECONDS = 2.0
+JKU_CACHE_SECONDS = 300.0
+# A token naming an unknown kid may mean the EHR rotated its keys; look again, but not often.
+JKU_REFRESH_SECONDS = 30.0
+JKU_MAX_BYTES = 256 * 1024
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+class AuthError(Exception):
+    """The call is not from a trusted EHR (answered 401); the message says why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JwkSet(BaseModel):
+    """A JSON Web Key Set; each key is kept as given and parsed by PyJWT."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    keys: list[dict[str, Any]] = Field(min_length=1)
+
+
+class TrustedClient(_Strict):
+    """One EHR allowed to call: its `iss`, with inline keys or the one `jku` URL to fetch."""
+
+    iss: str = Field(min_length=1)
+    jwks: JwkSet | None = None
+    jku: str | None = None
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> TrustedClient:
+        if (self.jwks is None) == (self.jku is None):
+            raise ValueError("either jwks (inline keys) or jku (a URL), not both")
+        if self.jku is not None and not _acceptable_jku(self.jku):
+            raise ValueError("an https jku URL (http only for localhost)")
+        return self
+
+
+def _acceptable_jku(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK
+
+
+def load_clients(path: Path) -> dict[str, TrustedClient]:
+    """Read the trusted-clients file; bad content is an InputError naming the entry and field."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError.single(
+            "LDNKIT_CDS_CLIENTS", str(path), f"a readable file ({exc})"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise InputError.single(
+            "LDNKIT_CDS_CLIENTS",
+            str(path),
+            f"a JSON list of clients ({exc.msg}, line {exc.lineno})",
+        ) from exc
+    try:
+        clients = TypeAdapter(list[TrustedClient]).validate_python(raw)
+    except ValidationError as exc:
+        raise input_error(exc) from exc
+    by_iss: dict[str, TrustedClient] = {}
+    for client in clients:
+        if client.iss in by_iss:
+            raise InputError.single("iss", client.iss, "each issuer listed once")
+        if client.jwks is not None:
+            _parse_keys(client.jwks.keys, client.iss)  # fail at start, not at the first call
+        by_iss[client.iss] = client
+    return by_iss
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """One public key of a client, with the algorithm its JWK declares (if any)."""
+
+    jwk: jwt.PyJWK
+    kty: str
+    alg: str | None
+
+
+def _parse_keys(keys: list[dict[str, Any]], where: str) -> dict[str, SigningKey]:
+    """Signing keys by kid; a key without kid, or one PyJWT cannot read, is an error."""
+    parsed: dict[str, SigningKey] = {}
+    for index, key in enumerate(keys):
+        kid = key.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InputError.single(f"{where}.keys[{index}].kid", kid, "a key id (kid)")
+        if key.get("use", "sig") != "sig":
+            continue
+        try:
+            declared = key.get("alg")
+            parsed[kid] = SigningKey(
+                jwt.PyJWK(key), str(key.get("kty")), declared if isinstance(declared, str) else None
+            )
+        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError) as exc:
+            raise InputError.single(
+                f"{where}.keys[{index}]", key.get("kty"), f"a usable public JWK ({exc})"
+            ) from exc
+    return parsed
+
+
+class ReplayGuard:
+    """Remembers each (iss, jti) until its token expires; a second use is a replay."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._seen: set[tuple[str, str]] = set()
+        self._expiry: list[tuple[float, str, str]] = []
+        self._lock = threading.Lock()
+
+    def first_use(self, iss: str, jti: str, exp: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            while self._expiry and self._expiry[0][0] < now:
+                _, old_iss, old_jti = heapq.heappop(self._expiry)
+                self._seen.discard((old_iss, old_jti))
+            if (iss, jti) in self._seen:
+                return False
+            self._seen.add((iss, jti))
+            # Kept past exp by the leeway: a token is still accepted that long after exp.
+            heapq.heappush(self._expiry, (exp + LEEWAY_SECONDS, iss, jti))
+            return True
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+@dataclass
+class _FetchedKeys:
+    keys: dict[str, SigningKey]
+    fetched_at: float
+
+
+@dataclass
+class JkuKeys:
+    """Keys fetched from allowlisted jku URLs, cached; one fetch at a time per process."""
+
+    timeout: float = JKU_TIMEOUT_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    _cache: dict[str, _FetchedKeys] = field(default_factory=dict)
+    _attempts: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cached(self, url: str, kid: str) -> SigningKey | None:
+        entry = self._cache.get(url)
+        if entry is None or self.clock() - entry.fetched_at > JKU_CACHE_SECONDS:
+            return None
+        return entry.keys.get(kid)
+
+    async def key(self, url: str, kid: str) -> SigningKey:
+        found = self.cached(url, kid)
+        if found is not None:
+            return found
+        # The fetch runs in a worker thread under a plain lock, so fifty calls arriving together
+        # after a restart cause one fetch, whatever event loop each call runs on.
+        return await anyio.to_thread.run_sync(self._fetch_for, url, kid)
+
+    def _fetch_for(self, url: str, kid: str) -> SigningKey:
+        with self._lock:
+            entry = self._cache.get(url)
+            now = self.clock()
+            fresh = entry is not None and now - entry.fetched_at <= JKU_CACHE_SECONDS
+            if entry is not None and fresh and kid in entry.keys:
+                return entry.keys[kid]
+            last = self._attempts.get(url)
+            if last is not None and now - last < JKU_REFRESH_SECONDS:
+                if entry is not None and kid in entry.keys:
+                    return entry.keys[kid]  # stale but the newest there is
+                raise AuthError(f"kid {kid!r} is not in the key set at {url}")
+            self._attempts[url] = now
+            keys = self._download(url)
+            self._cache[url] = _FetchedKeys(keys, now)
+            if kid not in keys:
+                raise AuthError(f"kid {kid!r} is not in the key set at {url}")
+            return keys[kid]
+
+    def _download(self, url: str) -> dict[str, SigningKey]:
+        try:
+            response = httpx.get(url, timeout=self.timeout, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            raise AuthError(f"could not fetch the key set at {url}: {type(exc).__name__}") from exc
+        if response.status_code != 200 or len(response.content) > JKU_MAX_BYTES:
+            raise AuthError(f"could not fetch the key set at {url}: HTTP {response.status_code}")
+        try:
+            document = JwkSet.model_validate_json(response.content)
+            return _parse_keys(document.keys, url)
+        except (ValidationError, InputError) as exc:
+            raise AuthError(f"the key set at {url} is not a usable JWK Set") from exc
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who called, once the token checked out."""
+
+    iss: str
+    sub: str | None
+    jti: str
+    tenant: str | None
+
+
+class Verifier:
+    """Checks the bearer JWT of one call against the trusted clients."""
+
+    def __init__(
+        self,
+        clients: Mapping[str, TrustedClient],
+        *,
+        replay: ReplayGuard | None = None,
+        jku_keys: JkuKeys | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._clients = dict(clients)
+        self._inline = {
+            iss: _parse_keys(c.jwks.keys, iss)
+            for iss, c in self._clients.items()
+            if c.jwks is not None
+        }
+        self._replay = replay or ReplayGuard(clock)
+        self._jku = jku_keys or JkuKeys()
+        self._clock = clock
+
+    async def verify(self, authorization: str | None, audience: str) -> Caller:
+        """The caller behind an `Authorization: Bearer <JWT>` header, or AuthError saying why."""
+        token = _bearer(authorization)
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"the bearer token is not a readable JWT ({exc})") from exc
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise AuthError(
+                f"JWT alg {alg!r} is refused; expected an asymmetric signature such as ES384 or "
+                "RS384 (none and HMAC are not allowed)"
+            )
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthError("the JWT header has no kid naming the signing key")
+        iss = unverified.get("iss")
+        client = self._clients.get(iss) if isinstance(iss, str) else None
+        if client is None:
+            raise AuthError(f"issuer {iss!r} is not a trusted CDS client")
+        key = await self._key(client, header, kid)
+        _check_key_fits(key, alg, kid)
+        try:
+            claims = jwt.decode(
+                token,
+                key=key.jwk.key,
+                algorithms=[alg],
+                audience=audience,
+                issuer=client.iss,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("the JWT has expired (exp is in the past)") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise AuthError(
+                f"the JWT aud does not name this endpoint; expected {audience!r}"
+            ) from exc
+        except jwt.InvalidSignatureError as exc:
+            raise AuthError(f"the JWT signature does not match key {kid!r}") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"the JWT was refused: {exc}") from exc
+        return self._accept(claims)
+
+    async def _key(self, client: TrustedClient, header: dict[str, Any], kid: str) -> SigningKey:
+        jku = header.get("jku")
+        if client.jku is None:
+            if jku is not None:
+                raise AuthError(f"jku {jku!r} is not allowlisted for issuer {client.iss!r}")
+            key = self._inline[client.iss].get(kid)
+            if key is None:
+                raise AuthError(f"kid {kid!r} is not a key of issuer {client.iss!r}")
+            return key
+        if jku is not None and jku != client.jku:
+            raise AuthError(f"jku {jku!r} is not allowlisted for issuer {client.iss!r}")
+        return await self._jku.key(client.jku, kid)
+
+    def _accept(self, claims: dict[str, Any]) -> Caller:
+        exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+        if not isinstance(jti, str) or not jti:
+            raise AuthError("the JWT jti is empty")
+        if float(exp) - float(iat) > MAX_LIFETIME_SECONDS:
+            raise AuthError(
+                f"the JWT lives {int(float(exp) - float(iat))} s; expected exp at most "
+                f"{MAX_LIFETIME_SECONDS} s after iat"
+            )
+        if not self._replay.first_use(claims["iss"], jti, float(exp)):
+            raise AuthError(f"the JWT jti {jti!r} was already used (replay)")
+        sub, tenant = claims.get("sub"), claims.get("tenant")
+        return Caller(
+            iss=claims["iss"],
+            sub=sub if isinstance(sub, str) else None,
+            jti=jti,
+            tenant=tenant if isinstance(tenant, str) else None,
+        )
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthError("no Authorization header; expected 'Bearer <JWT>' signed by the EHR")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("the Authorization header is not 'Bearer <JWT>'")
+    return token.strip()
+
+
+def _check_key_fits(key: SigningKey, alg: str, kid: str) -> None:
+    """The token's alg must suit the key it names: no RSA key used under an EC alg or back."""
+    if key.alg is not None and key.alg != alg:
+        raise AuthError(f"key {kid!r} is for {key.alg}; the JWT says {alg}")
+    if key.kty != _KEY_TYPE[alg[:2]]:
+        raise AuthError(f"key {kid!r} is a {key.kty} key; the JWT says {alg}")

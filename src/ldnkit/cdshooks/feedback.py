@@ -1,0 +1,118 @@
+"""Stored outcomes of CDS cards: what clinicians accepted or overrode, for later review.
+
+One row per feedback item, in the `cds_feedback` table of the database named by
+LDNKIT_DATABASE_URL. The table belongs to the CDS service and is created on first use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    select,
+)
+
+from ldnkit.cdshooks.models import FeedbackItem
+
+_metadata = MetaData()
+
+cds_feedback = Table(
+    "cds_feedback",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_id", String(100), nullable=False, index=True),
+    Column("card_uuid", String(100), nullable=False, index=True),
+    Column("outcome", String(20), nullable=False),
+    Column("accepted_suggestions", Text, nullable=False),  # JSON list of suggestion uuids
+    Column("override_reason", Text, nullable=True),  # JSON {reason?, userComment?}
+    Column("outcome_timestamp", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("client", String(500), nullable=True),  # the JWT issuer; null when checks are off
+)
+
+
+@dataclass(frozen=True)
+class StoredOutcome:
+    service_id: str
+    card_uuid: str
+    outcome: str
+    accepted_suggestions: tuple[str, ...]
+    override_reason: dict[str, Any] | None
+    outcome_timestamp: dt.datetime
+    client: str | None
+
+
+class FeedbackStore:
+    """Writes and reads card outcomes; each POST is stored whole or not at all."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        _metadata.create_all(engine, checkfirst=True)
+
+    @classmethod
+    def from_url(cls, url: str) -> FeedbackStore:
+        return cls(create_engine(url))
+
+    def record(self, service_id: str, items: Iterable[FeedbackItem], client: str | None) -> int:
+        now = dt.datetime.now(dt.UTC)
+        rows = [
+            {
+                "service_id": service_id,
+                "card_uuid": item.card,
+                "outcome": item.outcome,
+                "accepted_suggestions": json.dumps([s.id for s in item.acceptedSuggestions or ()]),
+                "override_reason": (
+                    json.dumps(item.overrideReason.model_dump(mode="json", exclude_none=True))
+                    if item.overrideReason
+                    else None
+                ),
+                "outcome_timestamp": item.outcomeTimestamp,
+                "received_at": now,
+                "client": client,
+            }
+            for item in items
+        ]
+        with self._engine.begin() as connection:
+            connection.execute(insert(cds_feedback), rows)
+        return len(rows)
+
+    def outcomes(self, service_id: str | None = None) -> list[StoredOutcome]:
+        """Stored outcomes in the order received, for one service or all."""
+        query = select(cds_feedback).order_by(cds_feedback.c.id)
+        if service_id is not None:
+            query = query.where(cds_feedback.c.service_id == service_id)
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [
+            StoredOutcome(
+                service_id=row["service_id"],
+                card_uuid=row["card_uuid"],
+                outcome=row["outcome"],
+                accepted_suggestions=tuple(json.loads(row["accepted_suggestions"])),
+                override_reason=(
+                    json.loads(row["override_reason"]) if row["override_reason"] else None
+                ),
+                outcome_timestamp=_utc(row["outcome_timestamp"]),
+                client=row["client"],
+            )
+            for row in rows
+        ]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
