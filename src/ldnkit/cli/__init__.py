@@ -9,6 +9,7 @@ from ldnkit.cli import (  # noqa: E402,F401  (imported for their registrations)
     drug,
     knowledge,
     plan,
+    response,
     screen,
     users,
 )

@@ -1,0 +1,1 @@
+"""Demo data for trying ldnkit: deterministic, realistic and clearly not real patients."""
