@@ -203,6 +203,11 @@ def liquid(
         )
     except ValidationError as exc:
         raise input_error(exc) from None
+    return make_liquid(req)
+
+
+def make_liquid(req: LiquidRequest) -> LiquidResult:
+    """`liquid` for an already validated request (as the CLI and web forms build one)."""
     problems = dose_problems("dose_mg", req.dose_mg, allow_above_5mg=req.allow_above_5mg)
     if not problems and req.dose_mg > req.tablet_mg:
         problems.append(Problem("dose_mg", show(req.dose_mg), "at most the tablet's strength"))

@@ -260,7 +260,6 @@ def build_plan(req: PlanRequest) -> Plan:
     )
 
 
-
 # Adjustments. Each returns a new Plan and records itself in `Plan.adjustments`, so that every
 # lower dose or pause in a plan can be traced to a deliberate, cited decision.
 
@@ -326,9 +325,7 @@ def step_back(plan: Plan, intolerable_on: dt.date) -> Plan:
     rule = protocol_book().adjustments.step_back
     index = _covering(plan, "intolerable_on", intolerable_on)
     failed = plan.steps[index]
-    tolerated = next(
-        (s for s in reversed(plan.steps[:index]) if s.dose_ug < failed.dose_ug), None
-    )
+    tolerated = next((s for s in reversed(plan.steps[:index]) if s.dose_ug < failed.dose_ug), None)
     if tolerated is None:
         raise InputError.single(
             "intolerable_on",
@@ -357,9 +354,7 @@ def step_back(plan: Plan, intolerable_on: dt.date) -> Plan:
     )
     delay = retry_on - failed.start
     moved = [
-        s.model_copy(
-            update={"start": s.start + delay, "end": s.end + delay if s.end else None}
-        )
+        s.model_copy(update={"start": s.start + delay, "end": s.end + delay if s.end else None})
         for s in plan.steps[index:]
     ]
     moved[0] = moved[0].model_copy(update={"note": "Retry after stepping back"})
@@ -414,7 +409,7 @@ def hold_for_procedure(
         problems.append(
             Problem(
                 "opioids_stop",
-                opioids_stop.isoformat(),
+                show(opioids_stop.isoformat()),
                 f"the procedure day ({procedure_date}) or later",
             )
         )
@@ -424,7 +419,7 @@ def hold_for_procedure(
         problems.append(
             Problem(
                 "procedure_date",
-                procedure_date.isoformat(),
+                show(procedure_date.isoformat()),
                 f"a date at least {hold} days after the plan starts ({first}); for an "
                 "earlier procedure, start the plan after opioids have stopped",
             )

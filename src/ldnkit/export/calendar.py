@@ -99,9 +99,7 @@ def _hold_events(plan: Plan, stamp: str) -> list[str]:
     for index, hold in enumerate(holds):
         # An all-day event; DTEND is exclusive, so it ends on the restart day itself.
         end = hold.resumes_on or hold.on + dt.timedelta(days=1)
-        restart = (
-            f"Restart on {hold.resumes_on}." if hold.resumes_on else "Restart date to be set."
-        )
+        restart = f"Restart on {hold.resumes_on}." if hold.resumes_on else "Restart date to be set."
         lines += [
             "BEGIN:VEVENT",
             f"UID:{_uid(plan, 'hold', index)}",
