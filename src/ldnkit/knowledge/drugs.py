@@ -1,0 +1,144 @@
+"""Typed access to the drug lexicon in `drugs.yaml`: ingredients, products, clinical-drug codes.
+
+The lexicon is validated once per process: unknown fields, unknown classes, products naming
+ingredients that do not exist and source ids missing from `sources.yaml` all fail loudly here,
+so a typo in the data can never quietly make an opioid unknown.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from ldnkit.knowledge.files import read_data
+
+NaltrexoneKind = Literal["ldn", "standard", "extended_release_injection", "naltrexone_bupropion"]
+
+RxNormCode = Annotated[str, StringConstraints(pattern=r"^\d{1,10}$")]
+AtcCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]\d\d[A-Z][A-Z]\d\d$")]
+SourceIds = Annotated[tuple[str, ...], Field(min_length=1)]
+
+
+class DrugClass(StrEnum):
+    """Drug classes the LDN safety screen reads."""
+
+    OPIOID_AGONIST = "opioid_agonist"
+    OPIOID_PARTIAL_AGONIST = "opioid_partial_agonist"
+    # Gut-acting opioid agonists (loperamide, eluxadoline): shown, not counted as opioids.
+    PERIPHERAL_OPIOID_AGONIST = "peripheral_opioid_agonist"
+    OPIOID_ANTAGONIST = "opioid_antagonist"
+    NALTREXONE = "naltrexone"
+    THYROID_HORMONE = "thyroid_hormone"
+    ANTITHYROID = "antithyroid"
+
+
+OPIOID_CLASSES = frozenset({DrugClass.OPIOID_AGONIST, DrugClass.OPIOID_PARTIAL_AGONIST})
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Ingredient(_Record):
+    """One active ingredient with its names, codes and classes."""
+
+    id: str
+    name: str
+    classes: frozenset[DrugClass]
+    synonyms: tuple[str, ...] = ()
+    tall_man: tuple[str, ...] = ()
+    rxnorm: tuple[RxNormCode, ...] = ()
+    rxnorm_unverified: tuple[RxNormCode, ...] = ()
+    atc: tuple[AtcCode, ...] = ()
+    atc_unverified: tuple[AtcCode, ...] = ()
+    long_acting: bool = False
+    long_acting_if_form_unknown: bool = False
+    note: str | None = None
+    sources: SourceIds
+
+    @property
+    def is_opioid(self) -> bool:
+        return bool(self.classes & OPIOID_CLASSES)
+
+
+class Product(_Record):
+    """A brand or combination product: its names and what it contains."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    ingredients: Annotated[tuple[str, ...], Field(min_length=1)]
+    long_acting: bool | None = None
+    naltrexone_kind: NaltrexoneKind | None = None
+    sources: SourceIds
+
+
+class ClinicalDrug(_Record):
+    """An RxNorm clinical-drug code (SCD/SBD) seen in EHR data, read through its display text."""
+
+    rxnorm: RxNormCode
+    display: str
+    sources: SourceIds
+
+
+class Lexicon(_Record):
+    """The whole drug lexicon."""
+
+    version: int
+    ingredients: tuple[Ingredient, ...]
+    products: tuple[Product, ...]
+    clinical_drugs: tuple[ClinicalDrug, ...] = ()
+    ignored_words: frozenset[str]
+    release_words: frozenset[str]
+    release_phrases: tuple[str, ...]
+    injection_words: frozenset[str]
+    short_form_words: frozenset[str]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Lexicon:
+        ids = [i.id for i in self.ingredients]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"ingredient ids used twice: {duplicates}")
+        known = set(ids)
+        for product in self.products:
+            missing = [i for i in product.ingredients if i not in known]
+            if missing:
+                raise ValueError(f"product {product.name!r} names unknown ingredients {missing}")
+            if product.naltrexone_kind and "naltrexone" not in product.ingredients:
+                raise ValueError(
+                    f"product {product.name!r} has a naltrexone kind but no naltrexone"
+                )
+        return self
+
+    def ingredient(self, ingredient_id: str) -> Ingredient:
+        return self._by_id()[ingredient_id]
+
+    def _by_id(self) -> dict[str, Ingredient]:
+        return {i.id: i for i in self.ingredients}
+
+    def source_ids(self) -> set[str]:
+        """Every source id the lexicon cites."""
+        records: list[Ingredient | Product | ClinicalDrug] = [
+            *self.ingredients,
+            *self.products,
+            *self.clinical_drugs,
+        ]
+        return {s for r in records for s in r.sources}
+
+
+class LexiconError(ValueError):
+    """The drug lexicon data is inconsistent (a bug in drugs.yaml, not in user input)."""
+
+
+@cache
+def lexicon() -> Lexicon:
+    """The validated drug lexicon, loaded once per process."""
+    lex = Lexicon.model_validate(read_data("drugs.yaml"))
+    cited = {entry["id"] for entry in read_data("sources.yaml")}
+    unresolved = sorted(lex.source_ids() - cited)
+    if unresolved:
+        raise LexiconError(f"drugs.yaml cites sources missing from sources.yaml: {unresolved}")
+    return lex
