@@ -20,24 +20,25 @@ class Output(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-def _refuse_bool(expected: str) -> BeforeValidator:
-    # pydantic reads true as 1; a checkbox value in a 0-3 score is a mistake, not a 1.
+def _plain_number(expected: str, whole: bool = False) -> BeforeValidator:
+    # pydantic would read true as 1 and 2.5 as a rounding error; both are mistakes the user
+    # should hear about in the words of the field, not be scored on.
     def check(value: object) -> object:
-        if isinstance(value, bool):
-            raise ValueError(expected)
-        if isinstance(value, float) and expected.startswith("a whole") and not value.is_integer():
+        if isinstance(value, bool) or (
+            whole and isinstance(value, float) and not value.is_integer()
+        ):
             raise ValueError(expected)
         return value
 
     return BeforeValidator(check)
 
 
-Score03 = Annotated[int, _refuse_bool("a whole number from 0 to 3"), Field(ge=0, le=3)]
+Score03 = Annotated[int, _plain_number("a whole number from 0 to 3", whole=True), Field(ge=0, le=3)]
 Months = Annotated[
-    float, _refuse_bool("a number of months (0 or more)"), Field(ge=0, allow_inf_nan=False)
+    float, _plain_number("a number of months (0 or more)"), Field(ge=0, allow_inf_nan=False)
 ]
 Item010 = Annotated[
-    float, _refuse_bool("a number from 0 to 10, or null"), Field(ge=0, le=10, allow_inf_nan=False)
+    float, _plain_number("a number from 0 to 10, or null"), Field(ge=0, le=10, allow_inf_nan=False)
 ]
 
 
