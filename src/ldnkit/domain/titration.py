@@ -33,10 +33,11 @@ class PlanRequest(_Frozen):
 
     protocol: ProtocolName
     start: dt.date
-    start_dose_mg: Annotated[float, Field(gt=0)] | None = None
-    step_mg: Annotated[float, Field(gt=0)] | None = None
+    # Dose limits are checked by build_plan, which reports them in the words of LDN dosing.
+    start_dose_mg: float | None = None
+    step_mg: float | None = None
     interval_days: Annotated[int, Field(ge=1, le=365)] | None = None
-    target_mg: Annotated[float, Field(gt=0)] | None = None
+    target_mg: float | None = None
     time: DoseTime | None = None
     allow_above_5mg: bool = False
 
@@ -194,6 +195,8 @@ def _resolve(req: PlanRequest) -> tuple[int, int, int, int, DoseTime, tuple[str,
         interval, target_mg = int(protocol.interval_days or 0), float(protocol.target_mg or 0)
     for name, mg in (("start_dose_mg", start_mg), ("target_mg", target_mg)):
         problems += dose_problems(name, mg, allow_above_5mg=req.allow_above_5mg)
+    if step_mg <= 0:
+        problems.append(Problem("step_mg", show(step_mg), "an increase above 0 mg"))
     if not problems:
         named = (("start_dose_mg", start_mg), ("step_mg", step_mg), ("target_mg", target_mg))
         for name, mg in named:
