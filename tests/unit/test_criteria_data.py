@@ -81,6 +81,7 @@ def test_every_cited_source_resolves_in_sources_yaml() -> None:
 def test_every_note_and_block_carries_a_source() -> None:
     data = criteria_data()
     assert all(n.sources for n in data.notes.values())
+    assert all(c.sources for c in data.criteria.values())
     assert all(s.sources for s in data.fibromyalgia.values())
     assert all(s.sources for s in data.mecfs.values())
     assert all(s.sources for s in data.fiqr.severity)

@@ -87,6 +87,7 @@ class MecfsSet(_Data):
 
 class CriterionText(_Data):
     text: str
+    sources: tuple[str, ...]
 
 
 class NoteText(_Data):
