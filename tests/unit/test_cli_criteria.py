@@ -118,7 +118,7 @@ def test_fiqr_table_shows_domains_total_and_both_severity_schemes(
     assert "Total: 41.5 of 100" in out
     assert "Salaffi 2018 (4 bands): mild" in out
     assert "Salaffi 2021 (5 bands): moderate" in out
-    assert "Unanswered: function[8]" in out
+    assert "Unanswered: function item 9 (Go shopping for groceries)" in out
     assert "fiqr-myalgia-scoring" in out
     assert "fiqr-info-scoring" in out
 

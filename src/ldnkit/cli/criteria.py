@@ -12,6 +12,7 @@ from rich.text import Text
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit, read_json_file
 from ldnkit.domain.criteria import (
+    FIQR_ITEMS,
     NAMES,
     Acr2010Result,
     Acr2011Result,
@@ -117,8 +118,11 @@ def _show_fiqr(result: FiqrResult) -> None:
         console.print(Text(f"Severity, {s.label}: {band}"))
     valid = "yes" if result.valid else "no (fiqr.info rule)"
     console.print(Text(f"Valid: {valid}; prorated: {'yes' if result.prorated else 'no'}"))
-    if result.missing:
-        console.print(Text("Unanswered: " + ", ".join(result.missing)))
+    for d in result.domains:
+        for index in d.unanswered:
+            # JSON paths count from 0; people count items from 1.
+            item = FIQR_ITEMS[d.id][index]
+            console.print(Text(f"Unanswered: {d.label.lower()} item {index + 1} ({item})"))
 
 
 def _show_notes(notes: tuple[Note, ...]) -> None:
