@@ -336,15 +336,15 @@ def step_back(plan: Plan, intolerable_on: dt.date) -> Plan:
             f"a day after the first {_fmt(failed.dose_mg)} step: there is no lower tolerated "
             "dose to go back to (consider a gentler start)",
         )
-    later_holds = [
-        a for a in plan.adjustments if a.kind == "procedure-hold" and a.on > intolerable_on
-    ]
-    if later_holds:
+    # Stepping back moves the rest of the plan later; a change already dated after this day
+    # would move with it and no longer match its record, so changes are made in date order.
+    later = [a for a in plan.adjustments if a.on > intolerable_on]
+    if later:
         raise InputError.single(
             "intolerable_on",
             intolerable_on.isoformat(),
-            f"a day after the procedure hold starting {later_holds[0].on.isoformat()} "
-            "(step back first, then plan the hold)",
+            f"a day on or after the plan's latest change ({later[-1].kind} on "
+            f"{later[-1].on.isoformat()}); changes are made in date order",
         )
     before, _ = _split(failed, intolerable_on)
     retry_on = intolerable_on + dt.timedelta(days=rule.days)
