@@ -6,6 +6,13 @@ result says what it requires, whether it passed and why. `evaluate(name, data)` 
 input and dispatches, for the CLI and the web app.
 """
 
+from ldnkit.domain.criteria.areas import (
+    PAIN_AREAS,
+    PainAreaId,
+    RegionResult,
+    psd_band,
+    region_breakdown,
+)
 from ldnkit.domain.criteria.common import CriterionResult, Note
 from ldnkit.domain.criteria.dispatch import (
     CALCULATORS,
@@ -15,20 +22,15 @@ from ldnkit.domain.criteria.dispatch import (
     evaluate,
 )
 from ldnkit.domain.criteria.fibromyalgia import (
-    PAIN_AREAS,
     Acr2010Input,
     Acr2010Result,
     Acr2011Input,
     Acr2011Result,
     Acr2016Input,
     Acr2016Result,
-    PainAreaId,
-    RegionResult,
     acr2010,
     acr2011,
     acr2016,
-    psd_band,
-    region_breakdown,
 )
 from ldnkit.domain.criteria.fiqr import (
     FIQR_ITEMS,

@@ -8,10 +8,15 @@ physician's 0-3 rating in 2010, the count of headache, lower abdominal pain and 
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import field_validator
 
+from ldnkit.domain.criteria.areas import (
+    PainAreaId,
+    RegionResult,
+    generalized_pain,
+    psd_band,
+    region_breakdown,
+)
 from ldnkit.domain.criteria.common import (
     CriterionResult,
     Months,
@@ -23,39 +28,7 @@ from ldnkit.domain.criteria.common import (
     number,
     sources_of,
 )
-from ldnkit.domain.criteria.texts import (
-    Arm,
-    FibromyalgiaSet,
-    PainArea,
-    RegionId,
-    criteria_data,
-    criterion_text,
-)
-
-PainAreaId = Literal[
-    "shoulder_girdle_left",
-    "shoulder_girdle_right",
-    "upper_arm_left",
-    "upper_arm_right",
-    "lower_arm_left",
-    "lower_arm_right",
-    "hip_left",
-    "hip_right",
-    "upper_leg_left",
-    "upper_leg_right",
-    "lower_leg_left",
-    "lower_leg_right",
-    "jaw_left",
-    "jaw_right",
-    "chest",
-    "abdomen",
-    "upper_back",
-    "lower_back",
-    "neck",
-]
-
-PAIN_AREAS: dict[str, PainArea] = {a.id: a for a in criteria_data().pain_areas.areas}
-"""The 19 WPI areas by id, in the published order: label and 2016 region."""
+from ldnkit.domain.criteria.texts import Arm, FibromyalgiaSet, criteria_data, criterion_text
 
 
 class _PainInput(StrictInput):
@@ -114,16 +87,6 @@ class Acr2016Input(_ChecklistInput):
     other_explanation: bool | None = None
 
 
-class RegionResult(Output):
-    """One 2016 region: its painful areas, those that do not count, and whether it counts."""
-
-    id: RegionId
-    label: str
-    painful_areas: tuple[str, ...]
-    uncounted_painful_areas: tuple[str, ...]
-    has_pain: bool
-
-
 class _Scores(Output):
     name: str
     title: str
@@ -163,14 +126,6 @@ class Acr2011Result(_Explained, _FsCutoff, _Distress, _Scores):
 
 class Acr2016Result(_Explained, _Regions, _Distress, _Scores):
     """2016 verdict: as 2011, plus the count of regions with pain and each region."""
-
-
-def psd_band(psd: int) -> str:
-    """The polysymptomatic distress band of an FS/PSD score (0-31)."""
-    for band in criteria_data().psd_bands.bands:
-        if band.low <= psd <= band.high:
-            return band.name
-    raise ValueError(f"PSD {psd} is outside 0-31")
 
 
 def _arm_text(arm: Arm, scale: str) -> str:
@@ -290,42 +245,6 @@ def acr2011(data: Acr2011Input) -> Acr2011Result:
     )
 
 
-def region_breakdown(areas: list[str]) -> tuple[RegionResult, ...]:
-    """Which of the five 2016 regions have pain; jaw, chest and abdomen never count."""
-    painful = set(areas)
-    results = []
-    for region in criteria_data().regions.items:
-        members = [a for a, info in PAIN_AREAS.items() if info.region == region.id]
-        hurting = tuple(a for a in members if a in painful)
-        uncounted = tuple(a for a in hurting if a in region.uncounted)
-        results.append(
-            RegionResult(
-                id=region.id,
-                label=region.label,
-                painful_areas=hurting,
-                uncounted_painful_areas=uncounted,
-                has_pain=len(hurting) > len(uncounted),
-            )
-        )
-    return tuple(results)
-
-
-def _generalized_pain(minimum: int, regions: tuple[RegionResult, ...]) -> CriterionResult:
-    counted = [r.label.lower() for r in regions if r.has_pain]
-    uncounted = [a for r in regions for a in r.uncounted_painful_areas]
-    detail = f"{len(counted)} of 5 regions with pain" + (
-        f" ({', '.join(counted)})" if counted else ""
-    )
-    if uncounted:
-        detail += f"; not counted: {', '.join(uncounted)}"
-    return CriterionResult(
-        id="generalized-pain",
-        text=criterion_text("generalized-pain", regions=minimum),
-        passed=len(counted) >= minimum,
-        detail=detail,
-    )
-
-
 def acr2016(data: Acr2016Input) -> Acr2016Result:
     """2016 revision: pain and severity, generalized pain in 4 of 5 regions, 3 months."""
     spec = criteria_data().fibromyalgia["acr2016"]
@@ -334,7 +253,7 @@ def acr2016(data: Acr2016Input) -> Acr2016Result:
     minimum = _required(spec.regions_min, "acr2016.regions_min")
     criteria = [
         _pain_and_severity(spec, wpi, sss),
-        _generalized_pain(minimum, regions),
+        generalized_pain(minimum, regions),
         _duration(spec, data.duration_months),
     ]
     exclusion = "exclusion-ignored-2016" if data.other_explanation else "exclusion-conflict-2010"
