@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Literal
 
 from ldnkit.domain.criteria.common import CriterionResult, Output
@@ -29,7 +31,9 @@ PainAreaId = Literal[
     "neck",
 ]
 
-PAIN_AREAS: dict[str, PainArea] = {a.id: a for a in criteria_data().pain_areas.areas}
+PAIN_AREAS: Mapping[str, PainArea] = MappingProxyType(
+    {a.id: a for a in criteria_data().pain_areas.areas}
+)
 """The 19 WPI areas by id, in the published order: label and 2016 region."""
 
 

@@ -13,7 +13,9 @@ fiqr.info's stricter rule so that users see where the two sources part.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from fractions import Fraction
+from types import MappingProxyType
 from typing import ClassVar
 
 from pydantic import ValidationInfo, field_validator
@@ -21,9 +23,9 @@ from pydantic import ValidationInfo, field_validator
 from ldnkit.domain.criteria.common import Item010, Note, Output, StrictInput, notes, sources_of
 from ldnkit.domain.criteria.texts import FiqrDomainId, criteria_data
 
-FIQR_ITEMS: dict[FiqrDomainId, tuple[str, ...]] = {
-    domain: text.items for domain, text in criteria_data().fiqr.domains.items()
-}
+FIQR_ITEMS: Mapping[FiqrDomainId, tuple[str, ...]] = MappingProxyType(
+    {domain: text.items for domain, text in criteria_data().fiqr.domains.items()}
+)
 """The 21 FIQR item texts by domain: 9 function, 2 overall impact, 10 symptoms."""
 
 
