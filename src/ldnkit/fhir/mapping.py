@@ -20,8 +20,8 @@ Last dose of a stopped medication
     its last dose is at most the order date. The profile caps any estimate at `as_of`.
 Condition
     counts when clinicalStatus is active, recurrence or relapse (or absent) and
-    verificationStatus is not refuted or entered-in-error. The ICD-10-CM coding is sent if there
-    is one, else the SNOMED CT coding, else the text.
+    verificationStatus is not refuted or entered-in-error. Of its ICD-10-CM and SNOMED CT codings,
+    text and displays, the first the knowledge base recognises is sent; else the first code.
 AllergyIntolerance
     active (or no clinicalStatus), not refuted or entered-in-error -> an allergy by RxNorm code
     and name; the screen decides which substances matter.
@@ -46,9 +46,11 @@ from ldnkit.domain.profile import (
     Medication,
     PatientProfile,
     PlannedProcedure,
+    Sex,
     Substance,
 )
 from ldnkit.fhir.boundary import label, resource_problems, validated
+from ldnkit.knowledge import knowledge_base
 from ldnkit.validation import InputError, Problem
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -58,17 +60,17 @@ LOINC = "http://loinc.org"
 
 DEFAULT_SUPPLY_DAYS = 30
 
-_REQUEST_ACTIVE = frozenset({"active", "on-hold", "draft", "unknown"})
-_REQUEST_STOPPED = frozenset({"completed", "stopped", "cancelled"})
-_STATEMENT_ACTIVE = frozenset({"active", "on-hold", "intended", "unknown"})
-_STATEMENT_STOPPED = frozenset({"completed", "stopped"})
+REQUEST_ACTIVE = frozenset({"active", "on-hold", "draft", "unknown"})
+REQUEST_STOPPED = frozenset({"completed", "stopped", "cancelled"})
+STATEMENT_ACTIVE = frozenset({"active", "on-hold", "intended", "unknown"})
+STATEMENT_STOPPED = frozenset({"completed", "stopped"})
 CONDITION_ACTIVE = frozenset({"active", "recurrence", "relapse"})
-_NOT_TRUE = frozenset({"refuted", "entered-in-error"})
+NOT_TRUE = frozenset({"refuted", "entered-in-error"})
 PREGNANCY_STATUS_LOINC = frozenset({"82810-3", "11449-6"})
 _PREGNANT = {"77386006": True, "60001007": False}
 _FINAL_OBSERVATION = frozenset({"final", "amended", "corrected"})
-_PLANNED_PROCEDURE = frozenset({"preparation", "on-hold"})
-_PLANNED_REQUEST = frozenset({"active", "draft", "on-hold"})
+PLANNED_PROCEDURE = frozenset({"preparation", "on-hold"})
+PLANNED_REQUEST = frozenset({"active", "draft", "on-hold"})
 
 # UCUM / FHIR duration units -> days.
 _UNIT_DAYS = {
@@ -158,7 +160,7 @@ def _contained_index(
 def _medication_concept(
     resource: Mapping[str, Any], supplied: Mapping[str, dict[str, Any]] | None
 ) -> Any:
-    if "medicationCodeableConcept" in resource:
+    if resource.get("medicationCodeableConcept") is not None:
         return resource["medicationCodeableConcept"]
     ref = (resource.get("medicationReference") or {}).get("reference")
     if not isinstance(ref, str):
@@ -251,18 +253,19 @@ def medication_from_fhir(
     (entered in error, not taken) and for a medication with neither an RxNorm code nor a name.
     Raises InputError when the resource is not valid FHIR R4.
     """
-    return _medication(validated(resource), contained)
+    return medication_from_fragment(validated(resource), contained)
 
 
-def _medication(
+def medication_from_fragment(
     resource: Mapping[str, Any], contained: Mapping[str, dict[str, Any]] | None
 ) -> Medication | None:
+    """medication_from_fhir without validation, for fragments the caller already checked."""
     kind = resource["resourceType"]
     status = resource.get("status")
     if kind == "MedicationRequest":
-        active, stopped = _REQUEST_ACTIVE, _REQUEST_STOPPED
+        active, stopped = REQUEST_ACTIVE, REQUEST_STOPPED
     elif kind == "MedicationStatement":
-        active, stopped = _STATEMENT_ACTIVE, _STATEMENT_STOPPED
+        active, stopped = STATEMENT_ACTIVE, STATEMENT_STOPPED
     else:
         raise InputError.single(
             f"{label(resource)}.resourceType", kind, "MedicationRequest or MedicationStatement"
@@ -289,14 +292,31 @@ def condition_from_fhir(resource: Mapping[str, Any]) -> Condition | None:
     clinical = _status_code(resource.get("clinicalStatus"))
     if clinical is not None and clinical not in CONDITION_ACTIVE:
         return None
-    if _status_code(resource.get("verificationStatus")) in _NOT_TRUE:
+    if _status_code(resource.get("verificationStatus")) in NOT_TRUE:
         return None
-    code = resource.get("code")
+    return _condition_entry(resource.get("code"))
+
+
+def _condition_entry(code: Any) -> Condition | None:
+    # The knowledge base may know a condition by one of its codings or only by its name;
+    # send the screen the form it recognises, else the first ICD-10-CM/SNOMED code, else text.
+    kb = knowledge_base()
+    candidates: list[Condition] = []
     for system, short in ((ICD10CM, "icd10cm"), (SNOMED, "snomed")):
-        value = _code(code, system)
-        if value:
-            return CodedCondition(system=short, code=value)
-    return _concept_name(code)
+        for coding in _codings(code):
+            if coding.get("system") == system and coding.get("code"):
+                candidates.append(CodedCondition(system=short, code=str(coding["code"])))
+    names = [code.get("text")] if isinstance(code, dict) else []
+    names += [c.get("display") for c in _codings(code)]
+    candidates += [str(n).strip() for n in names if isinstance(n, str) and n.strip()]
+    for candidate in candidates:
+        if isinstance(candidate, CodedCondition):
+            found = kb.find_condition(candidate.code, candidate.system)
+        else:
+            found = kb.find_condition(candidate)
+        if found is not None:
+            return candidate
+    return candidates[0] if candidates else None
 
 
 def allergy_from_fhir(resource: Mapping[str, Any]) -> Substance | None:
@@ -304,7 +324,7 @@ def allergy_from_fhir(resource: Mapping[str, Any]) -> Substance | None:
     clinical = _status_code(resource.get("clinicalStatus"))
     if clinical is not None and clinical != "active":
         return None
-    if _status_code(resource.get("verificationStatus")) in _NOT_TRUE:
+    if _status_code(resource.get("verificationStatus")) in NOT_TRUE:
         return None
     code = resource.get("code")
     rxnorm = _rxnorm(code)
@@ -336,13 +356,13 @@ def planned_procedure_from_fhir(
     """A Procedure or ServiceRequest planned on or after `as_of`; None otherwise."""
     kind = resource.get("resourceType")
     if kind == "Procedure":
-        if resource.get("status") not in _PLANNED_PROCEDURE:
+        if resource.get("status") not in PLANNED_PROCEDURE:
             return None
         when = fhir_date(resource.get("performedDateTime")) or fhir_date(
             (resource.get("performedPeriod") or {}).get("start")
         )
     elif kind == "ServiceRequest":
-        if resource.get("status") not in _PLANNED_REQUEST:
+        if resource.get("status") not in PLANNED_REQUEST:
             return None
         when = fhir_date(resource.get("occurrenceDateTime")) or fhir_date(
             (resource.get("occurrencePeriod") or {}).get("start")
@@ -352,6 +372,19 @@ def planned_procedure_from_fhir(
     if when is None or when < as_of:
         return None
     return PlannedProcedure(date=when, name=_concept_name(resource.get("code"), prefer=SNOMED))
+
+
+def demographics(patient: Mapping[str, Any], as_of: dt.date) -> tuple[int | None, Sex]:
+    """(age, sex) of a Patient resource on a day; a deceased patient keeps the age they died at."""
+    age = None
+    birth = fhir_date(patient.get("birthDate"))
+    died = fhir_date(patient.get("deceasedDateTime"))
+    until = min(as_of, died) if died else as_of
+    if birth is not None and birth <= until:
+        age = min(age_on(birth, until), 130)
+    gender = patient.get("gender")
+    sex: Sex = gender if gender in ("female", "male", "other") else "unknown"
+    return age, sex
 
 
 def age_on(birth: dt.date, day: dt.date) -> int:
@@ -441,7 +474,7 @@ def profile_from_resources(
             if condition is not None and condition not in conditions:
                 conditions.append(condition)
         elif kind in ("MedicationRequest", "MedicationStatement"):
-            medication = _medication(item, medications_index)
+            medication = medication_from_fragment(item, medications_index)
             if medication is not None:
                 medications.append(_cap_last_dose(medication, as_of))
         elif kind == "AllergyIntolerance":
@@ -457,17 +490,7 @@ def profile_from_resources(
             if procedure is not None:
                 procedures.append(procedure)
 
-    age = None
-    sex = "unknown"
-    if patient is not None:
-        birth = fhir_date(patient.get("birthDate"))
-        # A deceased patient's record is read at the age they died, not as a 130-year-old.
-        died = fhir_date(patient.get("deceasedDateTime"))
-        until = min(as_of, died) if died else as_of
-        if birth is not None and birth <= until:
-            age = min(age_on(birth, until), 130)
-        if patient.get("gender") in ("female", "male", "other", "unknown"):
-            sex = patient["gender"]
+    age, sex = demographics(patient or {}, as_of)
     return PatientProfile.model_validate(
         {
             "as_of": as_of,

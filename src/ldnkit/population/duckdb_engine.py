@@ -1,0 +1,251 @@
+"""Population screening on DuckDB (embedded): read, filter and group in SQL; screen in Python.
+
+DuckDB reads each resource type's NDJSON files (plain or .gz) with an explicit column list: only
+the fields the screen needs are parsed, and their types are checked on the way in. That typed
+read is the fast path's validation: a field of the wrong shape fails the read with a message
+naming the file; the full fhir.resources validation runs on the single-patient paths only, where
+its cost (about 0.25 ms per resource) does not matter.
+
+The value sets used to filter (active conditions, medication statuses, pregnancy LOINC codes,
+planned procedure statuses) are passed in from `ldnkit.fhir.mapping`, where the single-patient
+mapping reads them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ldnkit.fhir import mapping as m
+from ldnkit.fhir.reading import bulk_files, iter_ndjson
+from ldnkit.validation import InputError
+
+CODE = "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)[], text VARCHAR)"
+STATUS = "STRUCT(coding STRUCT(code VARCHAR)[])"
+REF = "STRUCT(reference VARCHAR, display VARCHAR)"
+PERIOD = "STRUCT(start VARCHAR, \"end\" VARCHAR)"
+DISPENSE = (
+    "STRUCT(validityPeriod STRUCT(start VARCHAR), numberOfRepeatsAllowed BIGINT, "
+    "quantity STRUCT(value DOUBLE), "
+    "expectedSupplyDuration STRUCT(value DOUBLE, unit VARCHAR, code VARCHAR))"
+)
+DOSAGE = (
+    "STRUCT(timing STRUCT(repeat STRUCT(frequency BIGINT, frequencyMax BIGINT, period DOUBLE, "
+    "periodUnit VARCHAR)), doseAndRate STRUCT(doseQuantity STRUCT(value DOUBLE))[])"
+)
+
+# The fields read per resource type (everything else in the files is skipped unparsed).
+COLUMNS: dict[str, dict[str, str]] = {
+    "Patient": {
+        "id": "VARCHAR", "gender": "VARCHAR", "birthDate": "VARCHAR",
+        "deceasedDateTime": "VARCHAR",
+    },
+    "Condition": {
+        "subject": REF, "clinicalStatus": STATUS, "verificationStatus": STATUS, "code": CODE,
+    },
+    "MedicationRequest": {
+        "subject": REF, "status": "VARCHAR", "medicationCodeableConcept": CODE,
+        "medicationReference": REF, "authoredOn": "VARCHAR", "dispenseRequest": DISPENSE,
+        "dosageInstruction": f"{DOSAGE}[]",
+    },
+    "MedicationStatement": {
+        "subject": REF, "status": "VARCHAR", "medicationCodeableConcept": CODE,
+        "medicationReference": REF, "effectiveDateTime": "VARCHAR", "effectivePeriod": PERIOD,
+        "dateAsserted": "VARCHAR",
+    },
+    "AllergyIntolerance": {
+        "patient": REF, "clinicalStatus": STATUS, "verificationStatus": STATUS, "code": CODE,
+    },
+    "Observation": {
+        "subject": REF, "status": "VARCHAR", "code": CODE, "valueCodeableConcept": CODE,
+        "effectiveDateTime": "VARCHAR", "effectivePeriod": PERIOD, "issued": "VARCHAR",
+    },
+    "Procedure": {
+        "subject": REF, "status": "VARCHAR", "code": CODE, "performedDateTime": "VARCHAR",
+        "performedPeriod": PERIOD,
+    },
+    "ServiceRequest": {
+        "subject": REF, "status": "VARCHAR", "code": CODE, "occurrenceDateTime": "VARCHAR",
+        "occurrencePeriod": PERIOD,
+    },
+}
+
+# `Patient/<id>` and `urn:uuid:<id>`: the two forms Bulk Data exports write.
+_PID = "regexp_extract({ref}, '(?:^|/|urn:uuid:)([^/:?]+)$', 1)"
+
+_SQL = """
+WITH
+cond AS (
+  SELECT {cond_pid} AS pid, list(DISTINCT code) AS conditions
+  FROM "Condition"
+  WHERE (clinicalStatus IS NULL OR list_contains($condition_active, clinicalStatus.coding[1].code))
+    AND NOT coalesce(list_contains($not_true, verificationStatus.coding[1].code), false)
+    AND code IS NOT NULL
+  GROUP BY ALL
+),
+req AS (
+  -- Repeated orders of one drug with one supply shape: only the latest can be the last dose.
+  SELECT {req_pid} AS pid, status, medicationCodeableConcept, medicationReference,
+         dispenseRequest, dosageInstruction[1] AS dosage, max(authoredOn) AS authoredOn
+  FROM "MedicationRequest"
+  WHERE list_contains($request_status, status)
+  GROUP BY ALL
+),
+meds AS (
+  SELECT pid, list(fragment) AS medications FROM (
+    SELECT pid, {{'resourceType': 'MedicationRequest', 'status': status,
+      'medicationCodeableConcept': medicationCodeableConcept,
+      'medicationReference': medicationReference, 'authoredOn': authoredOn,
+      'dispenseRequest': dispenseRequest,
+      'dosageInstruction': CASE WHEN dosage IS NULL THEN NULL ELSE [dosage] END,
+      'effectiveDateTime': NULL::VARCHAR, 'effectivePeriod': NULL::{period},
+      'dateAsserted': NULL::VARCHAR}} AS fragment
+    FROM req
+    UNION ALL
+    SELECT {stmt_pid}, {{'resourceType': 'MedicationStatement', 'status': status,
+      'medicationCodeableConcept': medicationCodeableConcept,
+      'medicationReference': medicationReference, 'authoredOn': NULL::VARCHAR,
+      'dispenseRequest': NULL::{dispense}, 'dosageInstruction': NULL::{dosage}[],
+      'effectiveDateTime': effectiveDateTime, 'effectivePeriod': effectivePeriod,
+      'dateAsserted': dateAsserted}}
+    FROM "MedicationStatement"
+    WHERE list_contains($statement_status, status)
+  ) GROUP BY pid
+),
+allergy AS (
+  SELECT {allergy_pid} AS pid,
+    list({{'clinicalStatus': clinicalStatus, 'verificationStatus': verificationStatus,
+           'code': code}}) AS allergies
+  FROM "AllergyIntolerance" GROUP BY ALL
+),
+obs AS (
+  SELECT {obs_pid} AS pid,
+    list({{'status': status, 'code': code, 'valueCodeableConcept': valueCodeableConcept,
+           'effectiveDateTime': effectiveDateTime, 'effectivePeriod': effectivePeriod,
+           'issued': issued}}) AS observations
+  FROM "Observation"
+  WHERE len(list_intersect(list_transform(code.coding, lambda c: c.code), $pregnancy_loinc)) > 0
+  GROUP BY ALL
+),
+proc AS (
+  SELECT pid, list(fragment) AS procedures FROM (
+    SELECT {proc_pid} AS pid, {{'resourceType': 'Procedure', 'status': status, 'code': code,
+      'performedDateTime': performedDateTime, 'performedPeriod': performedPeriod,
+      'occurrenceDateTime': NULL::VARCHAR, 'occurrencePeriod': NULL::{period}}} AS fragment
+    FROM "Procedure" WHERE list_contains($planned_procedure, status)
+    UNION ALL
+    SELECT {sr_pid}, {{'resourceType': 'ServiceRequest', 'status': status, 'code': code,
+      'performedDateTime': NULL::VARCHAR, 'performedPeriod': NULL::{period},
+      'occurrenceDateTime': occurrenceDateTime, 'occurrencePeriod': occurrencePeriod}}
+    FROM "ServiceRequest" WHERE list_contains($planned_request, status)
+  ) GROUP BY pid
+)
+SELECT p.id, p.gender, p.birthDate, p.deceasedDateTime, cond.conditions, meds.medications,
+       allergy.allergies, obs.observations, proc.procedures
+FROM "Patient" p
+LEFT JOIN cond ON cond.pid = p.id
+LEFT JOIN meds ON meds.pid = p.id
+LEFT JOIN allergy ON allergy.pid = p.id
+LEFT JOIN obs ON obs.pid = p.id
+LEFT JOIN proc ON proc.pid = p.id
+WHERE p.id IS NOT NULL
+ORDER BY p.id
+"""
+
+
+def _pid(column: str) -> str:
+    return _PID.format(ref=f"{column}.reference")
+
+
+def query() -> str:
+    """The grouping query (one row per patient), with its value sets as parameters."""
+    return _SQL.format(
+        cond_pid=_pid("subject"), req_pid=_pid("subject"), stmt_pid=_pid("subject"),
+        allergy_pid=_pid("patient"), obs_pid=_pid("subject"), proc_pid=_pid("subject"),
+        sr_pid=_pid("subject"), period=PERIOD, dispense=DISPENSE, dosage=DOSAGE,
+    )
+
+
+def parameters() -> dict[str, list[str]]:
+    """The value sets the query filters by, from the FHIR mapping (their one definition)."""
+    return {
+        "condition_active": sorted(m.CONDITION_ACTIVE),
+        "not_true": sorted(m.NOT_TRUE),
+        "request_status": sorted(m.REQUEST_ACTIVE | m.REQUEST_STOPPED),
+        "statement_status": sorted(m.STATEMENT_ACTIVE | m.STATEMENT_STOPPED),
+        "pregnancy_loinc": sorted(m.PREGNANCY_STATUS_LOINC),
+        "planned_procedure": sorted(m.PLANNED_PROCEDURE),
+        "planned_request": sorted(m.PLANNED_REQUEST),
+    }
+
+
+def _columns_literal(columns: dict[str, str]) -> str:
+    return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items()) + "}"
+
+
+def _register(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    files = bulk_files(folder)
+    for kind, columns in COLUMNS.items():
+        paths = files.get(kind)
+        if paths:
+            listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+            source = (
+                f"read_json([{listed}], format='newline_delimited', "
+                f"columns={_columns_literal(columns)})"
+            )
+        else:
+            nulls = ", ".join(f'NULL::{kind_} AS "{name}"' for name, kind_ in columns.items())
+            source = f"(SELECT {nulls} WHERE false)"
+        # Built from the constant column list and quoted file paths only.
+        con.execute(f'CREATE TEMP VIEW "{kind}" AS SELECT * FROM {source}')  # noqa: S608
+
+
+def medication_index(folder: Path) -> dict[str, dict[str, Any]]:
+    """Medication resources of the export (referenced by `medicationReference`), by reference."""
+    index: dict[str, dict[str, Any]] = {}
+    for path in bulk_files(folder).get("Medication", []):
+        for med in iter_ndjson(path):
+            if med.get("id"):
+                index[f"Medication/{med['id']}"] = med
+    return index
+
+
+def count_patients(folder: Path) -> int:
+    """Patients in the export (for the progress bar)."""
+    con = duckdb.connect()
+    try:
+        _register(con, folder)
+        row = con.execute('SELECT count(*) FROM "Patient" WHERE id IS NOT NULL').fetchone()
+    except duckdb.Error as exc:
+        raise InputError.single(
+            "folder", str(folder), f"readable Bulk Data files ({exc})"
+        ) from None
+    finally:
+        con.close()
+    return int(row[0]) if row else 0
+
+
+def patient_rows(
+    folder: Path, batch_size: int = 20_000, threads: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """One compact row per patient, in batches of dicts, ordered by patient id."""
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads TO {int(threads)}")
+    try:
+        _register(con, folder)
+        reader = con.sql(query(), params=parameters()).to_arrow_reader(batch_size)
+        for batch in reader:
+            yield batch.to_pylist()
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise InputError.single(
+            "folder", str(folder), f"readable FHIR R4 NDJSON ({first})"
+        ) from None
+    finally:
+        con.close()
+
+

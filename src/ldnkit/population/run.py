@@ -1,0 +1,142 @@
+"""`ldnkit population screen`: a Bulk Data export in, one screened row per patient out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+from ldnkit.validation import InputError
+
+Engine = Literal["duckdb", "spark"]
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+
+OUTPUT_SCHEMA = pa.schema(
+    [
+        ("patient_id", pa.string()),
+        ("verdict", pa.string()),
+        ("earliest_start", pa.date32()),
+        ("rules", pa.string()),
+        ("on_naltrexone", pa.bool_()),
+        ("active_opioids", pa.string()),
+        ("candidate_conditions", pa.string()),
+        ("age", pa.int32()),
+        ("sex", pa.string()),
+    ]
+)
+
+
+@dataclass
+class Summary:
+    """What a population run found, for the terminal table and `--json`."""
+
+    patients: int = 0
+    verdicts: Counter[str] = field(default_factory=Counter)
+    rules: Counter[str] = field(default_factory=Counter)
+    on_naltrexone: int = 0
+    with_active_opioids: int = 0
+    with_candidate_conditions: int = 0
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
+        for row in rows:
+            self.patients += 1
+            self.verdicts[row["verdict"]] += 1
+            self.rules.update(r for r in row["rules"].split(";") if r)
+            self.on_naltrexone += bool(row["on_naltrexone"])
+            self.with_active_opioids += bool(row["active_opioids"])
+            self.with_candidate_conditions += bool(row["candidate_conditions"])
+
+    def as_json(self, out: Path, engine: str, as_of: dt.date) -> dict[str, Any]:
+        return {
+            "out": str(out),
+            "engine": engine,
+            "as_of": as_of.isoformat(),
+            "patients": self.patients,
+            "verdicts": {v: self.verdicts.get(v, 0) for v in
+                         ("eligible", "caution", "wait", "contraindicated")},
+            "rules": dict(self.rules.most_common()),
+            "on_naltrexone": self.on_naltrexone,
+            "with_active_opioids": self.with_active_opioids,
+            "with_candidate_conditions": self.with_candidate_conditions,
+        }
+
+
+class _Writer:
+    """Streams output batches to CSV or Parquet (chosen by the file's extension)."""
+
+    def __init__(self, out: Path) -> None:
+        suffix = out.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise InputError.single("--out", str(out), "a file name ending in .csv or .parquet")
+        if not out.parent.is_dir():
+            raise InputError.single("--out", str(out), "a file in an existing folder")
+        self.out = out
+        self.partial = out.with_name(out.name + ".partial")
+        self._writer: Any = (
+            pq.ParquetWriter(self.partial, OUTPUT_SCHEMA)
+            if suffix == ".parquet"
+            else pa_csv.CSVWriter(self.partial, OUTPUT_SCHEMA)
+        )
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self._writer.write_table(pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA))
+
+    def close(self, ok: bool) -> None:
+        self._writer.close()
+        # Written beside the target and renamed: a failed run never leaves a half file behind.
+        if ok:
+            self.partial.replace(self.out)
+        else:
+            self.partial.unlink(missing_ok=True)
+
+
+def screen_population(
+    folder: Path,
+    as_of: dt.date,
+    out: Path,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Summary:
+    """Screen every patient of a Bulk Data export folder; write the rows to `out`."""
+    if engine not in ENGINES:
+        raise InputError.single("--engine", engine, "one of " + ", ".join(ENGINES))
+    writer = _Writer(out)
+    summary = Summary()
+    ok = False
+    try:
+        for rows in _batches(folder, as_of, engine, spark_master):
+            writer.write(rows)
+            summary.add(rows)
+            if progress is not None:
+                progress(len(rows))
+        ok = True
+    finally:
+        writer.close(ok)
+    return summary
+
+
+def _batches(
+    folder: Path, as_of: dt.date, engine: str, spark_master: str | None
+) -> Iterable[list[dict[str, Any]]]:
+    if engine == "spark":
+        from ldnkit.population import spark_engine
+
+        rows = spark_engine.screen_rows(folder, as_of, spark_master or "local[*]")
+        for start in range(0, len(rows), 20_000):
+            yield rows[start:start + 20_000]
+        return
+    from ldnkit.population import duckdb_engine
+    from ldnkit.population.rows import RowScreener
+
+    screener = RowScreener(as_of, duckdb_engine.medication_index(folder))
+    for batch in duckdb_engine.patient_rows(folder):
+        yield screener.screen_rows(batch)

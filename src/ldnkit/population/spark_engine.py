@@ -1,0 +1,194 @@
+"""Population screening on Spark: the same reading, filtering and grouping as the DuckDB engine,
+distributed; each partition of patient rows is screened in Python by `RowScreener`.
+
+The fields read and their types come from the DuckDB engine's `COLUMNS` (translated to Spark
+DDL), and the value sets from the FHIR mapping, so the two engines read the same facts. The
+screening itself runs in `rdd.mapPartitions` (a plain Python function: no pandas needed), so
+each Spark worker calls the very same `ldnkit.domain.screening.screen`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ldnkit.fhir.reading import bulk_files
+from ldnkit.population.duckdb_engine import COLUMNS, medication_index, parameters
+from ldnkit.validation import InputError
+
+
+def spark_type(duck: str) -> str:
+    """A DuckDB column type as Spark DDL (`STRUCT(a VARCHAR)[]` -> `ARRAY<STRUCT<a: STRING>>`)."""
+    duck = duck.strip()
+    if duck.endswith("[]"):
+        return f"ARRAY<{spark_type(duck[:-2])}>"
+    if duck.startswith("STRUCT("):
+        inner = duck[len("STRUCT("):-1]
+        fields, depth, start = [], 0, 0
+        for index, char in enumerate(inner):
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+            elif char == "," and depth == 0:
+                fields.append(inner[start:index])
+                start = index + 1
+        fields.append(inner[start:])
+        parts = []
+        for field in fields:
+            name, _, kind = field.strip().partition(" ")
+            parts.append(f"`{name.strip(chr(34))}`: {spark_type(kind)}")
+        return "STRUCT<" + ", ".join(parts) + ">"
+    return {"VARCHAR": "STRING", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE"}[duck]
+
+
+def schema(kind: str) -> str:
+    return ", ".join(f"`{name}` {spark_type(t)}" for name, t in COLUMNS[kind].items())
+
+
+def _pid(column: str) -> str:
+    return f"regexp_extract({column}.reference, '(?:^|/|urn:uuid:)([^/:?]+)$', 1)"
+
+
+def _array(values: list[str]) -> str:
+    return "array(" + ", ".join("'" + v.replace("'", "\\'") + "'" for v in values) + ")"
+
+
+def _sql() -> str:
+    p = {k: _array(v) for k, v in parameters().items()}
+    period = spark_type(COLUMNS["MedicationStatement"]["effectivePeriod"])
+    dispense = spark_type(COLUMNS["MedicationRequest"]["dispenseRequest"])
+    dosages = spark_type(COLUMNS["MedicationRequest"]["dosageInstruction"])
+    # Built from constants (column types, value sets), never from user input.
+    return f"""
+WITH
+cond AS (
+  SELECT {_pid("subject")} AS pid, collect_set(code) AS conditions
+  FROM Condition
+  WHERE (clinicalStatus IS NULL OR array_contains({p["condition_active"]},
+         clinicalStatus.coding[0].code))
+    AND NOT coalesce(array_contains({p["not_true"]}, verificationStatus.coding[0].code), false)
+    AND code IS NOT NULL
+  GROUP BY ALL
+),
+req AS (
+  SELECT {_pid("subject")} AS pid, status, medicationCodeableConcept, medicationReference,
+         dispenseRequest, dosageInstruction[0] AS dosage, max(authoredOn) AS authoredOn
+  FROM MedicationRequest
+  WHERE array_contains({p["request_status"]}, status)
+  GROUP BY ALL
+),
+meds AS (
+  SELECT pid, collect_list(fragment) AS medications FROM (
+    SELECT pid, named_struct('resourceType', 'MedicationRequest', 'status', status,
+      'medicationCodeableConcept', medicationCodeableConcept,
+      'medicationReference', medicationReference, 'authoredOn', authoredOn,
+      'dispenseRequest', dispenseRequest,
+      'dosageInstruction', CASE WHEN dosage IS NULL THEN NULL ELSE array(dosage) END,
+      'effectiveDateTime', CAST(NULL AS STRING), 'effectivePeriod', CAST(NULL AS {period}),
+      'dateAsserted', CAST(NULL AS STRING)) AS fragment
+    FROM req
+    UNION ALL
+    SELECT {_pid("subject")}, named_struct('resourceType', 'MedicationStatement',
+      'status', status, 'medicationCodeableConcept', medicationCodeableConcept,
+      'medicationReference', medicationReference, 'authoredOn', CAST(NULL AS STRING),
+      'dispenseRequest', CAST(NULL AS {dispense}),
+      'dosageInstruction', CAST(NULL AS {dosages}),
+      'effectiveDateTime', effectiveDateTime, 'effectivePeriod', effectivePeriod,
+      'dateAsserted', dateAsserted)
+    FROM MedicationStatement
+    WHERE array_contains({p["statement_status"]}, status)
+  ) GROUP BY pid
+),
+allergy AS (
+  SELECT {_pid("patient")} AS pid,
+    collect_list(named_struct('clinicalStatus', clinicalStatus,
+      'verificationStatus', verificationStatus, 'code', code)) AS allergies
+  FROM AllergyIntolerance GROUP BY ALL
+),
+obs AS (
+  SELECT {_pid("subject")} AS pid,
+    collect_list(named_struct('status', status, 'code', code,
+      'valueCodeableConcept', valueCodeableConcept, 'effectiveDateTime', effectiveDateTime,
+      'effectivePeriod', effectivePeriod, 'issued', issued)) AS observations
+  FROM Observation
+  WHERE size(array_intersect(transform(code.coding, c -> c.code), {p["pregnancy_loinc"]})) > 0
+  GROUP BY ALL
+),
+proc AS (
+  SELECT pid, collect_list(fragment) AS procedures FROM (
+    SELECT {_pid("subject")} AS pid, named_struct('resourceType', 'Procedure', 'status', status,
+      'code', code, 'performedDateTime', performedDateTime, 'performedPeriod', performedPeriod,
+      'occurrenceDateTime', CAST(NULL AS STRING),
+      'occurrencePeriod', CAST(NULL AS {period})) AS fragment
+    FROM Procedure WHERE array_contains({p["planned_procedure"]}, status)
+    UNION ALL
+    SELECT {_pid("subject")}, named_struct('resourceType', 'ServiceRequest', 'status', status,
+      'code', code, 'performedDateTime', CAST(NULL AS STRING),
+      'performedPeriod', CAST(NULL AS {period}), 'occurrenceDateTime', occurrenceDateTime,
+      'occurrencePeriod', occurrencePeriod)
+    FROM ServiceRequest WHERE array_contains({p["planned_request"]}, status)
+  ) GROUP BY pid
+)
+SELECT p.id, p.gender, p.birthDate, p.deceasedDateTime, cond.conditions, meds.medications,
+       allergy.allergies, obs.observations, proc.procedures
+FROM Patient p
+LEFT JOIN cond ON cond.pid = p.id
+LEFT JOIN meds ON meds.pid = p.id
+LEFT JOIN allergy ON allergy.pid = p.id
+LEFT JOIN obs ON obs.pid = p.id
+LEFT JOIN proc ON proc.pid = p.id
+WHERE p.id IS NOT NULL
+"""  # noqa: S608
+
+
+def _screen_partition(
+    as_of: dt.date, medications: dict[str, dict[str, Any]]
+) -> Any:
+    def run(rows: Iterator[Any]) -> Iterator[dict[str, Any]]:
+        # Imported on the worker: the screen and its knowledge base load once per process.
+        from ldnkit.population.rows import RowScreener
+
+        screener = RowScreener(as_of, medications)
+        for row in rows:
+            yield screener.screen_row(row.asDict(recursive=True))
+
+    return run
+
+
+def screen_rows(
+    folder: Path, as_of: dt.date, master: str = "local[*]"
+) -> list[dict[str, Any]]:
+    """Every patient's output row, screened on Spark, ordered by patient id."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:  # pragma: no cover - depends on the install
+        raise InputError.single(
+            "engine", "spark", "pyspark installed (pip install 'ldnkit[spark]')"
+        ) from None
+    files = bulk_files(folder)
+    spark = (
+        SparkSession.builder.master(master)
+        .appName("ldnkit-population")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "8")
+        .getOrCreate()
+    )
+    try:
+        for kind in COLUMNS:
+            paths = [str(p) for p in files.get(kind, [])]
+            reader = spark.read.schema(schema(kind))
+            frame = (
+                reader.json(paths)
+                if paths
+                else spark.createDataFrame([], schema(kind))
+            )
+            frame.createOrReplaceTempView(kind)
+        grouped = spark.sql(_sql())
+        medications = medication_index(folder)
+        rows = grouped.rdd.mapPartitions(_screen_partition(as_of, medications)).collect()
+    finally:
+        spark.stop()
+    return sorted(rows, key=lambda r: str(r["patient_id"]))
