@@ -17,7 +17,14 @@ from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.response import Intake, ResponseAssessment, assess
 from ldnkit.validation import InputError, Problem, show
 
-DATE_FORMATS = ["%Y-%m-%d"]
+
+def _date_option(option: str, value: str) -> dt.date:
+    # Parsed here rather than by the option type so a bad date is the same one-line input
+    # error as every other problem with this command's input.
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError.single(option, value, "a date YYYY-MM-DD") from None
 
 
 class PlanStep(BaseModel):
@@ -149,12 +156,9 @@ def response_command(
             help='A list of diary entries, or {"intake": {...}, "entries": [...], "steps": [...]}.',
         ),
     ],
-    start: Annotated[
-        dt.datetime, typer.Option(formats=DATE_FORMATS, help="LDN start date, YYYY-MM-DD.")
-    ],
+    start: Annotated[str, typer.Option(help="LDN start date, YYYY-MM-DD.")],
     as_of: Annotated[
-        dt.datetime | None,
-        typer.Option(formats=DATE_FORMATS, help="Assess as of this day (default: last entry)."),
+        str | None, typer.Option(help="Assess as of this day, YYYY-MM-DD (default: last entry).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_OPTION_HELP)] = False,
     svg: Annotated[
@@ -162,10 +166,12 @@ def response_command(
     ] = None,
 ) -> None:
     """Assess the response to LDN: baseline against the latest 14 days, with intervals."""
+    first = _date_option("--start", start)
+    until = _date_option("--as-of", as_of) if as_of is not None else None
     diary = read_diary(read_json_file(diary_file, "DIARY.json"))
-    day = as_of.date() if as_of else max((e.day for e in diary.entries), default=start.date())
+    day = until or max((e.day for e in diary.entries), default=first)
     steps = [(s.start, s.end, s.dose_mg) for s in diary.steps]
-    result = assess(diary.entries, start.date(), day, intake=diary.intake, steps=steps)
+    result = assess(diary.entries, first, day, intake=diary.intake, steps=steps)
     if svg is not None:
         shown = steps or [(s.start, s.end, s.dose_mg) for s in result.steps]
         svg.write_text(symptom_chart_svg(diary.entries, shown), encoding="utf-8")
