@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -55,7 +55,6 @@ SYSTEMS: Mapping[str, str] = MappingProxyType(
 )
 
 _ICD_CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
-_ICD_RANGE = re.compile(r"^([A-Z])([0-9]{2})-([A-Z])([0-9]{2})$")
 _ICD_LIKE = re.compile(r"^[A-Z][0-9][0-9A-Z]{1,5}$")  # after dots and spaces are removed
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _MEMO_LIMIT = 200_000
@@ -77,15 +76,6 @@ def normalise_name(text: str) -> str:
 def normalise_icd(code: str) -> str:
     """ICD-10-CM key without dots or spaces, upper case: "m79.7" -> "M797"."""
     return code.replace(".", "").replace(" ", "").strip().upper()
-
-
-def expand_icd(entry: str) -> tuple[str, ...]:
-    """A code, a category, or a block of categories written "C00-C96" -> codes/categories."""
-    match = _ICD_RANGE.match(entry)
-    if not match:
-        return (entry,)
-    first, low, last, high = match.groups()
-    return tuple(f"{first}{n:02d}" for n in range(int(low), int(high) + 1)) if first == last else ()
 
 
 class KnowledgeBase:
@@ -198,16 +188,17 @@ class KnowledgeBase:
 
     def suggest_conditions(self, text: str, limit: int = 3) -> list[str]:
         """Names close to a string that matched nothing, for "did you mean" hints."""
-        names = {normalise_name(n): n for c in self.conditions for n in (c.name, *c.synonyms)}
-        close = difflib.get_close_matches(normalise_name(text), list(names), n=limit, cutoff=0.6)
-        return [names[k] for k in close]
+        names = {normalise_name(n): c.name for c in self.conditions for n in (c.name, *c.synonyms)}
+        close = difflib.get_close_matches(
+            normalise_name(text), list(names), n=limit * 3, cutoff=0.6
+        )
+        return list(dict.fromkeys(names[k] for k in close))[:limit]
 
 
 # -- loading ----------------------------------------------------------------------------------
 
 
-def _parse(name: str, model: type[M], problems: list[str]) -> tuple[M, ...]:
-    raw = read_data(name)
+def _parse(raw: Any, name: str, model: type[M], problems: list[str]) -> tuple[M, ...]:
     try:
         return TypeAdapter(tuple[model, ...]).validate_python(raw)  # type: ignore[valid-type]
     except ValidationError as exc:
@@ -225,14 +216,11 @@ def _ids_unique(name: str, records: Sequence[Any], problems: list[str]) -> None:
         seen.add(record.id)
 
 
-def _check_conditions(
-    conditions: Sequence[Condition], raw: Any, problems: list[str]
-) -> tuple[Condition, ...]:
+def _check_conditions(conditions: Sequence[Condition], raw: Any, problems: list[str]) -> None:
     if isinstance(raw, list) and any(isinstance(r, dict) and "conflicts" in r for r in raw):
         problems.append(f"{CONDITIONS_FILE}: conflicts are written in conflicts.yaml")
     names: dict[str, str] = {}
     codes: dict[str, str] = {}
-    expanded: list[Condition] = []
     for condition in conditions:
         all_names = (condition.id, condition.name, *condition.synonyms)
         for name in {normalise_name(n) for n in all_names}:
@@ -240,19 +228,19 @@ def _check_conditions(
                 problems.append(
                     f"{CONDITIONS_FILE}: {condition.id}: name {name!r} also names {names[name]}"
                 )
-        icd: list[str] = []
-        for entry in condition.icd10cm:
-            codes_here = expand_icd(entry)
-            if not codes_here or not all(_ICD_CODE.match(c) for c in codes_here):
-                problems.append(f"{CONDITIONS_FILE}: {condition.id}: bad ICD-10-CM code {entry!r}")
-            icd.extend(codes_here)
-        for code in [normalise_icd(c) for c in icd] + [f"sct:{c}" for c in condition.snomed]:
-            if codes.setdefault(code, condition.id) != condition.id:
+        problems += [
+            f"{CONDITIONS_FILE}: {condition.id}: bad ICD-10-CM code {code!r}"
+            for code in condition.icd10cm
+            if not _ICD_CODE.match(code)
+        ]
+        keys = [normalise_icd(c) for c in condition.icd10cm] + [
+            f"sct:{c}" for c in condition.snomed
+        ]
+        for key in keys:
+            if codes.setdefault(key, condition.id) != condition.id:
                 problems.append(
-                    f"{CONDITIONS_FILE}: {condition.id}: code {code} also codes {codes[code]}"
+                    f"{CONDITIONS_FILE}: {condition.id}: code {key} also codes {codes[key]}"
                 )
-        expanded.append(condition.model_copy(update={"icd10cm": tuple(icd)}))
-    return tuple(expanded)
 
 
 def _cited(record: BaseModel) -> Iterable[str]:
@@ -268,15 +256,20 @@ def _cited(record: BaseModel) -> Iterable[str]:
                     yield from _cited(item)
 
 
-def load() -> KnowledgeBase:
-    """Read and validate every knowledge file; KnowledgeError lists all problems found."""
+def load(read: Callable[[str], Any] = read_data) -> KnowledgeBase:
+    """Read and validate every knowledge file; KnowledgeError lists all problems found.
+
+    `read` parses one data file by name; tests pass edited copies of the real data through it.
+    """
     problems: list[str] = []
+    raw = {name: read(name) for name in FILES}
     parsed: dict[str, tuple[Any, ...]] = {
-        name: _parse(name, model, problems) for name, model in FILES.items()
+        name: _parse(raw[name], name, model, problems) for name, model in FILES.items()
     }
     for name, records in parsed.items():
         _ids_unique(name, records, problems)
-    conditions = _check_conditions(parsed[CONDITIONS_FILE], read_data(CONDITIONS_FILE), problems)
+    conditions = parsed[CONDITIONS_FILE]
+    _check_conditions(conditions, raw[CONDITIONS_FILE], problems)
     source_ids = {s.id for s in parsed["sources.yaml"]}
     condition_ids = {c.id for c in conditions}
     for name, records in parsed.items():
