@@ -1,4 +1,4 @@
-"""`ldnkit evidence` and `ldnkit sources`: text for people, JSON for machines, exit 2 on bad input."""
+"""`ldnkit evidence` and `ldnkit sources`: text for people, JSON for machines, exit 2 if bad."""
 
 from __future__ import annotations
 
