@@ -59,7 +59,12 @@ def _uid(plan: Plan, kind: str, index: int) -> str:
 
 
 def _step_event(
-    plan: Plan, index: int, step: Step, stamp: str, times: dict[DoseTime, dt.time]
+    plan: Plan,
+    index: int,
+    step: Step,
+    stamp: str,
+    times: dict[DoseTime, dt.time],
+    patient_label: str | None,
 ) -> list[str]:
     at = times[step.time]
     if step.end == step.start:
@@ -72,6 +77,8 @@ def _step_event(
     details = [what, f"Step {index + 1} of {len(plan.steps)} ({plan.protocol} protocol)."]
     if step.note:
         details.append(step.note + ".")
+    if patient_label:
+        details.append(f"For {patient_label}.")
     rule = "FREQ=DAILY" + (f";UNTIL={_local(step.end, at)}" if step.end else "")
     reminder = f"LDN {_dose(step.dose_mg)} now ({step.time})"
     return [
@@ -139,7 +146,7 @@ def plan_to_ics(
         f"X-WR-CALNAME:{escape_text(name)}",
     ]
     for index, step in enumerate(plan.steps):
-        lines += _step_event(plan, index, step, dtstamp, chosen)
+        lines += _step_event(plan, index, step, dtstamp, chosen, patient_label)
     lines += _hold_events(plan, dtstamp)
     lines.append("END:VCALENDAR")
     return "".join(fold(line) + "\r\n" for line in lines)
