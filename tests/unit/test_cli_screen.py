@@ -1,0 +1,110 @@
+"""`ldnkit screen` from the command line: table, JSON contract and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ldnkit.cli import main
+
+CONTRACT_PROFILE: dict[str, Any] = {
+    "as_of": "2026-11-23",
+    "age": 47,
+    "sex": "female",
+    "conditions": ["fibromyalgia", "M79.7", {"system": "icd10cm", "code": "G93.32"}],
+    "medications": [
+        {"name": "Ultram 50 mg", "status": "active"},
+        {"rxnorm": "7804", "status": "stopped", "last_dose": "2026-11-20"},
+    ],
+    "allergies": [],
+    "pregnant": False,
+    "breastfeeding": False,
+    "liver": "normal",
+    "kidney": "normal",
+    "alcohol": "none",
+    "planned_procedures": [
+        {"date": "2026-12-10", "opioids_expected": True, "name": "knee arthroscopy"}
+    ],
+}
+
+
+def write(tmp_path: Path, data: object, name: str = "profile.json") -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return str(path)
+
+
+def test_screen_json_follows_the_contract(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["screen", write(tmp_path, CONTRACT_PROFILE), "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdict"] == "contraindicated"
+    assert out["earliest_start"] is None
+    assert [f["rule"] for f in out["findings"]] == [
+        "opioid-active",
+        "opioid-washout",
+        "procedure-hold",
+    ]
+    assert out["findings"][0]["subject"] == "Ultram 50 mg"
+
+
+def test_screen_table_shows_verdict_and_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["screen", write(tmp_path, CONTRACT_PROFILE)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Verdict: contraindicated" in out
+    assert "opioid-active" in out
+    assert "fda-revia-label" in out
+
+
+def test_eligible_profile_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["screen", write(tmp_path, {"as_of": "2026-11-23"}), "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "eligible"
+
+
+def test_misspelled_field_exits_2_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["screen", write(tmp_path, {"pregnent": True})])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: pregnent: got true; expected no such field (check the spelling)"]
+
+
+def test_every_bad_field_gets_its_own_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = {"age": -1, "liver": "fine", "medications": [{"name": "x", "status": "paused"}]}
+    code = main(["screen", write(tmp_path, bad)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3
+    assert any(line.startswith("error: age: got -1;") for line in err)
+    assert any(line.startswith('error: liver: got "fine"; expected one of normal') for line in err)
+    assert any(line.startswith("error: medications[0].status:") for line in err)
+
+
+def test_invalid_json_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["screen", write(tmp_path, "{not json")])
+    assert code == 2
+    assert "invalid JSON at line 1" in capsys.readouterr().err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["screen", str(tmp_path / "absent.json")])
+    assert code == 2
+    assert "expected an existing JSON file" in capsys.readouterr().err
+
+
+def test_screen_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["screen", "--help"])
+    assert code == 0
+    assert "Screen a patient for starting LDN" in capsys.readouterr().out
