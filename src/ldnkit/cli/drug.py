@@ -59,7 +59,11 @@ def _show(r: Recognition) -> None:
         for column in ("Ingredient", "Classes", "Matched", "How", "Strength"):
             table.add_column(column)
         for m in r.ingredients:
-            how = f"{m.how} ({m.distance} edits)" if m.distance else m.how
+            how = (
+                f"{m.how} ({m.distance} edit{'s' if m.distance > 1 else ''})"
+                if m.distance
+                else m.how
+            )
             strength = f"{m.strength_mg:g} {m.strength_unit}" if m.strength_mg is not None else ""
             classes = ", ".join(_CLASS_LABELS[c] for c in DrugClass if c in m.classes) or "-"
             table.add_row(m.name, classes, m.matched, how, strength)

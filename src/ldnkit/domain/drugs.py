@@ -241,11 +241,10 @@ def _distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def _allowed_edits(name: str, entry: _Entry) -> int:
-    """Edits tolerated for a name: none for short names, fewer for brands than for generics."""
-    n = len(name)
+def _allowed_edits(n: int, entry: _Entry) -> int:
+    """Edits tolerated between words whose shorter one has n letters: fewer for brands."""
     if entry.product is not None:  # brand names are short and arbitrary: stay strict
-        return 0 if n < 7 else 1 if n < 10 else 2
+        return 0 if n < 6 else 1 if n < 10 else 2
     return 0 if n < 5 else 1 if n < 7 else 2
 
 
@@ -260,7 +259,7 @@ def _nearest(word: str) -> tuple[str, int, tuple[str, ...]] | None:
     found: list[tuple[int, str]] = []
     for length in range(len(word) - 2, len(word) + 3):
         for name in index.by_length.get(length, ()):
-            allowed = _allowed_edits(name, index.phrases[(name,)])
+            allowed = _allowed_edits(min(len(word), length), index.phrases[(name,)])
             if allowed == 0:
                 continue
             d = _distance(word, name, allowed)
@@ -273,7 +272,9 @@ def _nearest(word: str) -> tuple[str, int, tuple[str, ...]] | None:
     # A tie between an opioid and a non-opioid is read as the opioid: an opioid must never
     # slip through; the explanation names the other reading.
     tied.sort(key=lambda n: not _is_opioid_entry(index, index.phrases[(n,)]))
-    return tied[0], best, tuple(tied[1:])
+    chosen = index.phrases[(tied[0],)].ingredients
+    others = tuple(n for n in tied[1:] if index.phrases[(n,)].ingredients != chosen)
+    return tied[0], best, others
 
 
 # ---------------------------------------------------------------------------------------------

@@ -83,6 +83,13 @@ class ClinicalDrug(_Record):
     sources: SourceIds
 
 
+class OtherDrugs(_Record):
+    """Plain names of common drugs with no class that matters for LDN."""
+
+    names: tuple[str, ...]
+    sources: SourceIds
+
+
 class Lexicon(_Record):
     """The whole drug lexicon."""
 
@@ -90,11 +97,25 @@ class Lexicon(_Record):
     ingredients: tuple[Ingredient, ...]
     products: tuple[Product, ...]
     clinical_drugs: tuple[ClinicalDrug, ...] = ()
+    other_drugs: OtherDrugs | None = None
     ignored_words: frozenset[str]
     release_words: frozenset[str]
     release_phrases: tuple[str, ...]
     injection_words: frozenset[str]
     short_form_words: frozenset[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_other_drugs(cls, data: object) -> object:
+        # Listed by name only to keep the data short; each becomes a classless ingredient.
+        if isinstance(data, dict) and isinstance(data.get("other_drugs"), dict):
+            other = data["other_drugs"]
+            extra = [
+                {"id": str(n), "name": str(n), "classes": [], "sources": other.get("sources")}
+                for n in other.get("names", [])
+            ]
+            data = {**data, "ingredients": [*data.get("ingredients", []), *extra]}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Lexicon:
