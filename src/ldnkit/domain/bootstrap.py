@@ -11,7 +11,7 @@ published daily-pain data fades over a few days, which that length covers, while
 still holds enough blocks (5) to resample.
 
 Pure Python and fast: a resample of the mean is the sum of k pre-computed block sums, so 1000
-resamples of a 14-day window cost about 5000 additions.
+resamples of a 14-day window cost about 5000 random block picks and additions.
 """
 
 from __future__ import annotations
@@ -43,7 +43,26 @@ def block_means(values: Sequence[float], resamples: int, rng: random.Random) -> 
     wrapped = list(values) + list(values[: length - 1])
     sums = [math.fsum(wrapped[i : i + length]) for i in range(n)]
     drawn = blocks * length
-    return [sum(rng.choices(sums, k=blocks)) / drawn for _ in range(resamples)]
+    picks = [sums[i] for i in _indices(n, blocks * resamples, rng)]
+    return [sum(picks[i : i + blocks]) / drawn for i in range(0, len(picks), blocks)]
+
+
+def _indices(n: int, count: int, rng: random.Random) -> bytes | list[int]:
+    """`count` uniform draws from range(n).
+
+    For n <= 256, random bytes are mapped to indices in C (bytes.translate), rejecting the top
+    bytes that would make some indices likelier than others: about ten times faster than
+    calling `rng.choices` once per resample, which matters with 1000 resamples per measure.
+    """
+    if n > 256:
+        return [math.floor(rng.random() * n) for _ in range(count)]
+    accepted = 256 - 256 % n
+    table = bytes(b % n for b in range(256))
+    rejected = bytes(range(accepted, 256))
+    out = b""
+    while len(out) < count:
+        out += rng.randbytes(count - len(out) + count // 8 + 8).translate(table, rejected)
+    return out[:count]
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
