@@ -268,17 +268,15 @@ def liquid_command(
 ) -> None:
     """Liquid LDN from a tablet: concentration, mL per dose, days per tablet, beyond-use date."""
     with _as_options():
-        request = parse_model(
-            LiquidRequest,
-            {
-                "tablet_mg": tablet_mg or 50,
-                "volume_ml": volume_ml,
-                "dose_mg": dose_mg,
-                "recipe": recipe or "water",
-                "made_on": made_on or dt.date.today(),
-                "allow_above_5mg": allow_above_5mg,
-            },
-        )
+        given = {
+            "tablet_mg": tablet_mg or 50,
+            "volume_ml": volume_ml,
+            "dose_mg": dose_mg,
+            "recipe": recipe or "water",
+            "made_on": made_on or dt.date.today(),
+            "allow_above_5mg": allow_above_5mg,
+        }
+        request = parse_model(LiquidRequest, {k: v for k, v in given.items() if v is not None})
         result = make_liquid(request)
     emit(result, as_json, lambda: _show_liquid(result))
 
