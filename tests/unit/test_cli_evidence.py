@@ -49,6 +49,26 @@ def test_evidence_list_as_json_carries_level_role_and_codes(
     assert rows["crohns-disease"]["screen_role"] == "not_recommended"
 
 
+def test_disagreements_about_no_single_condition_are_listed_with_the_overview(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = run_json(capsys, "evidence")
+    topics = {c["id"]: c for c in data["general_conflicts"]}
+    assert "cyp450-interaction" in topics
+    by_number = {ref["n"]: ref["id"] for ref in data["references"]}
+    cited = {
+        by_number[n]
+        for side in topics["cyp450-interaction"]["positions"]
+        for n in side["citations"]
+    }
+    assert {"seed-000", "alrabiah-2018"} <= cited
+
+    code, out, _ = run(capsys, "evidence")
+    assert code == 0
+    assert "Sources disagree" in out
+    assert "CYP450 interactions" in out
+
+
 def test_fibromyalgia_page_numbers_every_citation_and_lists_the_references(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
-from ldnkit.knowledge import Condition, KnowledgeBase, Source, knowledge_base
+from ldnkit.knowledge import Condition, Conflict, KnowledgeBase, Source, knowledge_base
 from ldnkit.knowledge.models import SOURCE_KINDS
 from ldnkit.validation import InputError, Problem, show
 
@@ -72,18 +72,7 @@ def _evidence_page(kb: KnowledgeBase, condition: Condition) -> dict[str, Any]:
         {**s.model_dump(mode="json"), "citations": cite.numbers(s.sources)}
         for s in kb.statements_about(condition.id)
     ]
-    conflicts = [
-        {
-            "id": c.id,
-            "topic": c.topic,
-            "note": c.note,
-            "positions": [
-                {**side.model_dump(mode="json"), "citations": cite.numbers(side.sources)}
-                for side in c.positions
-            ],
-        }
-        for c in condition.conflicts
-    ]
+    conflicts = _conflicts(condition.conflicts, cite)
     return {
         "version": kb.version,
         "condition": condition.model_dump(
@@ -94,10 +83,27 @@ def _evidence_page(kb: KnowledgeBase, condition: Condition) -> dict[str, Any]:
         "positions": positions,
         "statements": statements,
         "conflicts": conflicts,
-        "references": [
-            {"n": n, **source.model_dump(mode="json")} for n, source in cite.references()
-        ],
+        "references": _references(cite),
     }
+
+
+def _conflicts(conflicts: Iterable[Conflict], cite: Citations) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.id,
+            "topic": c.topic,
+            "note": c.note,
+            "positions": [
+                {**side.model_dump(mode="json"), "citations": cite.numbers(side.sources)}
+                for side in c.positions
+            ],
+        }
+        for c in conflicts
+    ]
+
+
+def _references(cite: Citations) -> list[dict[str, Any]]:
+    return [{"n": n, **source.model_dump(mode="json")} for n, source in cite.references()]
 
 
 def _marks(numbers: list[int]) -> str:
@@ -139,22 +145,53 @@ def _print_page(page: dict[str, Any], condition: Condition) -> None:
             console.print(Text(title, style="bold"))
             for line in lines:
                 console.print(f"  - {line}", markup=False)
-    if page["conflicts"]:
-        console.print()
-        console.print(Text("Sources disagree", style="bold"))
-        for conflict in page["conflicts"]:
-            console.print(f"  {conflict['topic']}", markup=False)
-            for side in conflict["positions"]:
-                console.print(f"    * {side['claim']} {_marks(side['citations'])}", markup=False)
-            console.print(f"    Note: {conflict['note']}", markup=False)
+    _print_conflicts("Sources disagree", page["conflicts"])
+    _print_references(page["references"])
+
+
+def _print_conflicts(title: str, conflicts: list[dict[str, Any]]) -> None:
+    if not conflicts:
+        return
+    console.print()
+    console.print(Text(title, style="bold"))
+    for conflict in conflicts:
+        console.print(f"  {conflict['topic']}", markup=False)
+        for side in conflict["positions"]:
+            console.print(f"    * {side['claim']} {_marks(side['citations'])}", markup=False)
+        console.print(f"    Note: {conflict['note']}", markup=False)
+
+
+def _print_references(references: list[dict[str, Any]]) -> None:
     console.print()
     console.print(Text("References", style="bold"))
-    for ref in page["references"]:
+    for ref in references:
         link = f" {ref['link']}" if ref["link"] else ""
         console.print(f"  [{ref['n']}] {ref['citation']}{link}", markup=False)
 
 
-def _print_conditions(kb: KnowledgeBase) -> None:
+def _overview(kb: KnowledgeBase) -> dict[str, Any]:
+    """Every condition, and the disagreements that concern no single condition."""
+    cite = Citations(kb)
+    return {
+        "version": kb.version,
+        "conditions": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "evidence_level": c.evidence_level,
+                "screen_role": c.screen_role,
+                "summary": c.summary,
+                "icd10cm": list(c.icd10cm),
+                "snomed": list(c.snomed),
+            }
+            for c in kb.conditions
+        ],
+        "general_conflicts": _conflicts((c for c in kb.conflicts if not c.conditions), cite),
+        "references": _references(cite),
+    }
+
+
+def _print_conditions(kb: KnowledgeBase, overview: dict[str, Any]) -> None:
     table = Table(title=f"LDN evidence by condition (knowledge {kb.version})", box=box.SIMPLE)
     table.add_column("Condition (id)", min_width=24)
     table.add_column("Evidence", no_wrap=True)
@@ -165,6 +202,8 @@ def _print_conditions(kb: KnowledgeBase) -> None:
         table.add_row(name, c.evidence_level, c.screen_role)
     console.print(table)
     console.print("Details and citations: ldnkit evidence CONDITION (a name, synonym or code).")
+    _print_conflicts("Sources disagree (not about one condition)", overview["general_conflicts"])
+    _print_references(overview["references"])
 
 
 @app.command()
@@ -184,22 +223,8 @@ def evidence(
     """
     kb = knowledge_base()
     if condition is None:
-        data = {
-            "version": kb.version,
-            "conditions": [
-                {
-                    "id": c.id,
-                    "name": c.name,
-                    "evidence_level": c.evidence_level,
-                    "screen_role": c.screen_role,
-                    "summary": c.summary,
-                    "icd10cm": list(c.icd10cm),
-                    "snomed": list(c.snomed),
-                }
-                for c in kb.conditions
-            ],
-        }
-        emit(data, as_json, lambda: _print_conditions(kb))
+        data = _overview(kb)
+        emit(data, as_json, lambda: _print_conditions(kb, data))
         return
     found = kb.find_condition(condition) if condition.strip() else None
     if found is None:
