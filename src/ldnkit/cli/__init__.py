@@ -6,11 +6,13 @@ from ldnkit.cli.app import app, main
 from ldnkit.cli import (  # noqa: E402,F401  (imported for their registrations)
     criteria,
     db,
+    demo,
     drug,
     knowledge,
     plan,
     response,
     screen,
+    serve,
     users,
 )
 

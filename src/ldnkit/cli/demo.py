@@ -1,0 +1,45 @@
+"""CLI command: `ldnkit demo` seeds a demo clinic (a clinician, three patients, 90-day diaries)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from ldnkit.bootstrap import open_store
+from ldnkit.cli.app import app
+from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
+from ldnkit.store.demo import DemoLogin, seed_demo
+from ldnkit.store.repository import Store
+
+
+def seed_if_empty(store: Store) -> list[DemoLogin] | None:
+    """Seed the demo clinic into an empty database; None when it already has accounts."""
+    return seed_demo(store) if store.is_empty() else None
+
+
+def print_logins(logins: list[DemoLogin]) -> None:
+    table = Table(title="Demo logins")
+    for column in ("role", "email", "password", "name"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login.role, login.email, login.password, login.name)
+    console.print(table)
+
+
+@app.command()
+def demo(as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
+    """Seed a demo clinic into an empty database: a responder, a non-responder, sleep effects."""
+    store = open_store()
+    try:
+        logins = seed_if_empty(store)
+    finally:
+        store.close()
+    if logins is None:
+        emit(
+            {"seeded": False, "logins": []},
+            as_json,
+            lambda: console.print("The database already has accounts; nothing seeded."),
+        )
+        return
+    data = {"seeded": True, "logins": [vars(login) for login in logins]}
+    emit(data, as_json, lambda: print_logins(logins))

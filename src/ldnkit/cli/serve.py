@@ -1,0 +1,37 @@
+"""CLI command: `ldnkit serve` migrates the database and runs the web app."""
+
+from __future__ import annotations
+
+import typer
+
+from ldnkit.bootstrap import open_store
+from ldnkit.cli.app import app
+from ldnkit.cli.demo import print_logins, seed_if_empty
+from ldnkit.cli.render import console
+from ldnkit.store.demo import DEMO_CLINICIAN, demo_logins
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+    demo_if_empty: bool = typer.Option(
+        False, "--demo-if-empty", help="Seed the demo clinic first when the database is empty."
+    ),
+) -> None:
+    """Apply migrations, then serve the clinician and patient web app and the JSON API."""
+    import uvicorn
+
+    from ldnkit.web.app import create_app
+
+    store = open_store()  # migrates
+    try:
+        seeded = seed_if_empty(store) if demo_if_empty else None
+        has_demo = store.account_by_email(DEMO_CLINICIAN) is not None
+    finally:
+        store.close()
+    shown = "127.0.0.1" if host == "0.0.0.0" else host  # noqa: S104 (only the printed URL)
+    console.print(f"ldnkit is running at http://{shown}:{port}/  (Ctrl+C stops it)")
+    if seeded or has_demo:
+        print_logins(seeded or demo_logins())
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", proxy_headers=True)

@@ -1,0 +1,107 @@
+"""A demo clinic: one clinician and three patients with 90 days of diary each.
+
+The patients show a responder, a non-responder and one with sleep side effects (the diaries come
+from `ldnkit.demo.diaries`, deterministic), each screened and on the standard plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ldnkit.demo.diaries import DemoKind, demo_diary
+from ldnkit.domain.profile import PatientProfile
+from ldnkit.domain.screening import screen
+from ldnkit.domain.titration import PlanRequest, build_plan
+from ldnkit.knowledge import knowledge_base
+from ldnkit.store.passwords import hash_password
+from ldnkit.store.repository import Store
+
+DEMO_PASSWORD = "ldn-demo-2026"  # noqa: S105 (printed for everyone: demo data only)
+DEMO_CLINICIAN = "clinician@demo.ldnkit.test"
+TREATMENT_DAYS = 90
+
+
+@dataclass(frozen=True)
+class DemoPatient:
+    kind: DemoKind
+    name: str
+    email: str
+    conditions: tuple[str, ...]
+    age: int
+
+
+DEMO_PATIENTS = (
+    DemoPatient("responder", "Ana Ribeiro", "ana@demo.ldnkit.test", ("fibromyalgia",), 46),
+    DemoPatient("non_responder", "Ben Okafor", "ben@demo.ldnkit.test", ("M79.7",), 53),
+    DemoPatient(
+        "sleep_side_effects",
+        "Chloe Martin",
+        "chloe@demo.ldnkit.test",
+        ("fibromyalgia", "chronic fatigue syndrome"),
+        38,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+    name: str
+
+
+def demo_logins() -> list[DemoLogin]:
+    """The logins the demo clinic has (the same every time it is seeded)."""
+    return [DemoLogin("clinician", DEMO_CLINICIAN, DEMO_PASSWORD, "Dr Demo")] + [
+        DemoLogin("patient", p.email, DEMO_PASSWORD, p.name) for p in DEMO_PATIENTS
+    ]
+
+
+def seed_demo(store: Store, today: dt.date | None = None) -> list[DemoLogin]:
+    """Create the demo clinic; returns the logins to print. The database should be empty."""
+    today = today or dt.date.today()
+    start = today - dt.timedelta(days=TREATMENT_DAYS - 1)
+    doctor = store.create_clinician(DEMO_CLINICIAN, hash_password(DEMO_PASSWORD), "Dr Demo")
+    for person in DEMO_PATIENTS:
+        profile = PatientProfile(
+            as_of=start - dt.timedelta(days=1),
+            age=person.age,
+            sex="female",
+            conditions=list(person.conditions),
+            liver="normal",
+            kidney="normal",
+            alcohol="none",
+            pregnant=False,
+            breastfeeding=False,
+        )
+        record = store.create_patient(
+            doctor.actor,
+            person.name,
+            profile.model_dump(mode="json"),
+            email=person.email,
+            password_hash=hash_password(DEMO_PASSWORD),
+        )
+        result = screen(profile)
+        store.save_screening(
+            doctor.actor,
+            record.id,
+            profile.model_dump(mode="json"),
+            result.model_dump(mode="json"),
+            knowledge_base().version,
+        )
+        request = PlanRequest(protocol="standard", start=start)
+        plan = build_plan(request)
+        store.save_plan(
+            doctor.actor,
+            record.id,
+            "standard",
+            start,
+            request.model_dump(mode="json"),
+            [s.model_dump(mode="json") for s in plan.steps],
+        )
+        for entry in demo_diary(person.kind, start, days=TREATMENT_DAYS):
+            if entry.day <= today:
+                store.record_entry(doctor.actor, record.id, entry)
+    return demo_logins()

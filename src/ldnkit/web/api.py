@@ -1,0 +1,172 @@
+"""The JSON API under /api/v1: bearer tokens, the same scoping and audit as the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Request
+from pydantic import BaseModel
+
+from ldnkit.domain.diary import DiaryEntry
+from ldnkit.domain.response import ResponseAssessment
+from ldnkit.store.records import PatientRecord
+from ldnkit.validation import InputError
+from ldnkit.web.deps import ApiActor, StoreDep
+from ldnkit.web.security import TOKEN_LIFETIME, LoginRequired, authenticate
+from ldnkit.web.views import parse, patient_view
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in (missing, wrong or expired bearer token)"}
+}
+NOT_YOURS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such patient, or not one this account may see"}
+}
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
+    expires_in: int
+
+
+class Me(BaseModel):
+    role: Literal["clinician", "patient"]
+    email: str
+    patient_id: int | None = None
+
+
+class PatientOut(BaseModel):
+    id: int
+    name: str
+    profile: dict[str, Any]
+    created_at: dt.datetime
+    current_plan: list[dict[str, Any]] | None = None
+    latest_screening: dict[str, Any] | None = None
+
+
+class AssessmentOut(BaseModel):
+    patient_id: int
+    status: Literal["no_plan"] | str
+    assessment: ResponseAssessment | None
+
+
+def _patient_out(record: PatientRecord, **extra: Any) -> PatientOut:
+    return PatientOut(
+        id=record.id,
+        name=record.name,
+        profile=record.profile,
+        created_at=record.created_at,
+        **extra,
+    )
+
+
+@router.post(
+    "/token",
+    response_model=Token,
+    responses={
+        401: {"description": "Wrong email or password"},
+        429: {"description": "Too many failed attempts"},
+    },
+)
+def token(
+    request: Request,
+    store: StoreDep,
+    username: Annotated[str, Form(description="The account's email")],
+    password: Annotated[str, Form()],
+) -> Token:
+    """Exchange email and password for a bearer token (OAuth2 password form fields)."""
+    account = authenticate(store, request.app.state.limiter, request, username, password)
+    if account is None:
+        raise LoginRequired
+    secret, _csrf = store.open_session(account, "bearer", TOKEN_LIFETIME)
+    return Token(access_token=secret, expires_in=int(TOKEN_LIFETIME.total_seconds()))
+
+
+@router.get("/me", response_model=Me, responses=UNAUTHORIZED)
+def me(actor: ApiActor) -> Me:
+    """Who the token belongs to: the role, and the patient record for a patient."""
+    return Me(role=actor.role, email=actor.email, patient_id=actor.patient_id)
+
+
+@router.get("/patients", response_model=list[PatientOut], responses=UNAUTHORIZED)
+def patients(actor: ApiActor, store: StoreDep) -> list[PatientOut]:
+    """The patients this account may see: a clinician's own, or a patient's own record."""
+    return [_patient_out(r) for r in store.patients(actor)]
+
+
+@router.get(
+    "/patients/{patient_id}", response_model=PatientOut, responses={**UNAUTHORIZED, **NOT_YOURS}
+)
+def patient(patient_id: int, actor: ApiActor, store: StoreDep) -> PatientOut:
+    """One patient with their current plan steps and latest screening."""
+    record = store.patient(actor, patient_id)
+    plan = store.current_plan(actor, patient_id)
+    screenings = store.screenings(actor, patient_id)
+    return _patient_out(
+        record,
+        current_plan=plan.steps if plan else None,
+        latest_screening=screenings[0].result if screenings else None,
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/diary",
+    response_model=list[DiaryEntry],
+    responses={**UNAUTHORIZED, **NOT_YOURS},
+)
+def diary(patient_id: int, actor: ApiActor, store: StoreDep) -> list[DiaryEntry]:
+    """The diary, oldest day first."""
+    return store.diary(actor, patient_id)
+
+
+@router.post(
+    "/patients/{patient_id}/diary",
+    response_model=DiaryEntry,
+    status_code=201,
+    responses={
+        **UNAUTHORIZED,
+        **NOT_YOURS,
+        409: {
+            "description": "The day already has an entry; send again with ?how=keep|replace|combine"
+        },
+        422: {"description": "Bad input: one problem per field, with its path"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": DiaryEntry.model_json_schema()}},
+        }
+    },
+)
+async def record(
+    patient_id: int,
+    request: Request,
+    actor: ApiActor,
+    store: StoreDep,
+    how: Literal["keep", "replace", "combine"] | None = None,
+) -> DiaryEntry:
+    """Record a day's entry (backdating allowed); a second entry for a day needs `how`."""
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        data = await request.json()
+    except ValueError:
+        raise InputError.single("body", "text that is not JSON", "a JSON object") from None
+    entry: DiaryEntry = parse(DiaryEntry, data)
+    saved: DiaryEntry = await run_in_threadpool(store.record_entry, actor, patient_id, entry, how)
+    return saved
+
+
+@router.get(
+    "/patients/{patient_id}/response",
+    response_model=AssessmentOut,
+    responses={**UNAUTHORIZED, **NOT_YOURS},
+)
+def response(patient_id: int, actor: ApiActor, store: StoreDep) -> AssessmentOut:
+    """The response assessment as of today (status `no_plan` before a plan has started)."""
+    view = patient_view(store, actor, patient_id)
+    a = view.assessment
+    return AssessmentOut(patient_id=patient_id, status=a.status if a else "no_plan", assessment=a)

@@ -1,0 +1,178 @@
+"""The web application: clinician and patient pages, the JSON API, static files, error pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ldnkit import __version__
+from ldnkit.bootstrap import open_store
+from ldnkit.domain.diary import MergeConflict
+from ldnkit.settings import Settings, get_settings
+from ldnkit.store.repository import Forbidden, NotFound
+from ldnkit.validation import InputError, Problem, show
+from ldnkit.web import api
+from ldnkit.web.deps import WrongRole
+from ldnkit.web.render import page
+from ldnkit.web.routes import auth, clinic, learn, patient
+from ldnkit.web.security import CsrfRejected, LoginLimiter, LoginRequired, TooManyAttempts
+
+log = logging.getLogger("ldnkit.web")
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _problem_json(problems: list[Problem], status: int = 422) -> JSONResponse:
+    return JSONResponse(
+        {
+            "detail": [
+                {"field": p.field, "received": p.received, "expected": p.expected, "msg": str(p)}
+                for p in problems
+            ]
+        },
+        status_code=status,
+    )
+
+
+def _error_page(request: Request, status: int, title: str, text: str) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": text}, status_code=status)
+    return page(request, "error.html", {"title": title, "text": text}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": "not signed in"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(CsrfRejected)
+    async def _csrf(request: Request, _exc: CsrfRejected) -> Response:
+        return _error_page(
+            request,
+            403,
+            "Form expired",
+            "This form was not accepted (its security token is missing or out of date). "
+            "Go back, reload the page and send it again.",
+        )
+
+    @app.exception_handler(WrongRole)
+    async def _role(request: Request, _exc: WrongRole) -> Response:
+        return _error_page(request, 403, "Not for this account", "This page is not for your role.")
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, _exc: Forbidden) -> Response:
+        return _error_page(request, 403, "Not allowed", "Your account cannot do this.")
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, _exc: NotFound) -> Response:
+        return _error_page(request, 404, "Not found", "There is no such record.")
+
+    @app.exception_handler(TooManyAttempts)
+    async def _too_many(request: Request, exc: TooManyAttempts) -> Response:
+        text = f"Too many failed sign-ins. Try again in {exc.retry_after} seconds."
+        headers = {"Retry-After": str(exc.retry_after)}
+        if _is_api(request):
+            return JSONResponse({"detail": text}, status_code=429, headers=headers)
+        return page(request, "login.html", {"message": text}, status_code=429, headers=headers)
+
+    @app.exception_handler(InputError)
+    async def _input(request: Request, exc: InputError) -> Response:
+        if _is_api(request):
+            return _problem_json(exc.problems)
+        return _error_page(request, 422, "Please check the input", str(exc))
+
+    @app.exception_handler(MergeConflict)
+    async def _conflict(request: Request, exc: MergeConflict) -> Response:
+        return JSONResponse(
+            {"detail": str(exc), "existing": exc.existing.model_dump(mode="json")},
+            status_code=409,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        problems = problems_from_request(exc)
+        if _is_api(request):
+            return _problem_json(problems)
+        return _error_page(request, 422, "Please check the input", "; ".join(map(str, problems)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Not allowed", 401: "Sign in needed"}
+        return _error_page(
+            request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail)
+        )
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        # The traceback goes to the server log, never to the user.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error_page(
+            request,
+            500,
+            "Something went wrong",
+            "The request could not be completed. Nothing was half-saved; please try again.",
+        )
+
+
+def problems_from_request(exc: RequestValidationError) -> list[Problem]:
+    """FastAPI's own checks (path ids, token form fields) as problems with the field path."""
+    problems = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        if loc and loc[0] in {"body", "query", "path", "form"}:
+            loc = loc[1:]
+        received = "nothing" if err.get("type") == "missing" else show(err.get("input"))
+        expected = (
+            "a value (this field is required)"
+            if err.get("type") == "missing"
+            else (str(err.get("msg", "a valid value")).removeprefix("Input should be "))
+        )
+        problems.append(Problem(".".join(loc) or "input", received, expected))
+    return problems
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The whole web app over the store named by the settings (migrated on creation)."""
+    settings = settings or get_settings()
+    store = open_store(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="ldnkit",
+        version=__version__,
+        description="Low-dose naltrexone therapy: patients, diaries, plans and responses.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.state.settings = settings
+    app.state.limiter = LoginLimiter()
+    _install_error_handlers(app)
+    app.mount("/static", StaticFiles(packages=[("ldnkit.web", "static")]), name="static")
+    app.include_router(auth.router)
+    app.include_router(patient.router)
+    app.include_router(clinic.router)
+    app.include_router(learn.router)
+    app.include_router(api.router)
+    return app

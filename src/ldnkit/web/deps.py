@@ -1,0 +1,100 @@
+"""FastAPI dependencies: the store, the signed-in session, roles, posted forms and their CSRF."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ldnkit.store.records import Actor
+from ldnkit.store.repository import Store
+from ldnkit.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    LoginRequired,
+    Session,
+    bearer_actor,
+    browser_session,
+    check_csrf,
+)
+
+
+class WrongRole(Exception):
+    """Signed in, but this page is for the other role."""
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def page_session(request: Request, store: StoreDep) -> Session:
+    session = browser_session(store, request)
+    if session is None:
+        raise LoginRequired
+    request.state.session = session
+    return session
+
+
+def clinician_session(session: Annotated[Session, Depends(page_session)]) -> Session:
+    if session.actor.role != "clinician":
+        raise WrongRole
+    return session
+
+
+def patient_session(session: Annotated[Session, Depends(page_session)]) -> Session:
+    if session.actor.role != "patient":
+        raise WrongRole
+    return session
+
+
+def api_actor(request: Request, store: StoreDep) -> Actor:
+    return bearer_actor(store, request)
+
+
+@dataclass
+class Form:
+    """A posted form as plain strings; a missing field reads as ''."""
+
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def get(self, name: str) -> str:
+        values = self.fields.get(name)
+        return values[0] if values else ""
+
+    def getlist(self, name: str) -> list[str]:
+        return self.fields.get(name, [])
+
+    def optional(self, name: str) -> str | None:
+        value = self.get(name).strip()
+        return value or None
+
+
+async def posted_form(request: Request) -> Form:
+    form = await request.form()
+    fields: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(key, []).append(value)
+    return Form(fields)
+
+
+def checked_form(
+    request: Request,
+    form: Annotated[Form, Depends(posted_form)],
+    session: Annotated[Session, Depends(page_session)],
+) -> Form:
+    """The posted form, once its CSRF token matches the session's (field or HTMX header)."""
+    check_csrf(session.csrf, form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER))
+    return form
+
+
+ClinicianSession = Annotated[Session, Depends(clinician_session)]
+PatientSession = Annotated[Session, Depends(patient_session)]
+AnySession = Annotated[Session, Depends(page_session)]
+CheckedForm = Annotated[Form, Depends(checked_form)]
+ApiActor = Annotated[Actor, Depends(api_actor)]

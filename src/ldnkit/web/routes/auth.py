@@ -1,0 +1,85 @@
+"""Sign in, sign out, and the front door that sends each role to its home page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ldnkit.web.deps import CheckedForm, Form, StoreDep, posted_form
+from ldnkit.web.render import page
+from ldnkit.web.security import (
+    CSRF_FIELD,
+    PRE_SESSION_COOKIE,
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    authenticate,
+    browser_session,
+    check_csrf,
+    clear_session_cookie,
+    pre_session_token,
+    set_pre_session_cookie,
+    set_session_cookie,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def home_for(role: str) -> str:
+    return "/clinic" if role == "clinician" else "/me/today"
+
+
+@router.get("/")
+def front_door(request: Request, store: StoreDep) -> Response:
+    session = browser_session(store, request)
+    return RedirectResponse(home_for(session.actor.role) if session else "/login", status_code=303)
+
+
+def _login_page(
+    request: Request, message: str | None = None, email: str = "", status_code: int = 200
+) -> Response:
+    token = pre_session_token(request)
+    request.state.pre_csrf = token
+    response = page(
+        request,
+        "login.html",
+        {"message": message, "values": {"email": email}},
+        status_code=status_code,
+    )
+    set_pre_session_cookie(response, request, token)
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, store: StoreDep) -> Response:
+    session = browser_session(store, request)
+    if session is not None:
+        return RedirectResponse(home_for(session.actor.role), status_code=303)
+    return _login_page(request)
+
+
+@router.post("/login")
+def login(
+    request: Request, store: StoreDep, form: Annotated[Form, Depends(posted_form)]
+) -> Response:
+    check_csrf(request.cookies.get(PRE_SESSION_COOKIE), form.get(CSRF_FIELD))
+    email = form.get("email").strip()
+    account = authenticate(store, request.app.state.limiter, request, email, form.get("password"))
+    if account is None:
+        return _login_page(request, "Email or password is not right.", email, status_code=401)
+    token, _csrf = store.open_session(account, "cookie", SESSION_LIFETIME)
+    response = RedirectResponse(home_for(account.role), status_code=303)
+    set_session_cookie(response, request, token)
+    response.delete_cookie(PRE_SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, store: StoreDep, _form: CheckedForm) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        store.close_session(token)
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, request)
+    return response

@@ -1,0 +1,482 @@
+"""The clinician's pages: patient list, intake and screen, patient page, plan builder, criteria."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from ldnkit.analytics.charts import fiqr_chart_svg, symptom_chart_svg, symptom_chart_text
+from ldnkit.domain.criteria import FIQR_ITEMS, PAIN_AREAS, evaluate
+from ldnkit.domain.formulation import capsules, liquid
+from ldnkit.domain.profile import PatientProfile
+from ldnkit.domain.screening import screen
+from ldnkit.domain.titration import Plan, PlanRequest, build_plan
+from ldnkit.export.calendar import plan_to_ics
+from ldnkit.export.printable import plan_to_text
+from ldnkit.knowledge import knowledge_base
+from ldnkit.store.passwords import hash_password
+from ldnkit.store.records import Actor
+from ldnkit.store.repository import NotFound, Store
+from ldnkit.validation import InputError, Problem
+from ldnkit.web.deps import CheckedForm, ClinicianSession, Form, StoreDep
+from ldnkit.web.render import page, problems_by_field
+from ldnkit.web.views import diary_csv, parse, patient_view, plan_of, today
+
+router = APIRouter(prefix="/clinic", include_in_schema=False)
+
+CRITERIA = ("acr2010", "acr2011", "acr2016", "fiqr", "iom2015")
+MEDICATION_ROWS = 4
+
+
+@router.get("")
+def patient_list(request: Request, store: StoreDep, session: ClinicianSession) -> Response:
+    rows = []
+    for record in store.patients(session.actor):
+        view = patient_view(store, session.actor, record.id)
+        screenings = store.screenings(session.actor, record.id)
+        rows.append(
+            {
+                "record": record,
+                "verdict": screenings[0].verdict if screenings else None,
+                "dose": view.current_dose,
+                "status": view.assessment.status if view.assessment else None,
+                "entries": len(view.entries),
+            }
+        )
+    return page(request, "clinic_list.html", {"rows": rows})
+
+
+# -- intake and screen ----------------------------------------------------------------------
+
+
+def profile_from_form(form: Form) -> dict[str, Any]:
+    """The screening profile as JSON-like data from the intake form (validated separately)."""
+    medications = []
+    for i in range(MEDICATION_ROWS):
+        name = form.get(f"med_name_{i}").strip()
+        if not name:
+            continue
+        med: dict[str, Any] = {"name": name, "status": form.get(f"med_status_{i}") or "active"}
+        if form.optional(f"med_last_dose_{i}"):
+            med["last_dose"] = form.get(f"med_last_dose_{i}").strip()
+        medications.append(med)
+    data: dict[str, Any] = {
+        "as_of": form.optional("as_of") or today().isoformat(),
+        "sex": form.get("sex") or "unknown",
+        "conditions": [c.strip() for c in form.get("conditions").splitlines() if c.strip()],
+        "medications": medications,
+        "allergies": [a.strip() for a in form.get("allergies").splitlines() if a.strip()],
+        "liver": form.get("liver") or "unknown",
+        "kidney": form.get("kidney") or "unknown",
+        "alcohol": form.get("alcohol") or "unknown",
+        "planned_procedures": [],
+    }
+    if form.optional("age"):
+        data["age"] = form.get("age").strip()
+    for flag in ("pregnant", "breastfeeding"):
+        if form.get(flag) in ("yes", "no"):
+            data[flag] = form.get(flag) == "yes"
+    if form.optional("procedure_date"):
+        data["planned_procedures"].append(
+            {
+                "date": form.get("procedure_date").strip(),
+                "name": form.optional("procedure_name"),
+                "opioids_expected": form.get("procedure_opioids") != "no",
+            }
+        )
+    return data
+
+
+@router.get("/patients/new")
+def intake_form(request: Request, session: ClinicianSession) -> Response:
+    values = {"as_of": today().isoformat(), "med_rows": MEDICATION_ROWS}
+    return page(request, "intake.html", {"values": values, "rows": range(MEDICATION_ROWS)})
+
+
+@router.post("/patients/new")
+def intake(
+    request: Request, store: StoreDep, session: ClinicianSession, form: CheckedForm
+) -> Response:
+    values: dict[str, Any] = {k: v[0] for k, v in form.fields.items()}
+    problems: list[Problem] = []
+    name = form.get("name").strip()
+    if not name or len(name) > 200:
+        problems.append(
+            Problem("name", repr(name)[:60], "the patient's name (1 to 200 characters)")
+        )
+    email = form.optional("email")
+    password = form.get("password")
+    if email and len(password) < 8:
+        problems.append(
+            Problem("password", "a short password", "at least 8 characters for the patient's login")
+        )
+    data = profile_from_form(form)
+    try:
+        profile: PatientProfile = parse(PatientProfile, data)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        profile = None  # type: ignore[assignment]
+    if problems:
+        return page(
+            request,
+            "intake.html",
+            {
+                "values": values,
+                "rows": range(MEDICATION_ROWS),
+                "errors": problems_by_field(problems),
+                "problems": [str(p) for p in problems],
+            },
+            status_code=422,
+        )
+    intake = _intake_scores(form)
+    try:
+        record = store.create_patient(
+            session.actor,
+            name,
+            profile.model_dump(mode="json"),
+            intake=intake,
+            email=email,
+            password_hash=hash_password(password) if email else None,
+        )
+    except InputError as exc:
+        return page(
+            request,
+            "intake.html",
+            {
+                "values": values,
+                "rows": range(MEDICATION_ROWS),
+                "errors": problems_by_field(exc.problems),
+                "problems": [str(p) for p in exc.problems],
+            },
+            status_code=422,
+        )
+    _screen_and_save(store, session.actor, record.id, profile)
+    return RedirectResponse(f"/clinic/patients/{record.id}#screening", status_code=303)
+
+
+def _intake_scores(form: Form) -> dict[str, Any] | None:
+    scores = {}
+    for name in ("pain", "fatigue", "sleep_quality"):
+        raw = form.get(f"intake_{name}").strip()
+        if raw:
+            try:
+                value = float(raw)
+            except ValueError:
+                continue
+            if 0 <= value <= 10:
+                scores[name] = value
+    return scores if "pain" in scores else None
+
+
+def _screen_and_save(store: Store, actor: Actor, patient_id: int, profile: PatientProfile) -> None:
+    result = screen(profile)
+    store.save_screening(
+        actor,
+        patient_id,
+        profile.model_dump(mode="json"),
+        result.model_dump(mode="json"),
+        knowledge_base().version,
+    )
+
+
+@router.post("/patients/{patient_id}/screen")
+def rescreen(
+    store: StoreDep, session: ClinicianSession, patient_id: int, _form: CheckedForm
+) -> Response:
+    """Screen again today with the saved profile (the knowledge base may have changed)."""
+    record = store.patient(session.actor, patient_id)
+    profile: PatientProfile = parse(
+        PatientProfile, {**record.profile, "as_of": today().isoformat()}
+    )
+    _screen_and_save(store, session.actor, patient_id, profile)
+    return RedirectResponse(f"/clinic/patients/{patient_id}#screening", status_code=303)
+
+
+# -- patient page ---------------------------------------------------------------------------
+
+
+def _patient_context(store: Store, actor: Actor, patient_id: int) -> dict[str, Any]:
+    view = patient_view(store, actor, patient_id)
+    screenings = store.screenings(actor, patient_id)
+    fiqr = [
+        (q.taken_on, float(q.result["total"]))
+        for q in store.questionnaires(actor, patient_id, "fiqr")
+        if q.result.get("total") is not None
+    ]
+    return {
+        "view": view,
+        "screening": screenings[0] if screenings else None,
+        "plan": plan_of(view.plan),
+        "chart": Markup(symptom_chart_svg(view.entries, view.steps)),  # noqa: S704 (escaped SVG)
+        "chart_text": symptom_chart_text(view.entries, view.steps),
+        "fiqr_chart": Markup(fiqr_chart_svg(fiqr)) if fiqr else None,  # noqa: S704
+        "notes": store.notes(actor, patient_id),
+        "entries": list(reversed(view.entries)),
+    }
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(
+    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+) -> Response:
+    return page(request, "patient.html", _patient_context(store, session.actor, patient_id))
+
+
+@router.get("/patients/{patient_id}/summary")
+def print_summary(
+    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+) -> Response:
+    """One page to print: screen, plan, response and the last weeks of the diary."""
+    context = _patient_context(store, session.actor, patient_id)
+    context["entries"] = context["entries"][:28]
+    return page(request, "summary.html", context)
+
+
+@router.get("/patients/{patient_id}/diary.csv")
+def diary_export(store: StoreDep, session: ClinicianSession, patient_id: int) -> Response:
+    entries = store.diary(session.actor, patient_id)
+    return PlainTextResponse(
+        diary_csv(entries),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="diary-patient-{patient_id}.csv"'},
+    )
+
+
+@router.post("/patients/{patient_id}/notes")
+def add_note(
+    store: StoreDep, session: ClinicianSession, patient_id: int, form: CheckedForm
+) -> Response:
+    text = form.get("text")
+    if not text.strip() or len(text) > 20000:
+        raise InputError.single("text", text[:40], "a note of 1 to 20000 characters")
+    store.add_note(session.actor, patient_id, text)
+    return RedirectResponse(f"/clinic/patients/{patient_id}#notes", status_code=303)
+
+
+# -- plan builder ---------------------------------------------------------------------------
+
+
+def plan_request_from_form(form: Form) -> PlanRequest:
+    data: dict[str, Any] = {
+        "protocol": form.get("protocol") or "standard",
+        "start": form.get("start").strip() or None,
+    }
+    for name in ("start_dose_mg", "step_mg", "interval_days", "target_mg"):
+        if data["protocol"] == "custom" and form.optional(name):
+            data[name] = form.get(name).strip()
+    if form.get("time") in ("bedtime", "morning"):
+        data["time"] = form.get("time")
+    request: PlanRequest = parse(PlanRequest, data)
+    return request
+
+
+def _supply(plan: Plan, form: Form) -> dict[str, Any]:
+    """Capsule counts for the supply period, or a liquid's measure for the target dose."""
+    out: dict[str, Any] = {}
+    try:
+        days = int(form.get("supply_days") or 60)
+    except ValueError:
+        days = 0
+    try:
+        out["capsules"] = capsules(plan, days)
+    except InputError as exc:
+        out["supply_error"] = str(exc)
+    try:
+        out["liquid"] = liquid(
+            float(form.get("tablet_mg") or 50), float(form.get("volume_ml") or 50), plan.target_mg
+        )
+    except (InputError, ValueError) as exc:
+        out["supply_error"] = str(exc)
+    return out
+
+
+@router.get("/patients/{patient_id}/plan")
+def plan_builder(
+    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+) -> Response:
+    record = store.patient(session.actor, patient_id)
+    saved = store.current_plan(session.actor, patient_id)
+    values = (
+        dict(saved.request) if saved else {"protocol": "standard", "start": today().isoformat()}
+    )
+    values.update({"supply_days": "60", "tablet_mg": "50", "volume_ml": "50"})
+    plan = plan_of(saved)
+    context = {
+        "record": record,
+        "values": {k: "" if v is None else str(v) for k, v in values.items()},
+        "plan": plan,
+        "saved": saved,
+        **(_supply(plan, Form()) if plan else {}),
+    }
+    return page(request, "plan.html", context)
+
+
+@router.post("/patients/{patient_id}/plan")
+def plan_submit(
+    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int, form: CheckedForm
+) -> Response:
+    record = store.patient(session.actor, patient_id)
+    values: dict[str, Any] = {k: v[0] for k, v in form.fields.items()}
+    partial = request.headers.get("hx-request") == "true"
+    try:
+        plan_request = plan_request_from_form(form)
+        plan = build_plan(plan_request)
+    except InputError as exc:
+        context = {
+            "record": record,
+            "values": values,
+            "plan": None,
+            "saved": None,
+            "errors": problems_by_field(exc.problems),
+            "problems": [str(p) for p in exc.problems],
+        }
+        return page(
+            request, "plan_preview.html" if partial else "plan.html", context, status_code=422
+        )
+    if form.get("action") == "save":
+        store.save_plan(
+            session.actor,
+            patient_id,
+            plan_request.protocol,
+            plan_request.start,
+            plan_request.model_dump(mode="json"),
+            [s.model_dump(mode="json") for s in plan.steps],
+        )
+        return RedirectResponse(f"/clinic/patients/{patient_id}/plan?saved=1", status_code=303)
+    context = {
+        "record": record,
+        "values": values,
+        "plan": plan,
+        "saved": None,
+        **_supply(plan, form),
+    }
+    return page(request, "plan_preview.html" if partial else "plan.html", context)
+
+
+def ics_response(store: Store, actor: Actor, patient_id: int) -> Response:
+    record = store.patient(actor, patient_id)
+    plan = plan_of(store.current_plan(actor, patient_id))
+    if plan is None:
+        raise NotFound(f"plan of patient {patient_id}")
+    label = record.name if actor.role == "clinician" else None
+    return Response(
+        plan_to_ics(plan, label),
+        media_type="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="ldn-plan.ics"'},
+    )
+
+
+@router.get("/patients/{patient_id}/plan.ics")
+def plan_ics(store: StoreDep, session: ClinicianSession, patient_id: int) -> Response:
+    return ics_response(store, session.actor, patient_id)
+
+
+@router.get("/patients/{patient_id}/plan/print")
+def plan_print(
+    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+) -> Response:
+    record = store.patient(session.actor, patient_id)
+    plan = plan_of(store.current_plan(session.actor, patient_id))
+    if plan is None:
+        raise NotFound(f"plan of patient {patient_id}")
+    return page(
+        request,
+        "plan_print.html",
+        {"record": record, "plan": plan, "text": plan_to_text(plan, record.name)},
+    )
+
+
+# -- criteria -------------------------------------------------------------------------------
+
+
+def criteria_input(name: str, form: Form) -> dict[str, Any]:
+    """A calculator's input from its form (answers left empty stay missing)."""
+    if name == "fiqr":
+        return {
+            domain: [form.optional(f"{domain}_{i}") for i in range(len(items))]
+            for domain, items in FIQR_ITEMS.items()
+        }
+    if name == "iom2015":
+        data: dict[str, Any] = {"reduced_activity_months": form.optional("reduced_activity_months")}
+        for flag in (
+            "fatigue_not_relieved_by_rest",
+            "pem",
+            "unrefreshing_sleep",
+            "cognitive_impairment",
+            "orthostatic_intolerance",
+        ):
+            data[flag] = form.get(flag) == "yes"
+        return data
+    data = {"pain_areas": form.getlist("pain_areas")}
+    for score in ("fatigue", "waking_unrefreshed", "cognitive"):
+        data[score] = form.optional(score)
+    data["duration_months"] = form.optional("duration_months")
+    if name == "acr2010":
+        data["somatic"] = form.optional("somatic")
+        data["other_explanation"] = form.get("other_explanation") == "yes"
+    else:
+        for flag in ("headache", "lower_abdominal_pain", "depression"):
+            data[flag] = form.get(flag) == "yes"
+        if name == "acr2016" and form.get("other_explanation") in ("yes", "no"):
+            data["other_explanation"] = form.get("other_explanation") == "yes"
+    return data
+
+
+def _criteria_context(name: str, **extra: Any) -> dict[str, Any]:
+    if name not in CRITERIA:
+        raise NotFound(name)
+    return {"name": name, "names": CRITERIA, "areas": PAIN_AREAS, "fiqr_items": FIQR_ITEMS, **extra}
+
+
+@router.get("/criteria/{name}")
+def criteria_page(
+    request: Request, store: StoreDep, session: ClinicianSession, name: str
+) -> Response:
+    patients = store.patients(session.actor)
+    return page(request, "criteria.html", _criteria_context(name, result=None, patients=patients))
+
+
+@router.post("/criteria/{name}")
+def criteria_submit(
+    request: Request, store: StoreDep, session: ClinicianSession, name: str, form: CheckedForm
+) -> Response:
+    patients = store.patients(session.actor)
+    values = {k: v[0] for k, v in form.fields.items()}
+    values["pain_areas"] = form.getlist("pain_areas")  # type: ignore[assignment]
+    data = criteria_input(name, form)
+    try:
+        result = evaluate(name, data)
+    except InputError as exc:
+        context = _criteria_context(
+            name,
+            result=None,
+            patients=patients,
+            values=values,
+            errors=problems_by_field(exc.problems),
+            problems=[str(p) for p in exc.problems],
+        )
+        return page(request, "criteria.html", context, status_code=422)
+    message = None
+    if form.optional("patient_id"):
+        patient_id = int(form.get("patient_id")) if form.get("patient_id").isdigit() else 0
+        taken = form.optional("taken_on") or today().isoformat()
+        try:
+            taken_on = dt.date.fromisoformat(taken)
+        except ValueError:
+            raise InputError.single("taken_on", taken, "a date YYYY-MM-DD") from None
+        store.add_questionnaire(
+            session.actor, patient_id, name, taken_on, data, result.model_dump(mode="json")
+        )
+        message = f"Saved to the patient's record for {taken_on}."
+    context = _criteria_context(
+        name,
+        result=result.model_dump(mode="json"),
+        patients=patients,
+        values=values,
+        message=message,
+    )
+    return page(request, "criteria.html", context)
