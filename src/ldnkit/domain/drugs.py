@@ -173,6 +173,7 @@ class _Index:
     max_words: int = 1
     # Single-word names by length, for the spelling search.
     by_length: dict[int, list[str]] = field(default_factory=dict)
+    letters: dict[str, frozenset[str]] = field(default_factory=dict)
     rxnorm: dict[str, tuple[str, bool]] = field(default_factory=dict)
     atc: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
     clinical: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
@@ -188,6 +189,7 @@ class _Index:
         self.max_words = max(self.max_words, len(key))
         if len(key) == 1 and key[0].isalpha() and known is None:
             self.by_length.setdefault(len(key[0]), []).append(key[0])
+            self.letters[key[0]] = frozenset(key[0])
 
 
 @cache
@@ -257,10 +259,13 @@ def _nearest(word: str) -> tuple[str, int, tuple[str, ...]] | None:
     """The closest lexicon word within its allowed edits: (name, distance, tied names)."""
     index = _index()
     found: list[tuple[int, str]] = []
+    letters = set(word)
     for length in range(len(word) - 2, len(word) + 3):
         for name in index.by_length.get(length, ()):
             allowed = _allowed_edits(min(len(word), length), index.phrases[(name,)])
-            if allowed == 0:
+            # One edit changes the set of letters by at most two: a cheap test that skips
+            # the full distance for almost every unrelated name.
+            if allowed == 0 or len(letters ^ index.letters[name]) > 2 * allowed:
                 continue
             d = _distance(word, name, allowed)
             if d <= allowed:
