@@ -77,16 +77,18 @@ def test_50_mg_is_standard_dose_naltrexone_not_ldn() -> None:
     assert "standard-dose naltrexone, not LDN" in problem
 
 
-@pytest.mark.parametrize("dose", [0, -1.5, 5.5, float("nan")])
+@pytest.mark.parametrize("dose", [0, -1.5, 12.5, 45, float("nan")])
 def test_doses_outside_ldn_range_are_refused(dose: float) -> None:
     (problem,) = problems(dose_mg=dose)
     assert problem.startswith("dose_mg:")
 
 
-def test_ldn_doses_up_to_5_mg_are_accepted() -> None:
+def test_ldn_doses_are_accepted_up_to_what_a_plan_may_prescribe() -> None:
     assert entry(dose_mg=0.5).dose_mg == 0.5
     assert entry(dose_mg=4.5, dose_time="22:15").dose_time == dt.time(22, 15)
-    assert entry(dose_mg=5).dose_mg == 5
+    # Above 5 mg only with the prescriber's override in the plan, but then it is what was taken.
+    assert entry(dose_mg=6).dose_mg == 6
+    assert entry(dose_mg=12).dose_mg == 12
 
 
 def test_dose_time_without_a_dose_is_refused() -> None:

@@ -16,16 +16,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ldnkit.knowledge.protocols import protocol_book
+
 Severity = Literal["mild", "moderate", "severe"]
 MergePolicy = Literal["keep", "replace", "combine"]
 MERGE_POLICIES: tuple[MergePolicy, ...] = ("keep", "replace", "combine")
 
 SEVERITY_RANK: dict[str, int] = {"mild": 1, "moderate": 2, "severe": 3}
 
-# LDN is 1-5 mg/day, very low dose below 1 mg (Toljan & Vrooman 2018), so any positive dose up
-# to 5 mg is a plausible diary value. 50 mg is standard-dose naltrexone, never LDN (seed-003).
-MAX_LDN_DOSE_MG = 5.0
-STANDARD_DOSE_MG = 50.0
+# The dose limits are the titration plans' (knowledge/data/protocols.yaml): LDN is usually up to
+# 5 mg a day, but a prescriber may plan up to 12 mg with an explicit override (the 4-12 mg of the
+# ME/CFS case reports, bolton-2020). The diary records what was taken, so it accepts any dose a
+# plan can contain and refuses the rest; 50 mg is standard-dose naltrexone, never LDN.
 NOTE_MAX_CHARS = 2000
 
 Score = Annotated[int, Field(ge=0, le=10)]
@@ -80,12 +82,17 @@ class DiaryEntry(_Model):
             return None
         if not math.isfinite(value) or value <= 0:
             raise ValueError("a dose in mg above 0 (leave it empty on a day without a dose)")
-        if value >= STANDARD_DOSE_MG:
+        limits = protocol_book().limits
+        if value >= limits.standard_dose_mg:
             raise ValueError(
-                f"at most {MAX_LDN_DOSE_MG:g} mg: {value:g} mg is standard-dose naltrexone, not LDN"
+                f"an LDN dose of at most {limits.hard_max_mg:g} mg: {value:g} mg is "
+                "standard-dose naltrexone, not LDN"
             )
-        if value > MAX_LDN_DOSE_MG:
-            raise ValueError(f"at most {MAX_LDN_DOSE_MG:g} mg (LDN is up to 5 mg a day)")
+        if value > limits.hard_max_mg:
+            raise ValueError(
+                f"at most {limits.hard_max_mg:g} mg, the highest LDN dose reported (usually at "
+                f"most {limits.usual_max_mg:g} mg)"
+            )
         return value
 
     @field_validator("side_effects")
