@@ -152,3 +152,13 @@ def test_every_icd10cm_code_is_in_the_cms_tabular_list() -> None:
         if not cms.is_valid_item(code)
     ]
     assert invalid == []
+
+
+def test_the_knowledge_base_survives_pickling_for_distributed_workers() -> None:
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(knowledge_base()))
+    found = copy.find_condition("K50.1")
+    assert found is not None
+    assert found.id == "crohns-disease"
+    assert copy.version == knowledge_base().version

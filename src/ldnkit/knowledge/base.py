@@ -94,7 +94,8 @@ class KnowledgeBase:
         statements: Iterable[Statement],
     ) -> None:
         self.version = version
-        self.sources: Mapping[str, Source] = MappingProxyType({s.id: s for s in sources})
+        # A plain dict (typed read-only) so the knowledge base pickles for Spark workers.
+        self.sources: Mapping[str, Source] = {s.id: s for s in sources}
         self.conflicts = tuple(conflicts)
         self.conditions = tuple(
             c.model_copy(

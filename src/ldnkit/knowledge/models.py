@@ -34,7 +34,7 @@ UNLINKED_KINDS: frozenset[str] = frozenset({"lay"})
 
 # How strong the evidence for LDN in a condition is, strongest first.
 EvidenceLevel = Literal[
-    "rct",  # a randomised controlled (or crossover) trial found a benefit
+    "rct",  # randomised trials (placebo or active comparator, incl. crossover) support a benefit
     "small-trials",  # small, pilot or uncontrolled studies, or case series; benefit uncertain
     "case-reports",  # only individual case reports
     "reported-use",  # used or proposed in the sources, without trial results there
