@@ -148,8 +148,8 @@ def dose_problems(field: str, mg: float, *, allow_above_5mg: bool) -> list[Probl
             Problem(
                 field,
                 show(mg),
-                f"at most {_fmt(limits.usual_max_mg)} (LDN range; sources: "
-                f"{', '.join(limits.usual_max_sources)}), or pass the explicit override "
+                f"at most {_fmt(limits.usual_max_mg)}, the LDN range (sources: "
+                f"{', '.join(limits.usual_max_sources)}); above it only with the override "
                 "allow_above_5mg (--allow-above-5mg)",
             )
         ]
