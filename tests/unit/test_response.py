@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ldnkit.domain.bootstrap import block_length
 from ldnkit.domain.diary import DiaryEntry
@@ -365,3 +367,34 @@ def test_assessment_serialises_to_json() -> None:
     assert (
         data["first_sustained_30pct_day"] is None or data["first_sustained_30pct_day"][:4] == "2026"
     )
+
+
+# -- invariants over any diary -----------------------------------------------------------------
+
+score_lists = st.lists(st.integers(0, 10), min_size=0, max_size=40)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    before=st.lists(st.integers(0, 10), max_size=20),
+    after=score_lists,
+    sleep=st.integers(0, 10),
+    as_of_day=st.integers(-3, 45),
+    use_intake=st.booleans(),
+)
+def test_any_diary_gets_a_consistent_assessment(
+    before: list[int], after: list[int], sleep: int, as_of_day: int, use_intake: bool
+) -> None:
+    entries = diary(-len(before), before, sleep=sleep) + diary(0, after, sleep=sleep)
+    intake = Intake(pain=5, sleep_quality=sleep) if use_intake else None
+    result = assess(entries, START, day(as_of_day), intake=intake, resamples=200)
+    assert (result.status == "too_few_entries") == ("pain" not in result.measures)
+    assert bool(result.missing) == (result.measures == {})
+    for change in result.measures.values():
+        low, high = change.ci_absolute
+        assert low <= high
+        if change.improvement_pct is not None:
+            sign = 1 if change.better == "higher" else -1
+            assert change.improvement_pct * sign * change.absolute_change >= 0
+    if result.first_sustained_30pct_day is not None:
+        assert START <= result.first_sustained_30pct_day <= day(as_of_day)

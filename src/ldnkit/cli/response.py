@@ -132,7 +132,7 @@ def _render(result: ResponseAssessment) -> None:
         + f"; diary kept on {a.completeness_pct:g}% of {a.days_in_period} days."
     )
     for course in result.side_effect_timeline:
-        state = "ongoing" if course.ongoing else "stopped"
+        state = "ongoing" if course.ongoing else "no longer reported"
         console.print(
             f"Side effect: {course.name}, {course.days_reported} days from {course.first_day} "
             f"to {course.last_day}, worst {course.worst_severity}, {state}"
