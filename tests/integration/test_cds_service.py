@@ -1,0 +1,815 @@
+"""The CDS Hooks service over real HTTP: published request payloads, a loopback FHIR server
+serving Synthea records, real JWTs, feedback stored in SQLite.
+
+Payloads come from tests/fixtures/cds (origins in its README). Where a test changes one, it
+changes a copy and says why: usually to give this service its own prefetch keys, or to point
+`fhirServer` at the loopback FHIR server started here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import jwt
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ldnkit.cdshooks.feedback import FeedbackStore
+from ldnkit.cdshooks.service import AUTH_OFF_BANNER, create_cds_app, create_router
+from ldnkit.settings import Settings
+from ldnkit.validation import InputError
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "cds"
+SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
+IBUPROFEN_PATIENT = "ca15b832-01e4-41dd-6a52-97bd3e5510cb"  # Synthea: active ibuprofen only
+TOKEN = "some-opaque-fhir-access-token"  # the spec example's fhirAuthorization token
+
+
+def fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return data
+
+
+def spec_context_request(name: str, hook: str) -> dict[str, Any]:
+    """A hook definition's published example context, inside the request fields it omits."""
+    return {"hook": hook, "hookInstance": str(uuid.uuid4()), **fixture(name)}
+
+
+def med_request(rid: str, patient: str, text: str, status: str = "active") -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": rid,
+        "status": status,
+        "intent": "order",
+        "subject": {"reference": f"Patient/{patient}"},
+        "medicationCodeableConcept": {"text": text},
+        "authoredOn": "2026-10-01",
+    }
+
+
+def searchset(*resources: dict[str, Any], next_url: str | None = None) -> dict[str, Any]:
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": r} for r in resources],
+    }
+    if next_url:
+        bundle["link"] = [{"relation": "next", "url": next_url}]
+    return bundle
+
+
+# --- servers ---------------------------------------------------------------------------------
+
+
+class LiveServer:
+    """An ASGI app served by uvicorn on a loopback port, in a thread."""
+
+    def __init__(self, app: FastAPI) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+
+
+@dataclass
+class FhirData:
+    """What the loopback FHIR server holds, and what it was asked."""
+
+    resources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    pages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    token: str | None = None
+    delay: float = 0.0
+    status: int = 200
+    requests: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def add(self, resource: dict[str, Any]) -> None:
+        self.resources.setdefault(resource["resourceType"], {})[resource["id"]] = resource
+
+    def search(self, kind: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        patient = query.get("patient", [""])[0]
+        status = query.get("status", [None])[0]
+        found = [
+            r
+            for r in self.resources.get(kind, {}).values()
+            if (r.get("subject") or {}).get("reference") == f"Patient/{patient}"
+            and (status is None or r.get("status") == status)
+        ]
+        return searchset(*found)
+
+
+def load_synthea(data: FhirData) -> None:
+    """A copy, in memory, of the Synthea bulk export's patients, medications and conditions."""
+    for kind in ("Patient", "MedicationRequest", "Condition"):
+        for line in (SYNTHEA / f"{kind}.000.ndjson").read_text().splitlines():
+            if line.strip():
+                data.add(json.loads(line))
+
+
+class FhirServer:
+    """A tiny FHIR R4 read/search server on loopback: Patient/<id>, <Type>?patient=..."""
+
+    def __init__(self, data: FhirData) -> None:
+        self.data = data
+        data_ref = data
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                data_ref.requests.append((self.path, self.headers.get("Authorization")))
+                if data_ref.delay:
+                    time.sleep(data_ref.delay)
+                if (
+                    data_ref.token
+                    and self.headers.get("Authorization") != f"Bearer {data_ref.token}"
+                ):
+                    return self.reply(401, {"resourceType": "OperationOutcome", "issue": []})
+                if data_ref.status != 200:
+                    return self.reply(data_ref.status, {"resourceType": "OperationOutcome"})
+                parts = urlsplit(self.path)
+                segments = parts.path.strip("/").split("/")[1:]  # after "fhir"
+                if self.path in data_ref.pages:
+                    return self.reply(200, data_ref.pages[self.path])
+                if len(segments) == 2:
+                    found = data_ref.resources.get(segments[0], {}).get(segments[1])
+                    return self.reply(200, found) if found else self.reply(404, {})
+                if len(segments) == 1:
+                    return self.reply(200, data_ref.search(segments[0], parse_qs(parts.query)))
+                return self.reply(404, {})
+
+            def reply(self, status: int, body: dict[str, Any]) -> None:
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                # The caller may have given up waiting: what the slow-server test is about.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(payload)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/fhir"
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="module")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('cds') / 'cds.db'}"
+
+
+@pytest.fixture(scope="module")
+def cds(db_url: str) -> Iterator[str]:
+    """The service with JWT checks off (they have their own tests below)."""
+    with LiveServer(create_cds_app(Settings(cds_auth="off", database_url=db_url))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fhir() -> Iterator[tuple[str, FhirData]]:
+    data = FhirData()
+    load_synthea(data)
+    with FhirServer(data) as url:
+        yield url, data
+
+
+@pytest.fixture
+def fhir_data(fhir: tuple[str, FhirData]) -> Iterator[FhirData]:
+    """The loopback server's data for one test; what a test adds is gone afterwards."""
+    data = fhir[1]
+    saved = copy.deepcopy(data.resources)
+    yield data
+    data.resources, data.pages, data.token, data.delay, data.status = saved, {}, None, 0.0, 200
+    data.requests.clear()
+
+
+def post(url: str, service: str, body: Any, **kwargs: Any) -> httpx.Response:
+    return httpx.post(f"{url}/cds-services/{service}", json=body, timeout=10, **kwargs)
+
+
+def cards_of(response: httpx.Response) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"cards"}
+    for card in body["cards"]:
+        assert_spec_card(card)
+    cards: list[dict[str, Any]] = body["cards"]
+    return cards
+
+
+def assert_spec_card(card: dict[str, Any]) -> None:
+    """The CDS Hooks 2.0 card rules, on the wire."""
+    assert set(card) <= {
+        "uuid",
+        "summary",
+        "detail",
+        "indicator",
+        "source",
+        "suggestions",
+        "selectionBehavior",
+        "overrideReasons",
+        "links",
+    }
+    assert 0 < len(card["summary"]) < 140
+    assert card["indicator"] in {"info", "warning", "critical"}
+    assert card["source"]["label"]
+    assert all(value not in (None, "", [], {}) for value in card.values())
+    suggestions = card.get("suggestions", [])
+    if suggestions:
+        assert card["selectionBehavior"] in {"at-most-one", "any"}
+    ids = [card["uuid"]] + [s["uuid"] for s in suggestions]
+    assert len(set(ids)) == len(ids)
+    for suggestion in suggestions:
+        for action in suggestion["actions"]:
+            assert action["type"] in {"create", "update", "delete"}
+            assert action["description"]
+
+
+def refusal(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    return " | ".join(issue["diagnostics"] for issue in outcome["issue"])
+
+
+# --- discovery --------------------------------------------------------------------------------
+
+
+def test_discovery_lists_three_services_with_the_contract_prefetch(cds: str) -> None:
+    services = httpx.get(f"{cds}/cds-services").json()["services"]
+    assert {s["hook"] for s in services} == {"patient-view", "order-select", "order-sign"}
+    for service in services:
+        assert service["description"]
+        assert service["prefetch"] == {
+            "patient": "Patient/{{context.patientId}}",
+            "medications": "MedicationRequest?patient={{context.patientId}}&status=active",
+            "conditions": "Condition?patient={{context.patientId}}",
+        }
+
+
+# --- published opioid CDS requests --------------------------------------------------------------
+
+
+def test_opioid_cds_order_sign_for_patient_on_ldn_gets_a_critical_card(
+    cds: str, fhir: tuple[str, FhirData], fhir_data: FhirData
+) -> None:
+    request = fixture("opioid-cds-rec-04-long-acting-opioid.json")
+    patient = "example-rec-04-long-acting-opioid"
+    fhir_data.add(request["prefetch"]["item3"]["resource"])
+    fhir_data.add(med_request("ldn", patient, "naltrexone 4.5 mg oral capsule"))
+    request["fhirServer"] = fhir[0]  # the published localhost:8080 is the loopback server here
+    cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+    assert "Oxycodone" in cards[0]["summary"]
+    removal = cards[0]["suggestions"][0]["actions"][0]
+    assert removal == {
+        "type": "delete",
+        "description": removal["description"],
+        "resourceId": "MedicationRequest/example-rec-04-long-acting-opioid-context",
+    }
+    # The patientId came as "Patient/<id>": the fetch asked for the bare id.
+    assert any(f"patient={patient}&status=active" in path for path, _ in fhir_data.requests)
+
+
+def test_opioid_cds_order_sign_without_naltrexone_gets_no_card(
+    cds: str, fhir: tuple[str, FhirData], fhir_data: FhirData
+) -> None:
+    request = fixture("opioid-cds-rec-04-long-acting-opioid.json")
+    request["fhirServer"] = fhir[0]
+    assert cards_of(post(cds, "ldn-order-sign", request)) == []
+
+
+def test_opioid_cds_request_as_published_answers_412_when_its_fhir_server_is_down(
+    cds: str,
+) -> None:
+    request = fixture("opioid-cds-rec-04-long-acting-opioid.json")
+    request["fhirServer"] = f"http://127.0.0.1:{closed_port()}/fhir"  # nothing listens there
+    reason = refusal(post(cds, "ldn-order-sign", request), 412)
+    assert "MedicationRequest?patient=example-rec-04-long-acting-opioid" in reason
+
+
+def test_fentanyl_for_patient_on_naloxone_gets_no_card(cds: str) -> None:
+    request = fixture("opioid-cds-rec-08-on-naloxone.json")
+    # This service's own prefetch key, holding the medication the published request prefetched.
+    request["prefetch"]["medications"] = searchset(request["prefetch"]["item2"]["resource"])
+    assert cards_of(post(cds, "ldn-order-sign", request)) == []
+
+
+def test_fentanyl_for_patient_on_naloxone_and_ldn_gets_a_critical_card(cds: str) -> None:
+    request = fixture("opioid-cds-rec-08-on-naloxone.json")
+    ldn = med_request("ldn", "example-rec-08-on-naloxone", "LDN 3 mg capsule")
+    request["prefetch"]["medications"] = searchset(request["prefetch"]["item2"]["resource"], ldn)
+    cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+    assert "Fentanyl" in cards[0]["summary"]
+
+
+def test_order_select_oxycodone_for_patient_on_flurazepam_gets_no_card(cds: str) -> None:
+    request = fixture("opioid-cds-rec-11-opioid-trigger-with-benzo.json")
+    request["prefetch"]["medications"] = searchset(request["prefetch"]["item4"]["resource"])
+    assert cards_of(post(cds, "ldn-order-select", request)) == []
+
+
+def test_order_select_oxycodone_for_patient_on_ldn_gets_a_critical_card(cds: str) -> None:
+    request = fixture("opioid-cds-rec-11-opioid-trigger-with-benzo.json")
+    ldn = med_request("ldn", "example-rec-11-opioid-trigger-with-benzo", "naltrexone 1.5 mg")
+    request["prefetch"]["medications"] = searchset(request["prefetch"]["item4"]["resource"], ldn)
+    cards = cards_of(post(cds, "ldn-order-select", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+
+
+def test_ldn_ordered_for_the_opioid_cds_patient_on_oxycodone_is_critical(cds: str) -> None:
+    # rec-10's patient takes oxycodone ER and fentanyl; an LDN draft is signed for them.
+    request = fixture("opioid-cds-rec-10-patient-view-illicit-drugs.json")
+    medications = request["prefetch"]["item2"]["resource"]
+    patient = "example-rec-10-illicit-drugs"
+    sign = {
+        "hook": "order-sign",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "userId": "Practitioner/example",
+            "patientId": f"Patient/{patient}",
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "entry": [{"resource": med_request("ldn-draft", patient, "LDN 1.5 mg", "draft")}],
+            },
+        },
+        "prefetch": {"medications": medications},
+    }
+    cards = cards_of(post(cds, "ldn-order-sign", sign))
+    assert [c["indicator"] for c in cards] == ["critical"]
+    assert cards[0]["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/ldn-draft"
+
+
+def test_patient_view_for_opioid_cds_patient_without_naltrexone_gets_no_card(cds: str) -> None:
+    request = fixture("opioid-cds-rec-10-patient-view-illicit-drugs.json")
+    prefetch = request["prefetch"]
+    request["prefetch"] = {
+        "patient": prefetch["item1"]["resource"],
+        "medications": prefetch["item2"]["resource"],
+        "conditions": None,  # the EHR has none
+    }
+    assert cards_of(post(cds, "ldn-patient-view", request)) == []
+
+
+def test_patient_view_for_patient_on_ldn_and_opioids_shows_the_screen(cds: str) -> None:
+    request = fixture("opioid-cds-rec-10-patient-view-illicit-drugs.json")
+    prefetch = request["prefetch"]
+    bundle = prefetch["item2"]["resource"]
+    bundle["entry"].append(
+        {"resource": med_request("ldn", "example-rec-10-illicit-drugs", "LDN 4.5 mg")}
+    )
+    request["prefetch"] = {
+        "patient": prefetch["item1"]["resource"],
+        "medications": bundle,
+        "conditions": None,
+    }
+    cards = cards_of(post(cds, "ldn-patient-view", request))
+    assert len(cards) == 1
+    assert cards[0]["indicator"] == "warning"  # critical is kept for the order hooks
+    assert "contraindicated" in cards[0]["summary"]
+    assert "opioid" in cards[0]["detail"].lower()
+    assert "**Sources**" in cards[0]["detail"]
+
+
+# --- published spec examples -------------------------------------------------------------------
+
+
+def test_spec_order_sign_example_gets_no_card(cds: str) -> None:
+    request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    request["prefetch"] = {"medications": searchset()}
+    assert cards_of(post(cds, "ldn-order-sign", request)) == []
+
+
+def test_spec_order_select_example_gets_no_card_even_on_ldn(cds: str) -> None:
+    request = spec_context_request("spec-order-select-context.json", "order-select")
+    ldn = med_request("ldn", "1288992", "naltrexone 4.5 mg")
+    request["prefetch"] = {"medications": searchset(ldn)}  # amoxicillin is no opioid
+    assert cards_of(post(cds, "ldn-order-select", request)) == []
+
+
+def test_spec_patient_view_fetches_with_the_lent_token(
+    cds: str, fhir: tuple[str, FhirData], fhir_data: FhirData
+) -> None:
+    request = fixture("spec-patient-view-request.json")
+    fhir_data.add(request["prefetch"]["patientToGreet"])
+    fhir_data.add(med_request("ldn", "1288992", "naltrexone 4.5 mg capsule"))
+    fhir_data.token = TOKEN
+    request["fhirServer"] = fhir[0]
+    cards = cards_of(post(cds, "ldn-patient-view", request))
+    assert len(cards) == 1
+    assert "naltrexone 4.5 mg capsule" in cards[0]["summary"]
+    # patientToGreet is not one of this service's keys: all three were fetched, with the token.
+    paths = sorted(path.split("?")[0] for path, _ in fhir_data.requests)
+    assert paths == ["/fhir/Condition", "/fhir/MedicationRequest", "/fhir/Patient/1288992"]
+    assert {auth for _, auth in fhir_data.requests} == {f"Bearer {TOKEN}"}
+
+
+# --- fetching from the EHR's FHIR server -------------------------------------------------------
+
+
+def synthea_order_sign(fhir_url: str, patient: str = IBUPROFEN_PATIENT) -> dict[str, Any]:
+    """The opioid CDS rec-04 oxycodone draft, signed for a Synthea patient."""
+    request = fixture("opioid-cds-rec-04-long-acting-opioid.json")
+    request["context"]["patientId"] = patient
+    request["fhirServer"] = fhir_url
+    request["fhirAuthorization"] = {
+        "access_token": TOKEN,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "user/*.read",
+        "subject": "ldn",
+    }
+    del request["prefetch"]
+    return request
+
+
+def test_synthea_patient_fetched_from_fhir_server_gets_no_card(
+    cds: str, fhir: tuple[str, FhirData], fhir_data: FhirData
+) -> None:
+    assert cards_of(post(cds, "ldn-order-sign", synthea_order_sign(fhir[0]))) == []
+    assert [a for _, a in fhir_data.requests] == [f"Bearer {TOKEN}"]
+
+
+def test_synthea_patient_with_ldn_added_gets_a_critical_card(
+    cds: str, fhir: tuple[str, FhirData], fhir_data: FhirData
+) -> None:
+    fhir_data.add(med_request("ldn", IBUPROFEN_PATIENT, "Low dose naltrexone 4.5 mg capsule"))
+    cards = cards_of(post(cds, "ldn-order-sign", synthea_order_sign(fhir[0])))
+    assert [c["indicator"] for c in cards] == ["critical"]
+
+
+def test_next_pages_of_prefetched_medications_are_fetched(
+    cds: str, fhir: tuple[str, FhirData], fhir_data: FhirData
+) -> None:
+    request = synthea_order_sign(fhir[0])
+    page2 = f"{fhir[0]}/MedicationRequest?patient={IBUPROFEN_PATIENT}&status=active&page=2"
+    fhir_data.pages["/fhir/" + page2.split("/fhir/")[1]] = searchset(
+        med_request("ldn", IBUPROFEN_PATIENT, "naltrexone 3 mg")
+    )
+    request["prefetch"] = {"medications": searchset(next_url=page2)}
+    cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+
+
+def test_fhir_server_refusing_the_token_gives_412(
+    cds: str, fhir: tuple[str, FhirData], fhir_data: FhirData
+) -> None:
+    fhir_data.token = "another-token"
+    reason = refusal(post(cds, "ldn-order-sign", synthea_order_sign(fhir[0])), 412)
+    assert "HTTP 401" in reason
+
+
+def test_slow_fhir_server_gives_412_once_and_is_not_asked_again_at_once(cds: str) -> None:
+    slow = FhirData(delay=2.5)  # beyond the 2 s read timeout; a server of its own, since the
+    with FhirServer(slow) as url:  # service leaves a failed server alone for a while after
+        first = post(cds, "ldn-order-sign", synthea_order_sign(url))
+        assert "ReadTimeout" in refusal(first, 412)
+        second = post(cds, "ldn-order-sign", synthea_order_sign(url))
+        assert "failed moments ago" in refusal(second, 412)
+    assert len(slow.requests) == 1  # one attempt, no retries, no second call
+
+
+def test_missing_prefetch_without_fhir_server_gives_412_naming_the_query(cds: str) -> None:
+    request = fixture("opioid-cds-rec-04-long-acting-opioid.json")
+    del request["fhirServer"]
+    reason = refusal(post(cds, "ldn-order-sign", request), 412)
+    assert "'medications'" in reason
+    assert "no fhirServer" in reason
+
+
+def test_prefetch_answered_with_an_error_outcome_is_fetched_instead(
+    cds: str, fhir: tuple[str, FhirData], fhir_data: FhirData
+) -> None:
+    fhir_data.add(med_request("ldn", IBUPROFEN_PATIENT, "naltrexone 4.5 mg"))
+    request = synthea_order_sign(fhir[0])
+    request["prefetch"] = {
+        "medications": {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "timeout"}],
+        }
+    }
+    assert [c["indicator"] for c in cards_of(post(cds, "ldn-order-sign", request))] == ["critical"]
+
+
+# --- malformed requests: 400/404 with a reason, never 500 ---------------------------------------
+
+
+def test_malformed_json_is_400_with_a_reason(cds: str) -> None:
+    response = httpx.post(
+        f"{cds}/cds-services/ldn-order-sign",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert "not valid JSON" in refusal(response, 400)
+
+
+def test_missing_hook_fields_are_each_named(cds: str) -> None:
+    reason = refusal(post(cds, "ldn-order-sign", {"fhirServer": "https://ehr.example.org"}), 400)
+    for name in ("hook:", "hookInstance:", "context:"):
+        assert name in reason
+
+
+def test_wrong_hook_for_the_service_is_400(cds: str) -> None:
+    request = spec_context_request("spec-order-sign-context.json", "patient-view")
+    assert "expected 'order-sign'" in refusal(post(cds, "ldn-order-sign", request), 400)
+
+
+def test_order_select_without_selections_is_400(cds: str) -> None:
+    request = spec_context_request("spec-order-select-context.json", "order-select")
+    del request["context"]["selections"]
+    assert "context.selections" in refusal(post(cds, "ldn-order-select", request), 400)
+
+
+def test_patient_id_that_is_no_fhir_id_is_400(cds: str) -> None:
+    request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    request["context"]["patientId"] = "../../admin?x=1"
+    assert "context.patientId" in refusal(post(cds, "ldn-order-sign", request), 400)
+
+
+def test_draft_order_with_a_broken_medication_is_400_naming_the_entry(cds: str) -> None:
+    request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    request["prefetch"] = {"medications": searchset()}
+    request["context"]["draftOrders"]["entry"][1]["resource"]["medicationCodeableConcept"] = 7
+    reason = refusal(post(cds, "ldn-order-sign", request), 400)
+    assert "context.draftOrders.entry[1].resource" in reason
+
+
+def test_misspelled_top_level_field_is_400(cds: str) -> None:
+    request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    request["hookInstanse"] = request.pop("hookInstance")
+    reason = refusal(post(cds, "ldn-order-sign", request), 400)
+    assert "hookInstanse: got" in reason
+
+
+def test_unknown_service_is_404(cds: str) -> None:
+    assert "no CDS service" in refusal(post(cds, "opioid-helper", {}), 404)
+
+
+def test_body_larger_than_the_limit_is_413(cds: str) -> None:
+    big = b'{"hook": "' + b"x" * (6 * 1024 * 1024) + b'"}'
+    response = httpx.post(f"{cds}/cds-services/ldn-order-sign", content=big, timeout=10)
+    assert "at most" in refusal(response, 413)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=12,
+    ),
+    path=st.sampled_from(["hook", "hookInstance", "context", "prefetch", "fhirServer"]),
+    service=st.sampled_from(["ldn-order-sign", "ldn-order-select", "ldn-patient-view"]),
+)
+def test_no_mangled_request_gets_a_500(cds: str, body: Any, path: str, service: str) -> None:
+    request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    request[path] = body
+    assert post(cds, service, request).status_code in {200, 400, 412}
+    assert post(cds, service, body).status_code in {200, 400, 412}
+
+
+# --- feedback -----------------------------------------------------------------------------------
+
+
+def test_feedback_outcomes_are_stored(cds: str, db_url: str) -> None:
+    card = str(uuid.uuid4())
+    feedback = {
+        "feedback": [
+            {
+                "card": card,
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": "s-1"}],
+                "outcomeTimestamp": "2026-11-23T10:05:31Z",
+            },
+            {
+                "card": card,
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-23T10:06:00Z",
+                "overrideReason": {
+                    "reason": {
+                        "code": "stopped",
+                        "system": "https://ehr.example.org/r",
+                        "display": "Opioid already stopped",
+                    },
+                    "userComment": "last dose 12 days ago",
+                },
+            },
+        ]
+    }
+    response = httpx.post(f"{cds}/cds-services/ldn-order-sign/feedback", json=feedback)
+    assert response.json() == {"stored": 2}
+    stored = [
+        o for o in FeedbackStore.from_url(db_url).outcomes("ldn-order-sign") if o.card_uuid == card
+    ]
+    assert [(o.outcome, o.accepted_suggestions) for o in stored] == [
+        ("accepted", ("s-1",)),
+        ("overridden", ()),
+    ]
+    assert stored[1].override_reason == feedback["feedback"][1]["overrideReason"]
+    assert stored[0].outcome_timestamp.isoformat() == "2026-11-23T10:05:31+00:00"
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        (
+            {"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-23T10:05:31Z"},
+            "acceptedSuggestions with an accepted outcome",
+        ),
+        (
+            {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:05:31"},
+            "feedback[1].outcomeTimestamp: got",
+        ),
+        (
+            {"card": "c", "outcome": "ignored", "outcomeTimestamp": "2026-11-23T10:05:31Z"},
+            'feedback[1].outcome: got "ignored"; expected one of accepted or overridden',
+        ),
+    ],
+)
+def test_bad_feedback_is_400_and_stores_nothing(
+    cds: str, db_url: str, item: dict[str, Any], expected: str
+) -> None:
+    before = len(FeedbackStore.from_url(db_url).outcomes())
+    ok = {"card": "c2", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:05:31Z"}
+    response = httpx.post(
+        f"{cds}/cds-services/ldn-order-sign/feedback", json={"feedback": [ok, item]}
+    )
+    assert expected in refusal(response, 400)
+    assert len(FeedbackStore.from_url(db_url).outcomes()) == before
+
+
+# --- authentication on the wire -----------------------------------------------------------------
+
+EHR = "https://ehr.example.org"
+EHR_KEY = ec.generate_private_key(ec.SECP384R1())
+
+
+def jwks(key: Any, kid: str) -> dict[str, Any]:
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    return {"keys": [{**public, "kid": kid, "alg": "ES384", "use": "sig"}]}
+
+
+def signed(aud: str, jti: str | None = None, jku: str | None = None, **claims: Any) -> str:
+    now = int(time.time())
+    payload = {
+        "iss": EHR,
+        "aud": aud,
+        "iat": now,
+        "exp": now + 60,
+        "jti": jti or str(uuid.uuid4()),
+        **claims,
+    }
+    headers = {"kid": "ehr-1", **({"jku": jku} if jku else {})}
+    return jwt.encode(payload, EHR_KEY, algorithm="ES384", headers=headers)
+
+
+def secured(tmp_path: Path, clients: list[dict[str, Any]], **options: Any) -> LiveServer:
+    path = tmp_path / "clients.json"
+    path.write_text(json.dumps(clients))
+    settings_ = Settings(
+        cds_clients=path, database_url=f"sqlite:///{tmp_path / 'fb.db'}", **options
+    )
+    return LiveServer(create_cds_app(settings_))
+
+
+def sign_request() -> dict[str, Any]:
+    request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    request["prefetch"] = {"medications": searchset()}
+    return request
+
+
+def test_calls_need_a_valid_jwt_for_the_endpoint_they_reach(tmp_path: Path) -> None:
+    with secured(tmp_path, [{"iss": EHR, "jwks": jwks(EHR_KEY, "ehr-1")}]) as url:
+        endpoint = f"{url}/cds-services/ldn-order-sign"
+        ok = post(
+            url,
+            "ldn-order-sign",
+            sign_request(),
+            headers={"Authorization": f"Bearer {signed(endpoint)}"},
+        )
+        assert cards_of(ok) == []
+        none = post(url, "ldn-order-sign", sign_request())
+        assert "no Authorization header" in refusal(none, 401)
+        assert none.headers["WWW-Authenticate"].startswith("Bearer")
+        elsewhere = signed(f"{url}/cds-services/ldn-patient-view")
+        wrong_aud = post(
+            url, "ldn-order-sign", sign_request(), headers={"Authorization": f"Bearer {elsewhere}"}
+        )
+        assert "aud" in refusal(wrong_aud, 401)
+        once = signed(endpoint)
+        post(url, "ldn-order-sign", sign_request(), headers={"Authorization": f"Bearer {once}"})
+        replay = post(
+            url, "ldn-order-sign", sign_request(), headers={"Authorization": f"Bearer {once}"}
+        )
+        assert "replay" in refusal(replay, 401)
+        feedback = httpx.post(f"{endpoint}/feedback", json={"feedback": []})
+        assert refusal(feedback, 401)
+        # Discovery names services and prefetch only: open, so integrators can read it.
+        assert httpx.get(f"{url}/cds-services").status_code == 200
+
+
+def test_aud_is_checked_against_the_public_url_when_set(tmp_path: Path) -> None:
+    public = "https://cds.example.net/ldn"
+    with secured(
+        tmp_path, [{"iss": EHR, "jwks": jwks(EHR_KEY, "ehr-1")}], public_url=public + "/"
+    ) as url:
+        local = signed(f"{url}/cds-services/ldn-order-sign")
+        refused = post(
+            url, "ldn-order-sign", sign_request(), headers={"Authorization": f"Bearer {local}"}
+        )
+        assert f"{public}/cds-services/ldn-order-sign" in refusal(refused, 401)
+        proper = signed(f"{public}/cds-services/ldn-order-sign")
+        accepted = post(
+            url, "ldn-order-sign", sign_request(), headers={"Authorization": f"Bearer {proper}"}
+        )
+        assert cards_of(accepted) == []
+
+
+def test_keys_from_an_allowlisted_jku_are_fetched_once_and_cached(tmp_path: Path) -> None:
+    data = FhirData()
+    with FhirServer(data) as base:
+        jku = base.replace("/fhir", "") + "/fhir/Keys/ehr"
+        data.add({"resourceType": "Keys", "id": "ehr", **jwks(EHR_KEY, "ehr-1")})
+        with secured(tmp_path, [{"iss": EHR, "jku": jku}]) as url:
+            endpoint = f"{url}/cds-services/ldn-order-sign"
+            for _ in range(3):
+                response = post(
+                    url,
+                    "ldn-order-sign",
+                    sign_request(),
+                    headers={"Authorization": f"Bearer {signed(endpoint, jku=jku)}"},
+                )
+                assert cards_of(response) == []
+            other = "https://evil.example.com/jwks.json"
+            pointed = post(
+                url,
+                "ldn-order-sign",
+                sign_request(),
+                headers={"Authorization": f"Bearer {signed(endpoint, jku=other)}"},
+            )
+            assert "not allowlisted" in refusal(pointed, 401)
+    assert len(data.requests) == 1
+
+
+def test_bad_clients_file_stops_the_service_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "clients.json"
+    path.write_text(json.dumps([{"iss": EHR, "jwks": {"keys": [{"kty": "EC", "kid": "k"}]}}]))
+    with pytest.raises(InputError, match="usable public JWK"):
+        create_router(Settings(cds_clients=path, database_url=f"sqlite:///{tmp_path}/x.db"))
+
+
+def test_auth_off_is_announced_loudly_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="ldnkit.cdshooks"):
+        create_router(Settings(cds_auth="off", database_url=f"sqlite:///{tmp_path}/x.db"))
+    assert AUTH_OFF_BANNER.strip() in capsys.readouterr().err
+    assert any("not authenticated" in r.getMessage() for r in caplog.records)
+    assert all(r.levelno == logging.WARNING for r in caplog.records)
