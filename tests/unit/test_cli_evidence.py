@@ -76,6 +76,7 @@ def test_fibromyalgia_page_numbers_every_citation_and_lists_the_references(
     assert code == 0
     assert out.startswith("Fibromyalgia")
     assert "Younger et al. 2013" in out
+    assert "SNOMED CT 95417003, 203082005 (unverified)" in out
     body, references = out.split("\nReferences\n")
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", body)}
     listed = [int(n) for n in re.findall(r"^\s+\[(\d+)\] ", references, flags=re.MULTILINE)]

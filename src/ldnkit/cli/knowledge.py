@@ -52,7 +52,12 @@ def _codes(condition: Condition) -> str:
         )
         parts.append("ICD-10-CM " + ", ".join(shown))
     if condition.snomed:
-        parts.append("SNOMED CT " + ", ".join(condition.snomed))
+        parts.append(
+            "SNOMED CT "
+            + ", ".join(
+                c.code + ("" if c.verified else " (unverified)") for c in condition.snomed_codes
+            )
+        )
     return "; ".join(parts) or "no codes"
 
 
