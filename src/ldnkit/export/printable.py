@@ -5,14 +5,10 @@ from __future__ import annotations
 import textwrap
 
 from ldnkit.domain.titration import Plan
-from ldnkit.knowledge.files import read_data
+from ldnkit.knowledge import knowledge_base
 from ldnkit.knowledge.protocols import protocol_book
 
 _WIDTH = 78
-
-
-def _citations() -> dict[str, str]:
-    return {entry["id"]: entry["citation"] for entry in read_data("sources.yaml")}
 
 
 def _wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
@@ -21,6 +17,9 @@ def _wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
         width=_WIDTH,
         initial_indent=indent if first is None else first,
         subsequent_indent=indent,
+        # A link split at a hyphen or mid-word no longer works when typed from paper.
+        break_long_words=False,
+        break_on_hyphens=False,
     )
 
 
@@ -63,8 +62,10 @@ def plan_to_text(plan: Plan, patient_label: str | None = None) -> str:
         lines += _wrap(f"{note.text} [{', '.join(note.sources)}]", indent="  ", first="- ")
         cited.update(dict.fromkeys(note.sources))
 
-    citations = _citations()
+    sources = knowledge_base().sources
     lines += ["", "Sources"]
     for source_id in cited:
-        lines += _wrap(citations.get(source_id, source_id), indent="  ", first=f"[{source_id}] ")
+        source = sources[source_id]
+        reference = source.citation + (f" {source.link}" if source.link else "")
+        lines += _wrap(reference, indent="  ", first=f"[{source_id}] ")
     return "\n".join(lines) + "\n"
