@@ -170,7 +170,8 @@ class _Entry:
 class _Index:
     lex: Lexicon
     phrases: dict[tuple[str, ...], _Entry] = field(default_factory=dict)
-    max_words: int = 1
+    # Longest name (in words) starting with each word: most words start no name at all.
+    longest_from: dict[str, int] = field(default_factory=dict)
     # Single-word names by length, for the spelling search.
     by_length: dict[int, list[str]] = field(default_factory=dict)
     letters: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -186,7 +187,7 @@ class _Index:
         if known is not None and known != entry:
             raise LexiconError(f"lexicon name {name!r} means both {known.name} and {entry.name}")
         self.phrases[key] = entry
-        self.max_words = max(self.max_words, len(key))
+        self.longest_from[key[0]] = max(self.longest_from.get(key[0], 0), len(key))
         if len(key) == 1 and key[0].isalpha() and known is None:
             self.by_length.setdefault(len(key[0]), []).append(key[0])
             self.letters[key[0]] = frozenset(key[0])
@@ -324,7 +325,8 @@ def _read_text(text: str, reading: _Reading, how_override: How | None = None) ->
     i = 0
     while i < len(words):
         matched = False
-        for n in range(min(index.max_words, len(words) - i), 0, -1):
+        longest = index.longest_from.get(words[i].key, 0)
+        for n in range(min(longest, len(words) - i), 0, -1):
             key = tuple(w.key for w in words[i : i + n])
             entry = index.phrases.get(key)
             if entry is None:

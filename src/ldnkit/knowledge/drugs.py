@@ -8,7 +8,7 @@ so a typo in the data can never quietly make an opioid unknown.
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -135,8 +135,10 @@ class Lexicon(_Record):
         return self
 
     def ingredient(self, ingredient_id: str) -> Ingredient:
-        return self._by_id()[ingredient_id]
+        """The ingredient with this id (KeyError if there is none)."""
+        return self._by_id[ingredient_id]
 
+    @cached_property
     def _by_id(self) -> dict[str, Ingredient]:
         return {i.id: i for i in self.ingredients}
 
