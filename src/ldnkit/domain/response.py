@@ -423,8 +423,9 @@ def _recommend(
     if days_on < RECOMMENDATION_DAY:
         reasons.append(
             Reason(
-                text=f"Day {max(days_on, 0)} of treatment: LDN can take 1 to 3 months to work, so "
-                f"the recommendation is due on {due.isoformat()} (day {RECOMMENDATION_DAY}).",
+                text=f"Day {max(days_on, 0)} of treatment: LDN can take 1 to 3 months to work "
+                "(seed 000; seed 003 says several weeks), so the recommendation is due on "
+                f"{due.isoformat()} (day {RECOMMENDATION_DAY}).",
                 sources=TIME_TO_WORK,
             )
         )
@@ -471,8 +472,8 @@ def _recommend(
     reasons.append(
         Reason(
             text="No important change after 3 months, when LDN has usually had time to work; in "
-            "one clinic 64% of patients who took LDN reported some relief and about half "
-            "continued long-term.",
+            "one clinic 64% of patients who took LDN reported some relief (McKenzie-Brown 2023) "
+            "and about half continued long-term (seed 003).",
             sources=TIME_TO_WORK + CLINIC_OUTCOMES,
         )
     )
