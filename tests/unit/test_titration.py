@@ -261,6 +261,16 @@ def test_hold_without_an_opioid_stop_date_leaves_the_restart_open() -> None:
     assert plan.adjustments[-1].resumes_on is None
 
 
+def test_dating_the_restart_later_replaces_the_open_hold() -> None:
+    waiting = hold_for_procedure(plan_of(), D(2027, 1, 20), None)
+    dated = hold_for_procedure(waiting, D(2027, 1, 20), D(2027, 1, 22))
+    assert [(a.kind, a.resumes_on) for a in dated.adjustments] == [
+        ("procedure-hold", D(2027, 1, 29))
+    ]
+    assert dated.steps[-1].end is None
+    assert dated == hold_for_procedure(plan_of(), D(2027, 1, 20), D(2027, 1, 22))
+
+
 def test_hold_keeps_morning_dosing_on_the_restart() -> None:
     plan = move_to_morning(plan_of(), START)
     plan = hold_for_procedure(plan, D(2026, 12, 10), D(2026, 12, 11))

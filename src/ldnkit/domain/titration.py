@@ -458,4 +458,8 @@ def hold_for_procedure(
         sources=tuple(dict.fromkeys((*rule.hold_sources, *rule.restart_sources))),
         evidence=rule.evidence,
     )
-    return _adjusted(plan, kept, adjustment)
+    # Dating the restart of a hold already planned (opioids have now stopped) replaces it.
+    earlier = tuple(
+        a for a in plan.adjustments if not (a.kind == "procedure-hold" and a.on == adjustment.on)
+    )
+    return _adjusted(plan.model_copy(update={"adjustments": earlier}), kept, adjustment)
