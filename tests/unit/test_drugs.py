@@ -458,3 +458,23 @@ def test_a_code_that_is_not_digits_is_an_input_error() -> None:
 
 def test_results_are_cached() -> None:
     assert recognise("Percocet 10/325") is recognise("Percocet 10/325")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Percocet 5/325", {"oxycodone": 5, "acetaminophen": 325}),
+        ("Norco 10/325 mg tablet", {"hydrocodone": 10, "acetaminophen": 325}),
+        ("Tylenol #3 300/30", {"acetaminophen": 300, "codeine": 30}),
+        ("Contrave 8/90", {"naltrexone": 8, "bupropion": 90}),
+    ],
+)
+def test_slash_shorthand_strengths_follow_the_product_ingredient_order(
+    text: str, expected: dict[str, float]
+) -> None:
+    assert {m.id: m.strength_mg for m in recognise(text).ingredients} == expected
+
+
+def test_slash_numbers_that_do_not_fit_the_product_are_not_strengths() -> None:
+    r = recognise("Ultram 1/2 tablet")
+    assert r.strength_mg is None

@@ -98,7 +98,11 @@ _STRENGTH = (
     r"(?P<value>\d+(?:[.,]\d+)?)\s*(?P<unit>mg|mcg|µg|μg|ug|g)(?![a-z])"
     r"(?:\s*/\s*(?P<per_amount>\d+(?:\.\d+)?)?\s*(?P<per>ml|hr|h|hour)(?![a-z]))?"
 )
-_TOKEN = re.compile(rf"(?P<strength>{_STRENGTH})|(?P<word>[^\W_]+(?:\.\d+)?)", re.IGNORECASE)
+# Prescribers' shorthand for a combination's strengths: "Percocet 5/325", "Norco 10/325 mg".
+_RATIO = r"(?P<ratio>\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)+)(?![\d.])(?:\s*mg(?![a-z/]))?"
+_TOKEN = re.compile(
+    rf"(?P<strength>{_STRENGTH})|{_RATIO}|(?P<word>[^\W_]+(?:\.\d+)?)", re.IGNORECASE
+)
 _NUMBER_SIGN = re.compile(r"#\s*(?=\d)|\bno\.\s*(?=\d)", re.IGNORECASE)
 _TALL_MAN = re.compile(r"[A-Z]{2,}")
 _ATC = re.compile(r"^[a-z]\d\d[a-z]{2}\d\d$")
@@ -124,11 +128,24 @@ def _normal(text: str) -> str:
     return _NUMBER_SIGN.sub(" ", unicodedata.normalize("NFKC", text))
 
 
-def _scan(text: str) -> tuple[list[_Word], list[_Strength]]:
+@dataclass(frozen=True)
+class _Ratio:
+    """Slash-separated numbers without units, in mg, for the product written just before."""
+
+    values: tuple[float, ...]
+    text: str
+    pos: int
+
+
+def _scan(text: str) -> tuple[list[_Word], list[_Strength], list[_Ratio]]:
     words: list[_Word] = []
     strengths: list[_Strength] = []
+    ratios: list[_Ratio] = []
     for pos, m in enumerate(_TOKEN.finditer(_normal(text))):
-        if m.group("strength"):
+        if m.group("ratio"):
+            values = tuple(float(v) for v in m.group("ratio").split("/"))
+            ratios.append(_Ratio(values, m.group(0).strip(), pos))
+        elif m.group("strength"):
             mg = float(m.group("value").replace(",", ".")) * _TO_MG[m.group("unit").lower()]
             per = (m.group("per") or "").lower()
             unit: StrengthUnit = "mg"
@@ -138,13 +155,13 @@ def _scan(text: str) -> tuple[list[_Word], list[_Strength]]:
             strengths.append(_Strength(round(mg, 6), unit, m.group("strength"), pos))
         else:
             words.append(_Word(m.group("word"), m.group("word").lower(), pos))
-    return words, strengths
+    return words, strengths, ratios
 
 
 def _key(name: str) -> tuple[str, ...]:
     """A lexicon name as the word sequence the scanner produces for it."""
-    words, strengths = _scan(name)
-    if strengths:
+    words, strengths, ratios = _scan(name)
+    if strengths or ratios:
         raise LexiconError(f"lexicon name {name!r} contains a strength")
     return tuple(w.key for w in words)
 
@@ -293,6 +310,7 @@ class _Hit:
     matched: str
     how: How
     pos: int
+    end: int
     distance: int = 0
     strength: _Strength | None = None
 
@@ -319,7 +337,7 @@ def _classes_line(ing: Ingredient) -> str:
 
 def _read_text(text: str, reading: _Reading, how_override: How | None = None) -> None:
     index = _index()
-    words, strengths = _scan(text)
+    words, strengths, ratios = _scan(text)
     reading.words.update(w.key for w in words)
     reading.text = " ".join(w.key for w in words)
     i = 0
@@ -340,7 +358,7 @@ def _read_text(text: str, reading: _Reading, how_override: How | None = None) ->
                 how = "tall-man"
             else:
                 how = "generic"
-            _add_entry(reading, entry, span, how, words[i].pos, None)
+            _add_entry(reading, entry, span, how, (words[i].pos, words[i + n - 1].pos), None)
             i += n
             matched = True
             break
@@ -351,7 +369,7 @@ def _read_text(text: str, reading: _Reading, how_override: How | None = None) ->
         if word.key in index.atc:
             for ing_id, verified in index.atc[word.key]:
                 ing = index.lex.ingredient(ing_id)
-                reading.hits.append(_Hit(ing, word.text, "atc", word.pos))
+                reading.hits.append(_Hit(ing, word.text, "atc", word.pos, word.pos))
                 suffix = "" if verified else " (code not yet verified)"
                 reading.lines.append(f"ATC {word.text.upper()} = {ing.name}{suffix}")
                 reading.lines.append(_classes_line(ing))
@@ -367,14 +385,20 @@ def _read_text(text: str, reading: _Reading, how_override: How | None = None) ->
         name, distance, others = near
         entry = index.phrases[(name,)]
         how = how_override or "misspelling"
-        _add_entry(reading, entry, word.text, how, word.pos, (name, distance))
+        _add_entry(reading, entry, word.text, how, (word.pos, word.pos), (name, distance))
         if others:
             reading.lines.append(f'"{word.text}" is as close to: ' + ", ".join(others))
+    _assign_ratios(reading.hits, ratios)
     _assign_strengths(reading.hits, strengths)
 
 
 def _add_entry(
-    reading: _Reading, entry: _Entry, span: str, how: How, pos: int, near: tuple[str, int] | None
+    reading: _Reading,
+    entry: _Entry,
+    span: str,
+    how: How,
+    where: tuple[int, int],
+    near: tuple[str, int] | None,
 ) -> None:
     lex = _index().lex
     ingredients = [lex.ingredient(i) for i in entry.ingredients]
@@ -395,11 +419,20 @@ def _add_entry(
         reading.products.append(entry.product)
         reading.sources.extend(entry.product.sources)
     for ing in ingredients:
-        reading.hits.append(_Hit(ing, span, how, pos, near[1] if near else 0))
+        reading.hits.append(_Hit(ing, span, how, *where, distance=near[1] if near else 0))
         reading.lines.append(_classes_line(ing))
         if ing.note:
             reading.lines.append(f"{ing.name}: {ing.note.strip()}")
         reading.sources.extend(ing.sources)
+
+
+def _assign_ratios(hits: list[_Hit], ratios: list[_Ratio]) -> None:
+    """ "Percocet 5/325": one number per ingredient of the product just before, in its order."""
+    for ratio in ratios:
+        product = [h for h in hits if h.end == ratio.pos - 1]
+        if len(product) == len(ratio.values) and all(h.strength is None for h in product):
+            for hit, value in zip(product, ratio.values, strict=True):
+                hit.strength = _Strength(value, "mg", ratio.text, ratio.pos)
 
 
 def _assign_strengths(hits: list[_Hit], strengths: list[_Strength]) -> None:
@@ -420,7 +453,7 @@ def _read_code(code: str, reading: _Reading) -> None:
     if code in index.rxnorm:
         ing_id, verified = index.rxnorm[code]
         ing = index.lex.ingredient(ing_id)
-        reading.hits.append(_Hit(ing, code, "rxnorm", -1))
+        reading.hits.append(_Hit(ing, code, "rxnorm", -1, -1))
         suffix = "" if verified else " (code not yet verified)"
         reading.lines.append(f"RxNorm ingredient {code} = {ing.name}{suffix}")
         reading.lines.append(_classes_line(ing))
