@@ -167,6 +167,15 @@ def test_named_protocols_refuse_custom_numbers() -> None:
     assert "protocol standard sets it" in problems(exc)["target_mg"]
 
 
+def test_dates_far_outside_any_treatment_are_refused() -> None:
+    with pytest.raises(InputError) as exc:
+        build_plan(PlanRequest(protocol="standard", start=D(9999, 12, 25)))
+    assert "a date from 1900-01-01" in problems(exc)["start"]
+    with pytest.raises(InputError) as exc:
+        step_back(plan_of(), D(9999, 12, 31))
+    assert "intolerable_on" in problems(exc)
+
+
 def test_unknown_request_fields_are_errors() -> None:
     with pytest.raises(ValidationError, match="targt"):
         PlanRequest.model_validate({"protocol": "standard", "start": START, "targt": 3})

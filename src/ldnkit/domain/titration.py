@@ -21,6 +21,8 @@ ProtocolName = Literal["standard", "gentle", "custom"]
 AdjustmentKind = Literal["move-to-morning", "step-back", "procedure-hold"]
 
 STANDARD_DOSE_MESSAGE = "standard-dose naltrexone, not LDN"
+# Plans are dated arithmetic; bounding dates keeps it clear of the calendar's end.
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 _CUSTOM_FIELDS = ("start_dose_mg", "step_mg", "interval_days", "target_mg")
 
 
@@ -169,10 +171,16 @@ def _multiple_problem(field: str, mg: float) -> Problem | None:
     return None
 
 
+def _day_problems(field: str, day: dt.date | None) -> list[Problem]:
+    if day is None or EARLIEST <= day <= LATEST:
+        return []
+    return [Problem(field, show(day.isoformat()), f"a date from {EARLIEST} to {LATEST}")]
+
+
 def _resolve(req: PlanRequest) -> tuple[int, int, int, int, DoseTime, tuple[str, ...]]:
     """The request's numbers in micrograms, or every problem with them at once."""
     protocol = protocol_book().protocol(req.protocol)
-    problems: list[Problem] = []
+    problems: list[Problem] = _day_problems("start", req.start)
     given = {name: getattr(req, name) for name in _CUSTOM_FIELDS}
     if req.protocol == "custom":
         for name, value in given.items():
@@ -326,6 +334,8 @@ def step_back(plan: Plan, intolerable_on: dt.date) -> Plan:
     follows it, later by as many days as the step-back took.
     """
     rule = protocol_book().adjustments.step_back
+    if problems := _day_problems("intolerable_on", intolerable_on):
+        raise InputError(problems)
     index = _covering(plan, "intolerable_on", intolerable_on)
     failed = plan.steps[index]
     tolerated = next((s for s in reversed(plan.steps[:index]) if s.dose_ug < failed.dose_ug), None)
@@ -390,7 +400,8 @@ def hold_for_procedure(
     rule = protocol_book().adjustments.procedure_hold
     hold = rule.default_hold_days if hold_days is None else hold_days
     washout = rule.restart_washout_days if washout_days is None else washout_days
-    problems: list[Problem] = []
+    problems = _day_problems("procedure_date", procedure_date)
+    problems += _day_problems("opioids_stop", opioids_stop)
     if not rule.min_hold_days <= hold <= rule.max_hold_days:
         problems.append(
             Problem(
