@@ -1,0 +1,271 @@
+"""Security of the web app and the API, against a real uvicorn server on a real SQLite file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from markupsafe import escape
+
+from ldnkit.settings import Settings
+from ldnkit.store.accounts import NewAccount, create_account
+from ldnkit.store.repository import Store
+from ldnkit.web.app import create_app
+from ldnkit.web.server import background_server
+
+PASSWORD = "correct-horse-9"
+INJECTIONS = [
+    "<script>alert('x')</script>",
+    '"><img src=x onerror=alert(1)>',
+    "'; DROP TABLE patients; --",
+    "{{ 7*7 }} {% raw %}",
+    "Robert'); DELETE FROM diary_entries;--",
+]
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/token"), ("GET", "/")}
+
+
+@dataclass(frozen=True)
+class Clinic:
+    url: str
+    db_url: str
+    patient_a: int
+    patient_b: int
+
+
+def _account(store: Store, role: str, email: str, clinician: str | None = None) -> int | None:
+    new = NewAccount(role=role, email=email, password=PASSWORD, clinician=clinician)  # type: ignore[arg-type]
+    return create_account(store, new).patient_id
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
+    """Two clinicians, each with one patient who has a login; served on a free loopback port."""
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('web')}/clinic.db"
+    store = Store.open(db_url)
+    store.upgrade()
+    _account(store, "clinician", "doc-a@clinic.test")
+    _account(store, "clinician", "doc-b@clinic.test")
+    a = _account(store, "patient", "pat-a@home.test", "doc-a@clinic.test")
+    b = _account(store, "patient", "pat-b@home.test", "doc-b@clinic.test")
+    store.close()
+    assert a is not None
+    assert b is not None
+    with background_server(Settings(database_url=db_url)) as url:
+        yield Clinic(url, db_url, a, b)
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "the page has a form with a CSRF token"
+    return found.group(1)
+
+
+@contextmanager
+def browser(clinic: Clinic, email: str) -> Iterator[httpx.Client]:
+    """A signed-in browser-like client (cookies kept, redirects not followed)."""
+    with httpx.Client(base_url=clinic.url, follow_redirects=False) as client:
+        token = _csrf(client.get("/login").text)
+        form = {"email": email, "password": PASSWORD, "csrf_token": token}
+        response = client.post("/login", data=form)
+        assert response.status_code == 303, response.text
+        yield client
+
+
+@contextmanager
+def api(clinic: Clinic, email: str) -> Iterator[httpx.Client]:
+    response = httpx.post(
+        f"{clinic.url}/api/v1/token", data={"username": email, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    bearer = {"Authorization": f"Bearer {body['access_token']}"}
+    with httpx.Client(base_url=clinic.url, headers=bearer) as client:
+        yield client
+
+
+def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        # Included routers keep their own route list (the prefix is already in each path).
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _api_routes(inner.routes)
+
+
+def _routes(patient_id: int) -> list[tuple[str, str]]:
+    """Every page and API route of the app, with sample values for the path parameters."""
+    app = create_app(Settings(database_url="sqlite://"))
+    found = []
+    for route in _api_routes(app.routes):
+        path = (
+            route.path.replace("{patient_id}", str(patient_id))
+            .replace("{name}", "acr2016")
+            .replace("{slug}", "expect")
+        )
+        found.extend((method, path) for method in sorted(route.methods))
+    return [r for r in found if r not in PUBLIC]
+
+
+def test_every_page_and_api_route_is_refused_without_login(clinic: Clinic) -> None:
+    routes = _routes(clinic.patient_a)
+    assert len(routes) > 25
+    with httpx.Client(base_url=clinic.url, follow_redirects=False) as anonymous:
+        for method, path in routes:
+            response = anonymous.request(
+                method, path, data={"csrf_token": "x"} if method == "POST" else None
+            )
+            if path.startswith("/api/"):
+                assert response.status_code == 401, (method, path)
+                assert response.headers["www-authenticate"] == "Bearer"
+            else:
+                assert response.status_code == 303, (method, path, response.status_code)
+                assert response.headers["location"] == "/login"
+
+
+def test_a_wrong_or_expired_bearer_token_is_refused(clinic: Clinic) -> None:
+    response = httpx.get(f"{clinic.url}/api/v1/me", headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 401
+
+
+def test_session_cookie_is_httponly_and_lax_and_secure_behind_https(clinic: Clinic) -> None:
+    with httpx.Client(base_url=clinic.url) as client:
+        token = _csrf(client.get("/login").text)
+        form = {"email": "pat-a@home.test", "password": PASSWORD, "csrf_token": token}
+        plain = client.post("/login", data=form, follow_redirects=False)
+        cookie = plain.headers["set-cookie"].lower()
+        assert "ldnkit_session=" in cookie
+        assert "httponly" in cookie
+        assert "samesite=lax" in cookie
+        assert "secure" not in cookie
+    # Behind a TLS proxy the cookies are Secure; httpx will not send those over plain http,
+    # so the sign-in form's cookie is passed along by hand, as a browser on https would.
+    https = {"X-Forwarded-Proto": "https"}
+    form_page = httpx.get(f"{clinic.url}/login", headers=https)
+    assert "secure" in form_page.headers["set-cookie"].lower()
+    pre = form_page.headers["set-cookie"].split(";")[0]
+    form = {"email": "pat-a@home.test", "password": PASSWORD, "csrf_token": _csrf(form_page.text)}
+    behind_proxy = httpx.post(f"{clinic.url}/login", data=form, headers={**https, "Cookie": pre})
+    assert behind_proxy.status_code == 303
+    assert "secure" in behind_proxy.headers["set-cookie"].lower()
+
+
+def test_patient_a_cannot_read_or_write_patient_b_through_the_api(clinic: Clinic) -> None:
+    b = clinic.patient_b
+    entry = {"day": "2026-11-01", "pain": 3, "fatigue": 3, "sleep_quality": 6}
+    with api(clinic, "pat-a@home.test") as client:
+        me = client.get("/api/v1/me").json()
+        assert me == {"role": "patient", "email": "pat-a@home.test", "patient_id": clinic.patient_a}
+        assert [p["id"] for p in client.get("/api/v1/patients").json()] == [clinic.patient_a]
+        for path in (f"/api/v1/patients/{b}", f"/api/v1/patients/{b}/diary",
+                     f"/api/v1/patients/{b}/response", "/api/v1/patients/999999"):  # fmt: skip
+            assert client.get(path).status_code == 404, path
+        assert client.post(f"/api/v1/patients/{b}/diary", json=entry).status_code == 404
+    with api(clinic, "doc-a@clinic.test") as doctor:
+        assert doctor.get(f"/api/v1/patients/{b}").status_code == 404
+        assert doctor.post(f"/api/v1/patients/{b}/diary", json=entry).status_code == 404
+    with api(clinic, "doc-b@clinic.test") as owner:
+        assert owner.get(f"/api/v1/patients/{b}/diary").json() == []
+
+
+def test_guessing_another_clinics_patient_in_the_pages_finds_nothing(clinic: Clinic) -> None:
+    b = clinic.patient_b
+    with browser(clinic, "doc-a@clinic.test") as doctor:
+        csrf = _csrf(doctor.get("/clinic").text)
+        for path in (f"/clinic/patients/{b}", f"/clinic/patients/{b}/plan",
+                     f"/clinic/patients/{b}/plan.ics", f"/clinic/patients/{b}/diary.csv",
+                     f"/clinic/patients/{b}/summary"):  # fmt: skip
+            assert doctor.get(path).status_code == 404, path
+        note = doctor.post(f"/clinic/patients/{b}/notes", data={"csrf_token": csrf, "text": "x"})
+        assert note.status_code == 404
+    with browser(clinic, "pat-a@home.test") as patient:
+        # A patient has no id-bearing pages at all; the clinician's are closed to the role.
+        assert patient.get(f"/clinic/patients/{b}").status_code == 403
+        assert patient.get(f"/clinic/patients/{clinic.patient_a}").status_code == 403
+    store = Store.open(clinic.db_url)
+    denied = [e for e in store.audit_trail(b) if e.action == "denied"]
+    store.close()
+    assert len(denied) >= 5
+
+
+def test_forms_without_their_csrf_token_are_refused_and_change_nothing(clinic: Clinic) -> None:
+    entry = {"day": "2026-10-01", "pain": "4", "fatigue": "4", "sleep_quality": "5", "note": "csrf"}
+    with browser(clinic, "pat-a@home.test") as patient:
+        good = _csrf(patient.get("/me/today").text)
+        assert patient.post("/me/today", data=entry).status_code == 403
+        assert (
+            patient.post("/me/today", data={**entry, "csrf_token": good[::-1]}).status_code == 403
+        )
+        assert patient.post("/logout", data={}).status_code == 403
+        assert patient.get("/me/today").status_code == 200  # still signed in
+    with httpx.Client(base_url=clinic.url) as anonymous:
+        anonymous.get("/login")
+        login = {"email": "pat-a@home.test", "password": PASSWORD}
+        assert anonymous.post("/login", data=login, follow_redirects=False).status_code == 403
+    with api(clinic, "pat-a@home.test") as client:
+        days = [e["day"] for e in client.get(f"/api/v1/patients/{clinic.patient_a}/diary").json()]
+        assert "2026-10-01" not in days
+
+
+def test_repeated_wrong_passwords_are_rate_limited(clinic: Clinic) -> None:
+    with httpx.Client(base_url=clinic.url) as client:
+        codes = []
+        for _ in range(6):
+            token = _csrf(client.get("/login").text)
+            form = {"email": "doc-b@clinic.test", "password": "wrong-password", "csrf_token": token}
+            codes.append(client.post("/login", data=form).status_code)
+        assert codes == [401] * 5 + [429]
+        token = _csrf(client.get("/login").text)
+        right = {"email": "doc-b@clinic.test", "password": PASSWORD, "csrf_token": token}
+        refused = client.post("/login", data=right, follow_redirects=False)
+        assert refused.status_code == 429
+        assert "retry-after" in refused.headers
+    api_try = httpx.post(f"{clinic.url}/api/v1/token",
+                         data={"username": "doc-b@clinic.test", "password": PASSWORD})  # fmt: skip
+    assert api_try.status_code == 429
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+def test_injection_strings_are_stored_verbatim_and_shown_escaped(
+    clinic: Clinic, payload: str
+) -> None:
+    with browser(clinic, "doc-a@clinic.test") as doctor:
+        form = {
+            "csrf_token": _csrf(doctor.get("/clinic/patients/new").text),
+            "name": payload, "conditions": payload, "med_name_0": payload, "allergies": payload,
+            "procedure_date": "2027-01-10", "procedure_name": payload, "age": "50",
+        }  # fmt: skip
+        created = doctor.post("/clinic/patients/new", data=form)
+        assert created.status_code == 303, created.text
+        page_url = created.headers["location"].split("#")[0]
+        pid = int(page_url.rsplit("/", 1)[1])
+        csrf = _csrf(doctor.get(page_url).text)
+        doctor.post(f"{page_url}/notes", data={"csrf_token": csrf, "text": payload})
+        for url in (page_url, "/clinic", f"{page_url}/summary"):
+            shown = doctor.get(url).text
+            # Shown exactly as typed, as text: escaped markup, unevaluated template syntax.
+            assert str(escape(payload)) in shown, url
+            if str(escape(payload)) != payload:
+                assert payload not in shown, url
+    with browser(clinic, "pat-a@home.test") as patient:
+        csrf = _csrf(patient.get("/me/today").text)
+        entry = {"csrf_token": csrf, "day": "2026-09-01", "pain": "4", "fatigue": "4",
+                 "sleep_quality": "5", "note": payload, "how": "replace"}  # fmt: skip
+        assert patient.post("/me/today", data=entry).status_code == 303
+        shown = patient.get("/me/progress").text
+        assert str(escape(payload)) in shown
+    with api(clinic, "doc-a@clinic.test") as client:
+        record = client.get(f"/api/v1/patients/{pid}").json()
+        assert record["name"] == payload
+        assert record["profile"]["conditions"] == [payload]
+        assert record["profile"]["medications"][0]["name"] == payload
+        assert record["profile"]["planned_procedures"][0]["name"] == payload
+        diary = client.get(f"/api/v1/patients/{clinic.patient_a}/diary").json()
+        assert [e["note"] for e in diary if e["day"] == "2026-09-01"] == [payload]
