@@ -21,8 +21,10 @@ JSON_OPTION_HELP = "Print machine-readable JSON instead of a table."
 
 def emit_json(data: Any) -> None:
     """Print data as indented JSON (pydantic models and dates included)."""
-    if isinstance(data, BaseModel):
-        data = data.model_dump(mode="json")
+    # pydantic models, and result dataclasses that offer the same method.
+    dump = getattr(data, "model_dump", None)
+    if callable(dump):
+        data = dump(mode="json")
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 

@@ -8,11 +8,10 @@ severe finding; `earliest_start` is the first day the screen would pass.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from functools import lru_cache
+from typing import Any, Literal
 
 from ldnkit.domain.drugs import DrugClass, Recognition, recognise
 from ldnkit.domain.profile import CodedCondition, Medication, PatientProfile, Substance
@@ -41,10 +40,11 @@ HOLD_DAYS = 3
 HOLD_DAYS_MINIMUM = 2
 
 
-class Finding(BaseModel):
+# Results are plain frozen dataclasses rather than pydantic models: the screen builds them for
+# every patient of a population run, and they are never parsed from untrusted input.
+@dataclass(frozen=True, slots=True)
+class Finding:
     """One thing the clinician should know, with the rule that found it and its sources."""
-
-    model_config = ConfigDict(frozen=True)
 
     rule: str
     severity: Severity
@@ -52,30 +52,38 @@ class Finding(BaseModel):
     message: str
     sources: tuple[str, ...]
     # The day this finding stops applying (a washout's end); drives earliest_start only.
-    resolves_on: dt.date | None = Field(default=None, exclude=True)
+    resolves_on: dt.date | None = None
+
+    def model_dump(self, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
+        """The contract's finding object (`resolves_on` is internal and left out)."""
+        sources: Any = list(self.sources) if mode == "json" else self.sources
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "subject": self.subject,
+            "message": self.message,
+            "sources": sources,
+        }
 
 
-class Screening(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Screening:
     """The screen's answer: verdict, first possible start day, and every finding."""
-
-    model_config = ConfigDict(frozen=True)
 
     verdict: Verdict
     earliest_start: dt.date | None
     findings: tuple[Finding, ...]
 
-
-@dataclass(frozen=True, slots=True)
-class _Facts:
-    """What the rules read: the profile plus what was recognised in it, once."""
-
-    profile: PatientProfile
-    medications: tuple[tuple[Medication, Recognition], ...]
-    conditions: tuple[tuple[str, Condition], ...]  # (label as given, recognised condition)
-    allergies: tuple[tuple[str, Recognition], ...]
-
-
-Rule = Callable[[_Facts], Iterator[Finding]]
+    def model_dump(self, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
+        """The contract's JSON shape (`ldnkit screen --json`)."""
+        start: Any = self.earliest_start
+        if mode == "json" and start is not None:
+            start = start.isoformat()
+        return {
+            "verdict": self.verdict,
+            "earliest_start": start,
+            "findings": [f.model_dump(mode) for f in self.findings],
+        }
 
 
 def _finding(
@@ -86,26 +94,48 @@ def _finding(
     resolves_on: dt.date | None = None,
     **values: object,
 ) -> Finding:
+    return _cached_finding(rule_id, subject, extra_sources, resolves_on, tuple(values.items()))
+
+
+# Findings are immutable and repeat across patients (the same drug names, the same
+# conditions); building and rendering each only once keeps population screening fast.
+@lru_cache(maxsize=65536)
+def _cached_finding(
+    rule_id: str,
+    subject: str,
+    extra_sources: tuple[str, ...],
+    resolves_on: dt.date | None,
+    values: tuple[tuple[str, object], ...],
+) -> Finding:
     text = rule_texts()[rule_id]
-    sources = tuple(dict.fromkeys(text.sources + extra_sources))
-    # model_construct: the values are ours and already valid; the screen runs per patient in
-    # population screening, where validating our own output again would double its cost.
-    return Finding.model_construct(
+    return Finding(
         rule=rule_id,
         severity=text.severity,
         subject=subject,
-        message=text.render(subject=subject, **values),
-        sources=sources,
+        message=text.render(subject=subject, **dict(values)),
+        sources=tuple(dict.fromkeys(text.sources + extra_sources)),
         resolves_on=resolves_on,
     )
 
 
-def _ingredients(recognition: Recognition) -> str:
-    return " + ".join(m.name for m in recognition.ingredients if _is_opioid_ingredient(m.classes))
+@dataclass(frozen=True, slots=True)
+class DrugFacts:
+    """What the rules need to know about one medication name or code, derived once."""
+
+    recognition: Recognition
+    opioid_ingredients: str  # "oxycodone + ..." for messages; empty when no opioid
+    acting: str  # "short-acting" | "long-acting"
+    washout: int  # opioid-free days needed before naltrexone
+    thyroid: bool
+    naltrexone_kind: str | None  # None also when the product has no naltrexone
+
+    @property
+    def is_opioid(self) -> bool:
+        return self.recognition.is_opioid
 
 
-def _is_opioid_ingredient(classes: frozenset[DrugClass]) -> bool:
-    return bool(classes & {DrugClass.OPIOID_AGONIST, DrugClass.OPIOID_PARTIAL_AGONIST})
+_OPIOID_CLASSES = frozenset({DrugClass.OPIOID_AGONIST, DrugClass.OPIOID_PARTIAL_AGONIST})
+_THYROID_CLASSES = frozenset({DrugClass.THYROID_HORMONE, DrugClass.ANTITHYROID})
 
 
 def washout_days(recognition: Recognition) -> int:
@@ -115,124 +145,155 @@ def washout_days(recognition: Recognition) -> int:
     return WASHOUT_LONG_ACTING if recognition.long_acting else WASHOUT_SHORT_ACTING
 
 
-def _acting(recognition: Recognition) -> str:
-    return "long-acting" if recognition.long_acting else "short-acting"
+# Keyed by the medication's name and code (cheap to hash), not by the recognition itself.
+@lru_cache(maxsize=65536)
+def drug_facts(name: str | None, rxnorm: str | None) -> DrugFacts:
+    """Recognise a medication and derive what the screen's rules read from it."""
+    rec = recognise(name, rxnorm)
+    has_naltrexone = DrugClass.NALTREXONE in rec.classes
+    return DrugFacts(
+        recognition=rec,
+        opioid_ingredients=" + ".join(
+            m.name for m in rec.ingredients if m.classes & _OPIOID_CLASSES
+        ),
+        acting="long-acting" if rec.long_acting else "short-acting",
+        washout=washout_days(rec),
+        thyroid=bool(rec.classes & _THYROID_CLASSES),
+        naltrexone_kind=rec.naltrexone_kind if has_naltrexone else None,
+    )
 
 
-def opioid_active(facts: _Facts) -> Iterator[Finding]:
-    for med, rec in facts.medications:
-        if med.status == "active" and rec.is_opioid:
-            yield _finding(
-                "opioid-active",
-                med.label,
-                ingredients=_ingredients(rec),
-                kind=f"({_acting(rec)})",
-                washout=washout_days(rec),
-                extra_sources=rec.sources,
+@dataclass(slots=True)  # not frozen: built per patient, and frozen init costs a microsecond
+class _Facts:
+    """What the rules read: the profile plus what was recognised in it, once."""
+
+    profile: PatientProfile
+    medications: tuple[tuple[Medication, DrugFacts], ...]
+    conditions: tuple[tuple[str, Condition], ...]  # (label as given, recognised condition)
+    allergies: tuple[tuple[str, Recognition], ...]
+    by_role: dict[str, tuple[tuple[str, Condition], ...]]  # the conditions again, by screen role
+
+
+# A rule appends what it finds; plain calls cost less than generators at population scale.
+Rule = Callable[[_Facts, list[Finding]], None]
+
+
+def opioid_active(facts: _Facts, out: list[Finding]) -> None:
+    for med, drug in facts.medications:
+        if med.status == "active" and drug.is_opioid:
+            out.append(
+                _finding(
+                    "opioid-active",
+                    med.label,
+                    ingredients=drug.opioid_ingredients,
+                    kind=f"({drug.acting})",
+                    washout=drug.washout,
+                    extra_sources=drug.recognition.sources,
+                )
             )
 
 
-def opioid_washout(facts: _Facts) -> Iterator[Finding]:
+def opioid_washout(facts: _Facts, out: list[Finding]) -> None:
     as_of = facts.profile.as_of
-    for med, rec in facts.medications:
-        if med.status != "stopped" or not rec.is_opioid:
+    for med, drug in facts.medications:
+        if med.status != "stopped" or not drug.is_opioid:
             continue
-        washout = washout_days(rec)
-        ingredients, kind = _ingredients(rec), _acting(rec)
         if med.last_dose is None:
-            yield _finding(
-                "opioid-washout-undated",
-                med.label,
-                ingredients=ingredients,
-                kind=kind,
-                washout=washout,
+            out.append(
+                _finding(
+                    "opioid-washout-undated",
+                    med.label,
+                    ingredients=drug.opioid_ingredients,
+                    kind=drug.acting,
+                    washout=drug.washout,
+                )
             )
             continue
-        earliest = med.last_dose + dt.timedelta(days=washout)
+        earliest = med.last_dose + dt.timedelta(days=drug.washout)
         if earliest > as_of:
-            yield _finding(
-                "opioid-washout",
-                med.label,
-                resolves_on=earliest,
-                ingredients=ingredients,
-                kind=kind,
-                washout=washout,
-                last_dose=med.last_dose.isoformat(),
-                days_since=(as_of - med.last_dose).days,
-                as_of=as_of.isoformat(),
-                earliest=earliest.isoformat(),
+            out.append(
+                _finding(
+                    "opioid-washout",
+                    med.label,
+                    resolves_on=earliest,
+                    ingredients=drug.opioid_ingredients,
+                    kind=drug.acting,
+                    washout=drug.washout,
+                    last_dose=med.last_dose.isoformat(),
+                    days_since=(as_of - med.last_dose).days,
+                    as_of=as_of.isoformat(),
+                    earliest=earliest.isoformat(),
+                )
             )
 
 
-def procedure_hold(facts: _Facts) -> Iterator[Finding]:
+def procedure_hold(facts: _Facts, out: list[Finding]) -> None:
     as_of = facts.profile.as_of
     for procedure in facts.profile.planned_procedures:
         if not procedure.opioids_expected or procedure.date < as_of:
             continue
         last_dose = procedure.date - dt.timedelta(days=HOLD_DAYS)
         latest = procedure.date - dt.timedelta(days=HOLD_DAYS_MINIMUM)
-        yield _finding(
-            "procedure-hold",
-            procedure.name or "A planned procedure",
-            procedure_date=procedure.date.isoformat(),
-            last_dose=last_dose.isoformat() if last_dose >= as_of else "none before it",
-            latest_last_dose=latest.isoformat(),
+        out.append(
+            _finding(
+                "procedure-hold",
+                procedure.name or "A planned procedure",
+                procedure_date=procedure.date.isoformat(),
+                last_dose=last_dose.isoformat() if last_dose >= as_of else "none before it",
+                latest_last_dose=latest.isoformat(),
+            )
         )
 
 
-def _roles(facts: _Facts, role: str) -> Iterator[tuple[str, Condition]]:
-    for label, condition in facts.conditions:
-        if condition.screen_role == role:
-            yield label, condition
+_NONE: tuple[tuple[str, Condition], ...] = ()
 
 
-def liver(facts: _Facts) -> Iterator[Finding]:
+def liver(facts: _Facts, out: list[Finding]) -> None:
     state = facts.profile.liver
     if state in ("acute_hepatitis", "decompensated_cirrhosis"):
-        yield _finding("liver-acute", "Liver: " + state.replace("_", " "))
+        out.append(_finding("liver-acute", "Liver: " + state.replace("_", " ")))
     elif state == "chronic_disease":
-        yield _finding("liver-chronic", "Liver: chronic disease")
-    for label, _ in _roles(facts, "liver_acute"):
-        yield _finding("liver-acute", label)
-    for label, _ in _roles(facts, "liver_chronic"):
-        yield _finding("liver-chronic", label)
+        out.append(_finding("liver-chronic", "Liver: chronic disease"))
+    for label, _ in facts.by_role.get("liver_acute", _NONE):
+        out.append(_finding("liver-acute", label))
+    for label, _ in facts.by_role.get("liver_chronic", _NONE):
+        out.append(_finding("liver-chronic", label))
 
 
-def kidney(facts: _Facts) -> Iterator[Finding]:
+def kidney(facts: _Facts, out: list[Finding]) -> None:
     if facts.profile.kidney == "impaired":
-        yield _finding("kidney-impaired", "Kidney function: impaired")
-    for label, _ in _roles(facts, "kidney_impaired"):
-        yield _finding("kidney-impaired", label)
+        out.append(_finding("kidney-impaired", "Kidney function: impaired"))
+    for label, _ in facts.by_role.get("kidney_impaired", _NONE):
+        out.append(_finding("kidney-impaired", label))
 
 
-def pregnancy(facts: _Facts) -> Iterator[Finding]:
+def pregnancy(facts: _Facts, out: list[Finding]) -> None:
     if facts.profile.pregnant:
-        yield _finding("pregnancy", "Pregnant")
-    for label, _ in _roles(facts, "pregnancy"):
-        yield _finding("pregnancy", label)
+        out.append(_finding("pregnancy", "Pregnant"))
+    for label, _ in facts.by_role.get("pregnancy", _NONE):
+        out.append(_finding("pregnancy", label))
 
 
-def breastfeeding(facts: _Facts) -> Iterator[Finding]:
+def breastfeeding(facts: _Facts, out: list[Finding]) -> None:
     if facts.profile.breastfeeding:
-        yield _finding("breastfeeding", "Breastfeeding")
+        out.append(_finding("breastfeeding", "Breastfeeding"))
 
 
-def thyroid(facts: _Facts) -> Iterator[Finding]:
-    for med, rec in facts.medications:
-        if med.status == "active" and rec.classes & {
-            DrugClass.THYROID_HORMONE,
-            DrugClass.ANTITHYROID,
-        }:
-            yield _finding("thyroid-medication", med.label, extra_sources=rec.sources)
-    for label, _ in _roles(facts, "thyroid"):
-        yield _finding("thyroid-medication", label)
+def thyroid(facts: _Facts, out: list[Finding]) -> None:
+    for med, drug in facts.medications:
+        if med.status == "active" and drug.thyroid:
+            out.append(
+                _finding("thyroid-medication", med.label, extra_sources=drug.recognition.sources)
+            )
+    for label, _ in facts.by_role.get("thyroid", _NONE):
+        out.append(_finding("thyroid-medication", label))
 
 
-def alcohol(facts: _Facts) -> Iterator[Finding]:
+def alcohol(facts: _Facts, out: list[Finding]) -> None:
     if facts.profile.alcohol == "heavy":
-        yield _finding("alcohol", "Alcohol: heavy use")
-    for label, _ in _roles(facts, "alcohol_heavy"):
-        yield _finding("alcohol", label)
+        out.append(_finding("alcohol", "Alcohol: heavy use"))
+    for label, _ in facts.by_role.get("alcohol_heavy", _NONE):
+        out.append(_finding("alcohol", label))
 
 
 _PRODUCT_NAMES = {
@@ -242,31 +303,34 @@ _PRODUCT_NAMES = {
 }
 
 
-def naltrexone_products(facts: _Facts) -> Iterator[Finding]:
-    for med, rec in facts.medications:
-        if med.status != "active" or DrugClass.NALTREXONE not in rec.classes:
+def naltrexone_products(facts: _Facts, out: list[Finding]) -> None:
+    for med, drug in facts.medications:
+        kind = drug.naltrexone_kind
+        if med.status != "active" or kind is None:
             continue
-        kind = rec.naltrexone_kind
+        sources = drug.recognition.sources
         if kind == "ldn":
-            yield _finding("already-on-ldn", med.label, extra_sources=rec.sources)
+            out.append(_finding("already-on-ldn", med.label, extra_sources=sources))
         elif kind in _PRODUCT_NAMES:
-            yield _finding(
-                "not-ldn-product",
-                med.label,
-                product=_PRODUCT_NAMES[kind],
-                extra_sources=rec.sources,
+            out.append(
+                _finding(
+                    "not-ldn-product",
+                    med.label,
+                    product=_PRODUCT_NAMES[kind],
+                    extra_sources=sources,
+                )
             )
 
 
-def hypersensitivity(facts: _Facts) -> Iterator[Finding]:
+def hypersensitivity(facts: _Facts, out: list[Finding]) -> None:
     for label, rec in facts.allergies:
         if DrugClass.NALTREXONE in rec.classes:
-            yield _finding("hypersensitivity", f"Allergy: {label}")
+            out.append(_finding("hypersensitivity", f"Allergy: {label}"))
 
 
-def opioid_use_disorder(facts: _Facts) -> Iterator[Finding]:
-    for label, _ in _roles(facts, "opioid_use_disorder"):
-        yield _finding("opioid-use-disorder", label)
+def opioid_use_disorder(facts: _Facts, out: list[Finding]) -> None:
+    for label, _ in facts.by_role.get("opioid_use_disorder", _NONE):
+        out.append(_finding("opioid-use-disorder", label))
 
 
 _CONDITION_RULES = {
@@ -275,23 +339,25 @@ _CONDITION_RULES = {
 }
 
 
-def condition_positions(facts: _Facts) -> Iterator[Finding]:
+def condition_positions(facts: _Facts, out: list[Finding]) -> None:
     for label, condition in facts.conditions:
         rule_id = _CONDITION_RULES.get(condition.screen_role)
         if rule_id is not None:
-            yield _finding(
-                rule_id,
-                label,
-                condition=condition.name,
-                summary=condition.summary.strip(),
-                extra_sources=tuple(condition.sources),
+            out.append(
+                _finding(
+                    rule_id,
+                    label,
+                    condition=condition.name,
+                    summary=condition.summary.strip(),
+                    extra_sources=tuple(condition.sources),
+                )
             )
 
 
-def unrecognised_medications(facts: _Facts) -> Iterator[Finding]:
-    for med, rec in facts.medications:
-        if med.status == "active" and not rec.ingredients:
-            yield _finding("medication-unrecognised", med.label)
+def unrecognised_medications(facts: _Facts, out: list[Finding]) -> None:
+    for med, drug in facts.medications:
+        if med.status == "active" and not drug.recognition.ingredients:
+            out.append(_finding("medication-unrecognised", med.label))
 
 
 # The screen, in the order findings of equal severity are listed.
@@ -342,26 +408,39 @@ def _allergy_facts(profile: PatientProfile) -> tuple[tuple[str, Recognition], ..
 
 def gather_facts(profile: PatientProfile) -> _Facts:
     """Recognise the profile's drugs, conditions and allergies once, for all rules."""
+    conditions = _condition_facts(profile) if profile.conditions else ()
+    by_role: dict[str, tuple[tuple[str, Condition], ...]] = {}
+    for label, condition in conditions:
+        by_role[condition.screen_role] = (
+            *by_role.get(condition.screen_role, ()),
+            (label, condition),
+        )
     return _Facts(
         profile=profile,
-        medications=tuple((m, recognise(m.name, m.rxnorm)) for m in profile.medications),
-        conditions=_condition_facts(profile),
-        allergies=_allergy_facts(profile),
+        medications=tuple((m, drug_facts(m.name, m.rxnorm)) for m in profile.medications),
+        conditions=conditions,
+        allergies=_allergy_facts(profile) if profile.allergies else (),
+        by_role=by_role,
     )
+
+
+def _most_severe_first(finding: Finding) -> int:
+    return -SEVERITY_RANK[finding.severity]
 
 
 def screen(profile: PatientProfile) -> Screening:
     """Screen one patient for starting LDN on `profile.as_of`."""
     facts = gather_facts(profile)
-    findings = [finding for rule in RULES for finding in rule(facts)]
-    findings.sort(key=lambda f: -SEVERITY_RANK[f.severity])  # stable: rule order within a severity
+    findings: list[Finding] = []
+    for rule in RULES:
+        rule(facts, findings)
+    if len(findings) > 1:
+        findings.sort(key=_most_severe_first)  # stable: rule order within a severity
     worst = findings[0].severity if findings else "info"
-    if worst == "contraindicated":
-        earliest: dt.date | None = None
-    else:
-        earliest = max(
-            [profile.as_of, *(f.resolves_on for f in findings if f.resolves_on is not None)]
-        )
-    return Screening.model_construct(
-        verdict=_VERDICT[worst], earliest_start=earliest, findings=tuple(findings)
-    )
+    earliest: dt.date | None = None
+    if worst != "contraindicated":
+        earliest = profile.as_of
+        for f in findings:
+            if f.resolves_on is not None and f.resolves_on > earliest:
+                earliest = f.resolves_on
+    return Screening(verdict=_VERDICT[worst], earliest_start=earliest, findings=tuple(findings))
