@@ -107,7 +107,8 @@ def _expected(err: Any) -> str:
         return "non-empty text"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
-    return _EXPECTED.get(kind, err["msg"][0].lower() + err["msg"][1:])
+    message = str(err["msg"])
+    return _EXPECTED.get(kind, message[:1].lower() + message[1:])
 
 
 def problems_from(exc: ValidationError) -> list[Problem]:
