@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///ldnkit.db"
     # The public base URL when behind a proxy; CDS Hooks checks JWT `aud` against it.
     public_url: str | None = None
-    # JSON file listing trusted CDS clients: [{"iss": ..., "jwks": {...}} | {"iss": ..., "jku": ...}]
+    # JSON file of trusted CDS clients: [{"iss": ..., "jwks": {...}} | {"iss": ..., "jku": ...}]
     cds_clients: Path | None = None
     # "off" disables CDS Hooks JWT checks: for local testing only, announced loudly at start.
     cds_auth: Literal["on", "off"] = "on"

@@ -1,9 +1,7 @@
 """The `ldnkit` command line: thin; each command parses, calls one domain function, renders."""
 
-from ldnkit.cli.app import app, main
-
 # Each module registers its commands on `app` when imported.
-from ldnkit.cli import (  # noqa: E402,F401  (imported for their registrations)
+from ldnkit.cli import (  # noqa: F401  (imported for their registrations)
     criteria,
     db,
     demo,
@@ -15,5 +13,6 @@ from ldnkit.cli import (  # noqa: E402,F401  (imported for their registrations)
     serve,
     users,
 )
+from ldnkit.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -11,7 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Liver = Literal["normal", "chronic_disease", "acute_hepatitis", "decompensated_cirrhosis", "unknown"]
+Liver = Literal[
+    "normal", "chronic_disease", "acute_hepatitis", "decompensated_cirrhosis", "unknown"
+]
 Kidney = Literal["normal", "impaired", "unknown"]
 Alcohol = Literal["none", "moderate", "heavy", "unknown"]
 Sex = Literal["female", "male", "other", "unknown"]
