@@ -8,6 +8,7 @@ from ldnkit.cli import (  # noqa: F401  (imported for their registrations)
     drug,
     knowledge,
     plan,
+    population,
     response,
     screen,
     serve,

@@ -220,16 +220,24 @@ def request_supply_days(resource: Mapping[str, Any]) -> float:
     return days * fills
 
 
-def _request_last_dose(resource: Mapping[str, Any], status: str) -> dt.date | None:
+def request_start(resource: Mapping[str, Any]) -> dt.date | None:
+    """The day a MedicationRequest's supply starts: authoredOn, else the validity start."""
     validity = (resource.get("dispenseRequest") or {}).get("validityPeriod") or {}
-    start = fhir_date(resource.get("authoredOn"), latest=True) or fhir_date(
+    return fhir_date(resource.get("authoredOn"), latest=True) or fhir_date(
         validity.get("start"), latest=True
     )
-    if start is None:
-        return None
-    if status == "cancelled":
-        return start
-    return start + dt.timedelta(days=round(request_supply_days(resource)))
+
+
+def request_dose_days(resource: Mapping[str, Any]) -> int:
+    """Days from a stopped request's start to its estimated last dose (0 when cancelled)."""
+    if resource.get("status") == "cancelled":
+        return 0
+    return round(request_supply_days(resource))
+
+
+def _request_last_dose(resource: Mapping[str, Any]) -> dt.date | None:
+    start = request_start(resource)
+    return None if start is None else start + dt.timedelta(days=request_dose_days(resource))
 
 
 def _statement_last_dose(resource: Mapping[str, Any]) -> dt.date | None:
@@ -280,7 +288,7 @@ def medication_from_fragment(
     if status in active:
         return Medication(name=name, rxnorm=rxnorm, status="active")
     last_dose = (
-        _request_last_dose(resource, str(status))
+        _request_last_dose(resource)
         if kind == "MedicationRequest"
         else _statement_last_dose(resource)
     )

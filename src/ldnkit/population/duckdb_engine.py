@@ -14,6 +14,8 @@ mapping reads them too.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,44 +78,56 @@ COLUMNS: dict[str, dict[str, str]] = {
 # `Patient/<id>` and `urn:uuid:<id>`: the two forms Bulk Data exports write.
 _PID = "regexp_extract({ref}, '(?:^|/|urn:uuid:)([^/:?]+)$', 1)"
 
-_SQL = """
-WITH
-cond AS (
-  SELECT {cond_pid} AS pid, list(DISTINCT code) AS conditions
+# Step 1: the facts worth keeping, each kind of condition and of order numbered once, so that
+# Python maps every distinct code or order shape once instead of once per patient.
+_FACTS = """
+CREATE TEMP TABLE cond_fact AS
+SELECT pid, dense_rank() OVER (ORDER BY code) - 1 AS kind, code FROM (
+  SELECT DISTINCT {cond_pid} AS pid, code
   FROM "Condition"
   WHERE (clinicalStatus IS NULL OR list_contains($condition_active, clinicalStatus.coding[1].code))
     AND NOT coalesce(list_contains($not_true, verificationStatus.coding[1].code), false)
     AND code IS NOT NULL
-  GROUP BY ALL
-),
-req AS (
+);
+CREATE TEMP TABLE req_fact AS
+SELECT pid, authoredOn, dense_rank() OVER (ORDER BY status, medicationCodeableConcept,
+       medicationReference, dispenseRequest, dosage) - 1 AS kind,
+       status, medicationCodeableConcept, medicationReference, dispenseRequest, dosage
+FROM (
   -- Repeated orders of one drug with one supply shape: only the latest can be the last dose.
   SELECT {req_pid} AS pid, status, medicationCodeableConcept, medicationReference,
          dispenseRequest, dosageInstruction[1] AS dosage, max(authoredOn) AS authoredOn
   FROM "MedicationRequest"
   WHERE list_contains($request_status, status)
   GROUP BY ALL
+);
+"""
+
+_CONDITION_KINDS = "SELECT DISTINCT kind, code FROM cond_fact"
+_ORDER_KINDS = """
+SELECT DISTINCT kind, {'resourceType': 'MedicationRequest', 'status': status,
+  'medicationCodeableConcept': medicationCodeableConcept,
+  'medicationReference': medicationReference, 'dispenseRequest': dispenseRequest,
+  'dosageInstruction': CASE WHEN dosage IS NULL THEN NULL ELSE [dosage] END} AS fragment
+FROM req_fact
+"""
+
+# Step 2: one row per patient: kinds and dates only, plus the rare resource types in full.
+_ROWS = """
+WITH
+cond AS (SELECT pid, list(kind) AS condition_kinds FROM cond_fact GROUP BY pid),
+req AS (
+  SELECT pid, list({{'kind': kind, 'authoredOn': authoredOn}}) AS orders
+  FROM req_fact GROUP BY pid
 ),
-meds AS (
-  SELECT pid, list(fragment) AS medications FROM (
-    SELECT pid, {{'resourceType': 'MedicationRequest', 'status': status,
+stmt AS (
+  SELECT {stmt_pid} AS pid, list({{'resourceType': 'MedicationStatement', 'status': status,
       'medicationCodeableConcept': medicationCodeableConcept,
-      'medicationReference': medicationReference, 'authoredOn': authoredOn,
-      'dispenseRequest': dispenseRequest,
-      'dosageInstruction': CASE WHEN dosage IS NULL THEN NULL ELSE [dosage] END,
-      'effectiveDateTime': NULL::VARCHAR, 'effectivePeriod': NULL::{period},
-      'dateAsserted': NULL::VARCHAR}} AS fragment
-    FROM req
-    UNION ALL
-    SELECT {stmt_pid}, {{'resourceType': 'MedicationStatement', 'status': status,
-      'medicationCodeableConcept': medicationCodeableConcept,
-      'medicationReference': medicationReference, 'authoredOn': NULL::VARCHAR,
-      'dispenseRequest': NULL::{dispense}, 'dosageInstruction': NULL::{dosage}[],
-      'effectiveDateTime': effectiveDateTime, 'effectivePeriod': effectivePeriod,
-      'dateAsserted': dateAsserted}}
-    FROM "MedicationStatement"
-    WHERE list_contains($statement_status, status)
-  ) GROUP BY pid
+      'medicationReference': medicationReference, 'effectiveDateTime': effectiveDateTime,
+      'effectivePeriod': effectivePeriod, 'dateAsserted': dateAsserted}}) AS medications
+  FROM "MedicationStatement"
+  WHERE list_contains($statement_status, status)
+  GROUP BY ALL
 ),
 allergy AS (
   SELECT {allergy_pid} AS pid,
@@ -143,16 +157,16 @@ proc AS (
     FROM "ServiceRequest" WHERE list_contains($planned_request, status)
   ) GROUP BY pid
 )
-SELECT p.id, p.gender, p.birthDate, p.deceasedDateTime, cond.conditions, meds.medications,
-       allergy.allergies, obs.observations, proc.procedures
+SELECT p.id, p.gender, p.birthDate, p.deceasedDateTime, cond.condition_kinds, req.orders,
+       stmt.medications, allergy.allergies, obs.observations, proc.procedures
 FROM "Patient" p
 LEFT JOIN cond ON cond.pid = p.id
-LEFT JOIN meds ON meds.pid = p.id
+LEFT JOIN req ON req.pid = p.id
+LEFT JOIN stmt ON stmt.pid = p.id
 LEFT JOIN allergy ON allergy.pid = p.id
 LEFT JOIN obs ON obs.pid = p.id
 LEFT JOIN proc ON proc.pid = p.id
 WHERE p.id IS NOT NULL
-ORDER BY p.id
 """
 
 
@@ -160,17 +174,16 @@ def _pid(column: str) -> str:
     return _PID.format(ref=f"{column}.reference")
 
 
-def query() -> str:
-    """The grouping query (one row per patient), with its value sets as parameters."""
-    return _SQL.format(
+def _format(sql: str) -> str:
+    return sql.format(
         cond_pid=_pid("subject"), req_pid=_pid("subject"), stmt_pid=_pid("subject"),
         allergy_pid=_pid("patient"), obs_pid=_pid("subject"), proc_pid=_pid("subject"),
-        sr_pid=_pid("subject"), period=PERIOD, dispense=DISPENSE, dosage=DOSAGE,
+        sr_pid=_pid("subject"), period=PERIOD,
     )
 
 
 def parameters() -> dict[str, list[str]]:
-    """The value sets the query filters by, from the FHIR mapping (their one definition)."""
+    """The value sets the queries filter by, from the FHIR mapping (their one definition)."""
     return {
         "condition_active": sorted(m.CONDITION_ACTIVE),
         "not_true": sorted(m.NOT_TRUE),
@@ -180,6 +193,10 @@ def parameters() -> dict[str, list[str]]:
         "planned_procedure": sorted(m.PLANNED_PROCEDURE),
         "planned_request": sorted(m.PLANNED_REQUEST),
     }
+
+
+def _used(sql: str, params: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
 def _columns_literal(columns: dict[str, str]) -> str:
@@ -228,18 +245,34 @@ def count_patients(folder: Path) -> int:
     return int(row[0]) if row else 0
 
 
-def patient_rows(
+@dataclass
+class Facts:
+    """What the export holds, reduced: kinds of conditions and orders, then patient rows."""
+
+    condition_kinds: dict[int, dict[str, Any]]
+    order_kinds: dict[int, dict[str, Any]]
+    batches: Iterator[list[dict[str, Any]]]
+
+
+@contextmanager
+def patient_facts(
     folder: Path, batch_size: int = 20_000, threads: int | None = None
-) -> Iterator[list[dict[str, Any]]]:
-    """One compact row per patient, in batches of dicts, ordered by patient id."""
+) -> Iterator[Facts]:
+    """Reduce the export in DuckDB; patient rows come in batches of dicts (in no set order)."""
     con = duckdb.connect()
-    if threads:
-        con.execute(f"SET threads TO {int(threads)}")
     try:
+        if threads:
+            con.execute(f"SET threads TO {int(threads)}")
         _register(con, folder)
-        reader = con.sql(query(), params=parameters()).to_arrow_reader(batch_size)
-        for batch in reader:
-            yield batch.to_pylist()
+        params = parameters()
+        for statement in _format(_FACTS).split(";"):
+            if statement.strip():
+                con.execute(statement, _used(statement, params))
+        conditions = {k: c for k, c in con.execute(_CONDITION_KINDS).fetchall()}
+        orders = {k: f for k, f in con.execute(_ORDER_KINDS).fetchall()}
+        rows_sql = _format(_ROWS)
+        reader = con.sql(rows_sql, params=_used(rows_sql, params)).to_arrow_reader(batch_size)
+        yield Facts(conditions, orders, (batch.to_pylist() for batch in reader))
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise InputError.single(
@@ -247,5 +280,3 @@ def patient_rows(
         ) from None
     finally:
         con.close()
-
-

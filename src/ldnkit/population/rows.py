@@ -31,9 +31,12 @@ from ldnkit.fhir.mapping import (
     condition_from_fhir,
     demographics,
     distinct_medications,
+    fhir_date,
     medication_from_fragment,
     planned_procedure_from_fhir,
     pregnancy_from_fhir,
+    request_dose_days,
+    request_start,
 )
 from ldnkit.knowledge import knowledge_base
 
@@ -65,6 +68,11 @@ def _condition(key: tuple[tuple[tuple[Any, Any], ...], Any]) -> Condition | None
 
 
 @lru_cache(maxsize=65536)
+def _day(value: str | None) -> dt.date | None:
+    return fhir_date(value, latest=True)
+
+
+@lru_cache(maxsize=65536)
 def _candidate_name(condition: Condition) -> str | None:
     kb = knowledge_base()
     if isinstance(condition, CodedCondition):
@@ -87,22 +95,61 @@ def _medication_sort_key(med: Medication) -> tuple[str, str, str, str]:
 class RowScreener:
     """Screens engine rows for one `as_of`; reusable across batches (it keeps its caches)."""
 
-    def __init__(self, as_of: dt.date, medications: Mapping[str, dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        as_of: dt.date,
+        medications: Mapping[str, dict[str, Any]] | None = None,
+        condition_kinds: Mapping[int, Mapping[str, Any]] | None = None,
+        order_kinds: Mapping[int, dict[str, Any]] | None = None,
+    ) -> None:
         self.as_of = as_of
         self.medications = dict(medications or {})
+        # Each distinct condition code is mapped once, not once per patient.
+        self.condition_kinds = {
+            kind: _condition(_code_key(code)) for kind, code in (condition_kinds or {}).items()
+        }
+        self.order_kinds = dict(order_kinds or {})
+        self._orders: dict[int, tuple[Medication | None, int | None]] = {}
+        self._dated: dict[tuple[int, dt.date], Medication] = {}
+
+    def _order(self, kind: int, authored: str | None) -> Medication | None:
+        # Each kind of order (drug, status, supply shape) is mapped once; a patient's own
+        # order date then gives the last dose the same way the mapping does (start + days).
+        try:
+            template, days = self._orders[kind]
+        except KeyError:
+            fragment = {**self.order_kinds[kind], "authoredOn": None}
+            template = medication_from_fragment(fragment, self.medications)
+            days = request_dose_days(fragment) if template is not None else None
+            self._orders[kind] = template, days
+        if template is None or template.status == "active":
+            return template
+        start = _day(authored) or request_start(self.order_kinds[kind])
+        if start is None or days is None:
+            return template
+        # Capped at as_of here rather than later, so the dated copy can be shared.
+        last = min(start + dt.timedelta(days=days), self.as_of)
+        dated = self._dated.get((kind, last))
+        if dated is None:
+            if len(self._dated) > 500_000:
+                self._dated.clear()
+            dated = self._dated[kind, last] = template.model_copy(update={"last_dose": last})
+        return dated
 
     def profile(self, row: Row) -> PatientProfile:
         """The screening profile of one engine row."""
         as_of = self.as_of
         age, sex = demographics(row, as_of)
-        conditions: list[Condition] = []
-        for code in row.get("conditions") or ():
-            found = _condition(_code_key(code))
-            if found is not None and found not in conditions:
-                conditions.append(found)
+        found_conditions = [self.condition_kinds[k] for k in row.get("condition_kinds") or ()]
+        found_conditions += [_condition(_code_key(c)) for c in row.get("conditions") or ()]
+        # Conditions are frozen models or text: hashable, so a dict keeps the distinct ones.
+        conditions = list(dict.fromkeys(c for c in found_conditions if c is not None))
+        found_meds = [self._order(o["kind"], o["authoredOn"]) for o in row.get("orders") or ()]
+        found_meds += [
+            medication_from_fragment(f, self.medications) for f in row.get("medications") or ()
+        ]
         meds: list[Medication] = []
-        for fragment in row.get("medications") or ():
-            med = medication_from_fragment(fragment, self.medications)
+        for med in found_meds:
             if med is not None:
                 if med.last_dose is not None and med.last_dose > as_of:
                     med = med.model_copy(update={"last_dose": as_of})

@@ -69,7 +69,7 @@ class Summary:
 
 
 class _Writer:
-    """Streams output batches to CSV or Parquet (chosen by the file's extension)."""
+    """Collects output batches; writes them sorted by patient id to CSV or Parquet."""
 
     def __init__(self, out: Path) -> None:
         suffix = out.suffix.lower()
@@ -78,24 +78,26 @@ class _Writer:
         if not out.parent.is_dir():
             raise InputError.single("--out", str(out), "a file in an existing folder")
         self.out = out
-        self.partial = out.with_name(out.name + ".partial")
-        self._writer: Any = (
-            pq.ParquetWriter(self.partial, OUTPUT_SCHEMA)
-            if suffix == ".parquet"
-            else pa_csv.CSVWriter(self.partial, OUTPUT_SCHEMA)
-        )
+        self.tables: list[Any] = []
 
     def write(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self._writer.write_table(pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA))
+            self.tables.append(pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA))
 
-    def close(self, ok: bool) -> None:
-        self._writer.close()
+    def close(self) -> None:
+        # Sorted, so both engines (which group in different orders) write the same file.
+        table = pa.concat_tables(self.tables or [OUTPUT_SCHEMA.empty_table()])
+        table = table.sort_by("patient_id")
         # Written beside the target and renamed: a failed run never leaves a half file behind.
-        if ok:
-            self.partial.replace(self.out)
-        else:
-            self.partial.unlink(missing_ok=True)
+        partial = self.out.with_name(self.out.name + ".partial")
+        try:
+            if self.out.suffix.lower() == ".parquet":
+                pq.write_table(table, partial)
+            else:
+                pa_csv.write_csv(table, partial)
+            partial.replace(self.out)
+        finally:
+            partial.unlink(missing_ok=True)
 
 
 def screen_population(
@@ -111,16 +113,12 @@ def screen_population(
         raise InputError.single("--engine", engine, "one of " + ", ".join(ENGINES))
     writer = _Writer(out)
     summary = Summary()
-    ok = False
-    try:
-        for rows in _batches(folder, as_of, engine, spark_master):
-            writer.write(rows)
-            summary.add(rows)
-            if progress is not None:
-                progress(len(rows))
-        ok = True
-    finally:
-        writer.close(ok)
+    for rows in _batches(folder, as_of, engine, spark_master):
+        writer.write(rows)
+        summary.add(rows)
+        if progress is not None:
+            progress(len(rows))
+    writer.close()
     return summary
 
 
@@ -137,6 +135,8 @@ def _batches(
     from ldnkit.population import duckdb_engine
     from ldnkit.population.rows import RowScreener
 
-    screener = RowScreener(as_of, duckdb_engine.medication_index(folder))
-    for batch in duckdb_engine.patient_rows(folder):
-        yield screener.screen_rows(batch)
+    index = duckdb_engine.medication_index(folder)
+    with duckdb_engine.patient_facts(folder) as facts:
+        screener = RowScreener(as_of, index, facts.condition_kinds, facts.order_kinds)
+        for batch in facts.batches:
+            yield screener.screen_rows(batch)
