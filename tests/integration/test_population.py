@@ -1,0 +1,182 @@
+"""Population screening on DuckDB: same verdicts as the one-patient screen, at scale."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import json
+import shutil
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from ldnkit.cli import main
+from ldnkit.domain.screening import screen
+from ldnkit.fhir.mapping import profile_from_resources, subject_id
+from ldnkit.fhir.reading import read_resources
+from ldnkit.population.run import screen_population
+from ldnkit.population.synth import generate
+
+SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
+if not SYNTHEA.is_dir():
+    SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-bulk-10"
+AS_OF = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("synthetic")
+    generate(400, folder, seed=7, as_of=AS_OF, per_file=1500)
+    return folder
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def one_by_one(folder: Path) -> dict[str, Any]:
+    """The reference: every patient mapped and screened alone, resource by resource."""
+    by_patient: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for resource in read_resources(folder):
+        pid = resource["id"] if resource["resourceType"] == "Patient" else subject_id(resource)
+        if pid:
+            by_patient[pid].append(resource)
+    return {
+        pid: screen(profile_from_resources(resources, AS_OF, pid))
+        for pid, resources in by_patient.items()
+        if any(r["resourceType"] == "Patient" for r in resources)
+    }
+
+
+@pytest.mark.parametrize("source", ["synthea", "synthetic"])
+def test_each_row_matches_screening_the_patient_alone(
+    source: str, synthetic: Path, tmp_path: Path
+) -> None:
+    folder = SYNTHEA if source == "synthea" else synthetic
+    out = tmp_path / "rows.csv"
+    screen_population(folder, AS_OF, out)
+    rows = read_rows(out)
+    expected = one_by_one(folder)
+    assert sorted(r["patient_id"] for r in rows) == sorted(expected)
+    for row in rows:
+        alone = expected[row["patient_id"]]
+        assert row["verdict"] == alone.verdict, row["patient_id"]
+        assert row["rules"] == ";".join(dict.fromkeys(f.rule for f in alone.findings))
+        assert row["earliest_start"] == (
+            alone.earliest_start.isoformat() if alone.earliest_start else ""
+        )
+
+
+def test_synthea_resolved_conditions_and_stopped_orders_do_not_count(tmp_path: Path) -> None:
+    out = tmp_path / "rows.csv"
+    screen_population(SYNTHEA, AS_OF, out)
+    rows = {r["patient_id"]: r for r in read_rows(out)}
+    assert len(rows) == 13
+    # The meperidine order (an opioid) was stopped in 1980: no opioid finding for her.
+    meperidine = rows["79a66c97-6131-3213-f3c9-4606946ab056"]
+    assert meperidine["active_opioids"] == ""
+    assert "opioid" not in meperidine["rules"]
+    # Chronic low back pain is active for this patient and is a candidate condition.
+    assert "Chronic low-back pain" in rows["ca15b832-01e4-41dd-6a52-97bd3e5510cb"][
+        "candidate_conditions"
+    ]
+    # Social findings and resolved conditions are no candidate for anyone.
+    assert all(r["on_naltrexone"] == "false" for r in rows.values())
+
+
+def test_opioid_and_naltrexone_columns_follow_active_orders(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "rows.parquet"
+    screen_population(synthetic, AS_OF, out)
+    table = pq.read_table(out).to_pylist()
+    on_opioids = [r for r in table if r["active_opioids"]]
+    assert on_opioids
+    assert all(r["verdict"] == "contraindicated" for r in on_opioids)
+    assert all("opioid-active" in r["rules"].split(";") for r in on_opioids)
+    assert any(r["on_naltrexone"] for r in table)
+    assert {r["verdict"] for r in table} == {"eligible", "caution", "wait", "contraindicated"}
+
+
+def test_gzipped_and_split_files_give_the_same_rows(synthetic: Path, tmp_path: Path) -> None:
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    for path in synthetic.iterdir():
+        with path.open("rb") as src, gzip.open(packed / (path.name + ".gz"), "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    plain, zipped = tmp_path / "plain.csv", tmp_path / "zipped.csv"
+    screen_population(synthetic, AS_OF, plain)
+    screen_population(packed, AS_OF, zipped)
+    assert plain.read_text() == zipped.read_text()
+    assert len(list(packed.glob("Condition.*.ndjson.gz"))) > 1
+
+
+def test_synthetic_export_is_valid_fhir_and_repeatable(tmp_path: Path) -> None:
+    from ldnkit.fhir.boundary import resource_problems
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    counts = generate(30, first, seed=3, as_of=AS_OF)
+    generate(30, second, seed=3, as_of=AS_OF)
+    assert counts["Patient"] == 30
+    for path in first.iterdir():
+        assert path.read_bytes() == (second / path.name).read_bytes()
+    problems = [p for r in read_resources(first) for p in resource_problems(r)]
+    assert problems == []
+
+
+def test_cli_population_screen_table_and_json(
+    synthetic: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "rows.csv"
+    args = ["population", "screen", str(synthetic), "--as-of", AS_OF.isoformat(), "--out", str(out)]
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert "Population screen as of 2026-11-23: 400 patients" in table
+    assert "contraindicated" in table
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["patients"] == 400
+    assert sum(data["verdicts"].values()) == 400
+    assert data["verdicts"]["contraindicated"] == sum(
+        1 for r in read_rows(out) if r["verdict"] == "contraindicated"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        (["--out", "rows.txt"], "--out"),
+        (["--out", "rows.csv", "--as-of", "23/11/2026"], "--as-of"),
+        (["--out", "rows.csv", "--engine", "sqlite"], "--engine"),
+    ],
+)
+def test_cli_population_bad_input_exits_2(
+    extra: list[str], field: str, synthetic: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["population", "screen", str(synthetic), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {field}: got")
+    assert not list(tmp_path.glob("rows.*"))
+
+
+def test_cli_population_screen_missing_folder_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere"
+    assert main(["population", "screen", str(missing), "--out", str(tmp_path / "r.csv")]) == 2
+    assert "folder" in capsys.readouterr().err
+
+
+def test_cli_population_synth_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "export"
+    assert main(["population", "synth", "--patients", "12", "--out", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["resources"]["Patient"] == 12
+    assert (out / "Patient.000.ndjson").read_text().count("\n") == 12
