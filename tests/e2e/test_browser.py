@@ -1,0 +1,175 @@
+"""Browser tests: Debian's chromium driven by Playwright against a real uvicorn server.
+
+Screenshots of the main pages go to test-artifacts/screenshots/ so a person can look at them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ldnkit.knowledge import knowledge_base
+from ldnkit.settings import Settings
+from ldnkit.store.demo import DEMO_CLINICIAN, DEMO_PASSWORD, seed_demo
+from ldnkit.store.repository import Store
+from ldnkit.web.server import background_server
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo clinic, its diaries ending yesterday so that today is still to be filled in."""
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('e2e')}/demo.db"
+    store = Store.open(db_url)
+    store.upgrade()
+    seed_demo(store, today=dt.date.today() - dt.timedelta(days=1))
+    store.close()
+    with background_server(Settings(database_url=db_url)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def _sign_in(page: object, base_url: str, email: str) -> None:
+    page.goto(f"{base_url}/login")  # type: ignore[attr-defined]
+    page.fill("input[name=email]", email)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", DEMO_PASSWORD)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+
+
+def test_patient_records_todays_entry_on_a_phone_and_sees_it_on_the_chart(
+    base_url: str, chromium: object
+) -> None:
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, base_url, "ana@demo.ldnkit.test")
+    page.wait_for_url(re.compile(r"/me/today$"))
+    page.screenshot(path=str(SHOTS / "patient-today-phone.png"), full_page=True)
+    for name, value in (("pain", 2), ("fatigue", 3), ("sleep_quality", 8)):
+        page.locator(f"input[name={name}][value='{value}'] + span").tap()
+    page.get_by_role("button", name="Save").tap()
+    page.wait_for_url(re.compile(r"/me/progress"))
+    today = dt.date.today().isoformat()
+    assert f"Saved your entry for {today}" in page.inner_text("main")
+    first_row = page.locator("table.diary tbody tr").first.inner_text()
+    assert first_row.split()[:1] == [today]
+    assert "\t2\t3\t8" in first_row or " 2 3 8" in " ".join(first_row.split())
+    chart_desc = page.locator("figure.chart svg desc").first.text_content() or ""
+    assert f"to {today}" in chart_desc
+    page.screenshot(path=str(SHOTS / "patient-progress-phone.png"), full_page=True)
+    context.close()
+
+
+def test_clinician_enters_a_patient_on_tramadol_and_sees_the_contraindication_with_its_source(
+    base_url: str, chromium: object
+) -> None:
+    context = chromium.new_context(viewport=DESKTOP)  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, base_url, DEMO_CLINICIAN)
+    page.wait_for_url(re.compile(r"/clinic$"))
+    page.screenshot(path=str(SHOTS / "clinician-patients.png"), full_page=True)
+    page.click("text=New patient: intake and screen")
+    page.fill("input[name=name]", "Tom Tramadol")
+    page.fill("input[name=age]", "61")
+    page.fill("textarea[name=conditions]", "fibromyalgia")
+    page.fill("input[name=med_name_0]", "tramadol 50 mg")
+    page.screenshot(path=str(SHOTS / "clinician-intake.png"), full_page=True)
+    page.click("text=Save and screen")
+    page.wait_for_url(re.compile(r"/clinic/patients/\d+"))
+    screening = page.locator("#screening")
+    assert screening.locator(".verdict").first.inner_text() == "contraindicated"
+    finding = screening.locator("li.finding.contraindicated").first.inner_text()
+    assert "tramadol" in finding
+    label = knowledge_base().sources["fda-revia-label"].citation
+    assert label in finding
+    page.screenshot(path=str(SHOTS / "clinician-screen-tramadol.png"), full_page=False)
+    context.close()
+
+
+def test_clinician_builds_a_plan_and_downloads_the_ics(
+    base_url: str, chromium: object, tmp_path: Path
+) -> None:
+    context = chromium.new_context(viewport=DESKTOP, accept_downloads=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, base_url, DEMO_CLINICIAN)
+    page.wait_for_url(re.compile(r"/clinic$"))
+    page.click("text=Ben Okafor")
+    page.screenshot(path=str(SHOTS / "clinician-patient-page.png"), full_page=True)
+    page.click("a.button:has-text('Plan')")
+    page.select_option("select[name=protocol]", "gentle")
+    start = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    page.fill("input[name=start]", start)
+    page.click("button[value=preview]")
+    assert "0.5 mg" in page.locator("#preview table.steps").inner_text()
+    page.click("button[value=save]")
+    page.wait_for_url(re.compile(r"/plan\?saved=1"))
+    page.screenshot(path=str(SHOTS / "clinician-plan.png"), full_page=True)
+    with page.expect_download() as caught:
+        page.click("text=Download .ics")
+    saved = tmp_path / "plan.ics"
+    caught.value.save_as(saved)
+    ics = saved.read_text(encoding="utf-8")
+    assert ics.startswith("BEGIN:VCALENDAR")
+    assert f"DTSTART;VALUE=DATE:{start.replace('-', '')}" in ics or start.replace("-", "") in ics
+    assert "0.5 mg" in ics
+    context.close()
+
+
+def test_screenshots_of_the_criteria_body_map_and_learn_pages(
+    base_url: str, chromium: object
+) -> None:
+    context = chromium.new_context(viewport=DESKTOP)  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, base_url, DEMO_CLINICIAN)
+    page.wait_for_url(re.compile(r"/clinic$"))
+    page.goto(f"{base_url}/clinic/criteria/acr2016")
+    for area in ("neck", "upper_back", "hip_left", "shoulder_girdle_right"):
+        page.click(f".bodymap [data-area={area}]")
+    assert page.locator("input[name=pain_areas]:checked").count() == 4
+    page.screenshot(path=str(SHOTS / "clinician-criteria-bodymap.png"), full_page=True)
+    for score, value in (("fatigue", "2"), ("waking_unrefreshed", "2"), ("cognitive", "1")):
+        page.select_option(f"select[name={score}]", value)
+    page.fill("input[name=duration_months]", "6")
+    page.click("text=Calculate")
+    assert "wpi" in page.locator("#result").inner_text().lower()
+    context.close()
+    phone = chromium.new_context(viewport=PHONE, is_mobile=True)  # type: ignore[attr-defined]
+    page = phone.new_page()
+    _sign_in(page, base_url, "chloe@demo.ldnkit.test")
+    page.goto(f"{base_url}/learn/side-effects")
+    assert "Sources:" in page.inner_text("main")
+    page.screenshot(path=str(SHOTS / "patient-learn-side-effects.png"), full_page=False)
+    phone.close()
