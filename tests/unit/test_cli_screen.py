@@ -108,3 +108,45 @@ def test_screen_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -
     code = main(["screen", "--help"])
     assert code == 0
     assert "Screen a patient for starting LDN" in capsys.readouterr().out
+
+
+SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-bulk-10"
+if not SYNTHEA.exists():
+    SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
+# In the Synthea export: a meperidine order stopped in 1980 and chronic kidney disease.
+MEPERIDINE_PATIENT = "79a66c97-6131-3213-f3c9-4606946ab056"
+
+
+def test_screen_reads_a_patient_from_a_bulk_fhir_export(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["screen", "--fhir", str(SYNTHEA), "--patient", MEPERIDINE_PATIENT]
+    code = main([*args, "--as-of", "2026-11-23", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    rules = [f["rule"] for f in out["findings"]]
+    # The meperidine order was stopped decades ago: no opioid finding, no washout.
+    assert not {"opioid-active", "opioid-washout"} & set(rules)
+    assert "kidney-impaired" in rules
+    assert out["verdict"] == "caution"
+
+
+def test_screen_needs_exactly_one_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["screen"]) == 2
+    assert "expected a PROFILE.json or --fhir FILE" in capsys.readouterr().err
+    both = ["screen", write(tmp_path, {}), "--fhir", str(SYNTHEA)]
+    assert main(both) == 2
+    assert "expected a PROFILE.json or --fhir FILE" in capsys.readouterr().err
+
+
+def test_fhir_screen_with_several_patients_asks_which(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["screen", "--fhir", str(SYNTHEA)]) == 2
+    assert "expected one patient" in capsys.readouterr().err
+
+
+def test_fhir_screen_rejects_a_bad_date(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["screen", "--fhir", str(SYNTHEA), "--patient", MEPERIDINE_PATIENT]
+    assert main([*args, "--as-of", "23/11/2026"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        'error: --as-of: got "23/11/2026"; expected a date YYYY-MM-DD'
+    )

@@ -87,6 +87,13 @@ def test_naloxone_alone_is_not_a_contraindication() -> None:
     assert "opioid-active" not in rules(result)
 
 
+def test_loperamide_is_information_not_a_contraindication() -> None:
+    result = run(medications=[active("Imodium 2 mg")])
+    assert rules(result) == ["opioid-peripheral"]
+    assert result.verdict == "eligible"
+    assert "malinky-2021-loperamide" in result.findings[0].sources
+
+
 def test_stopped_oxycodone_three_days_ago_waits_until_day_seven() -> None:
     result = run(medications=[stopped("oxycodone 5 mg", AS_OF - dt.timedelta(days=3))])
     assert result.verdict == "wait"
@@ -307,9 +314,9 @@ _FIELDS = st.fixed_dictionaries(
         "breastfeeding": st.booleans(),
         "medications": st.lists(
             st.builds(
-                lambda name, days: stopped(name, AS_OF - dt.timedelta(days=days))
-                if days >= 0
-                else active(name),
+                lambda name, days: (
+                    stopped(name, AS_OF - dt.timedelta(days=days)) if days >= 0 else active(name)
+                ),
                 st.sampled_from(["tramadol", "OxyContin", "levothyroxine", "lisinopril"]),
                 st.integers(-1, 20),
             ),

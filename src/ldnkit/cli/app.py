@@ -5,8 +5,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import click
 import typer
+
+try:  # recent typer ships its own copy of click; its usage errors are not click's
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from ldnkit.validation import InputError
 
@@ -35,15 +39,15 @@ def main(argv: list[str] | None = None) -> int:
         result: Any = command.main(args=argv, prog_name="ldnkit", standalone_mode=False)
     except InputError as exc:
         return _fail([str(p) for p in exc.problems])
-    except click.exceptions.NoArgsIsHelpError as exc:
+    except click_errors.NoArgsIsHelpError as exc:
         print(exc.ctx.get_help() if exc.ctx else "", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except click.UsageError as exc:
+    except click_errors.UsageError as exc:
         return _fail([exc.format_message()])
-    except click.exceptions.Abort:
+    except typer.Abort:
         return 1
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code)
     except OSError as exc:
         return _fail([f"{exc.filename or 'file'}: {exc.strerror or exc}"])
     return result if isinstance(result, int) else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,9 @@ from ldnkit.cli.knowledge import Citations
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit, parse_model, read_json_file
 from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.screening import Screening, screen
+from ldnkit.fhir.reading import profile_from_file
 from ldnkit.knowledge import knowledge_base
+from ldnkit.validation import InputError
 
 _STYLE = {"contraindicated": "bold red", "wait": "bold yellow", "caution": "yellow", "info": "cyan"}
 
@@ -39,11 +42,50 @@ def _show(result: Screening) -> None:
 @app.command("screen")
 def screen_command(
     profile: Annotated[
-        Path, typer.Argument(help="Patient profile as JSON (see the README for the fields).")
-    ],
+        Path | None,
+        typer.Argument(help="Patient profile as JSON (see the README for the fields)."),
+    ] = None,
+    fhir: Annotated[
+        Path | None,
+        typer.Option(
+            "--fhir",
+            help="Read the patient from FHIR R4 instead: a resource, a Bundle, NDJSON or a "
+            "Bulk Data export folder.",
+        ),
+    ] = None,
+    patient: Annotated[
+        str | None,
+        typer.Option("--patient", help="With --fhir: which patient, when the data has several."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="With --fhir: the day to screen for (YYYY-MM-DD); today."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_OPTION_HELP)] = False,
 ) -> None:
     """Screen a patient for starting LDN: verdict, earliest start and each finding with sources."""
-    parsed = parse_model(PatientProfile, read_json_file(profile, "profile"))
-    result = screen(parsed)
+    result = screen(_profile(profile, fhir, patient, as_of))
     emit(result, as_json, lambda: _show(result))
+
+
+def _profile(
+    profile: Path | None, fhir: Path | None, patient: str | None, as_of: str | None
+) -> PatientProfile:
+    if (profile is None) == (fhir is None):
+        raise InputError.single(
+            "profile", "both" if profile else "neither", "a PROFILE.json or --fhir FILE (one)"
+        )
+    if profile is not None:
+        if patient is not None or as_of is not None:
+            raise InputError.single(
+                "--patient/--as-of", patient or as_of, "only with --fhir (a profile has as_of)"
+            )
+        return parse_model(PatientProfile, read_json_file(profile, "profile"))
+    assert fhir is not None
+    day = None
+    if as_of is not None:
+        try:
+            day = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise InputError.single("--as-of", as_of, "a date YYYY-MM-DD") from None
+    return profile_from_file(fhir, day, patient)

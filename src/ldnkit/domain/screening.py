@@ -128,6 +128,7 @@ class DrugFacts:
     washout: int  # opioid-free days needed before naltrexone
     thyroid: bool
     naltrexone_kind: str | None  # None also when the product has no naltrexone
+    peripheral_opioids: str  # gut-acting opioid agonists (loperamide): information only
 
     @property
     def is_opioid(self) -> bool:
@@ -160,6 +161,9 @@ def drug_facts(name: str | None, rxnorm: str | None) -> DrugFacts:
         washout=washout_days(rec),
         thyroid=bool(rec.classes & _THYROID_CLASSES),
         naltrexone_kind=rec.naltrexone_kind if has_naltrexone else None,
+        peripheral_opioids=" + ".join(
+            m.name for m in rec.ingredients if DrugClass.PERIPHERAL_OPIOID_AGONIST in m.classes
+        ),
     )
 
 
@@ -190,6 +194,14 @@ def opioid_active(facts: _Facts, out: list[Finding]) -> None:
                     washout=drug.washout,
                     extra_sources=drug.recognition.sources,
                 )
+            )
+
+
+def opioid_peripheral(facts: _Facts, out: list[Finding]) -> None:
+    for med, drug in facts.medications:
+        if med.status == "active" and drug.peripheral_opioids and not drug.is_opioid:
+            out.append(
+                _finding("opioid-peripheral", med.label, ingredients=drug.peripheral_opioids)
             )
 
 
@@ -375,6 +387,7 @@ RULES: tuple[Rule, ...] = (
     naltrexone_products,
     opioid_use_disorder,
     condition_positions,
+    opioid_peripheral,
     unrecognised_medications,
 )
 
