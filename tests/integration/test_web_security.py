@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from ldnkit.settings import Settings
 from ldnkit.store.accounts import NewAccount, create_account
 from ldnkit.store.repository import Store
 from ldnkit.web.app import create_app
-from ldnkit.web.server import background_server
+from ldnkit.web.server import background_server, csrf_from, sign_in
 
 PASSWORD = "correct-horse-9"
 INJECTIONS = [
@@ -60,19 +59,11 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
         yield Clinic(url, db_url, a, b)
 
 
-def _csrf(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "the page has a form with a CSRF token"
-    return found.group(1)
-
-
 @contextmanager
 def browser(clinic: Clinic, email: str) -> Iterator[httpx.Client]:
     """A signed-in browser-like client (cookies kept, redirects not followed)."""
     with httpx.Client(base_url=clinic.url, follow_redirects=False) as client:
-        token = _csrf(client.get("/login").text)
-        form = {"email": email, "password": PASSWORD, "csrf_token": token}
-        response = client.post("/login", data=form)
+        response = sign_in(client, email, PASSWORD)
         assert response.status_code == 303, response.text
         yield client
 
@@ -137,7 +128,7 @@ def test_a_wrong_or_expired_bearer_token_is_refused(clinic: Clinic) -> None:
 
 def test_session_cookie_is_httponly_and_lax_and_secure_behind_https(clinic: Clinic) -> None:
     with httpx.Client(base_url=clinic.url) as client:
-        token = _csrf(client.get("/login").text)
+        token = csrf_from(client.get("/login").text)
         form = {"email": "pat-a@home.test", "password": PASSWORD, "csrf_token": token}
         plain = client.post("/login", data=form, follow_redirects=False)
         cookie = plain.headers["set-cookie"].lower()
@@ -151,7 +142,11 @@ def test_session_cookie_is_httponly_and_lax_and_secure_behind_https(clinic: Clin
     form_page = httpx.get(f"{clinic.url}/login", headers=https)
     assert "secure" in form_page.headers["set-cookie"].lower()
     pre = form_page.headers["set-cookie"].split(";")[0]
-    form = {"email": "pat-a@home.test", "password": PASSWORD, "csrf_token": _csrf(form_page.text)}
+    form = {
+        "email": "pat-a@home.test",
+        "password": PASSWORD,
+        "csrf_token": csrf_from(form_page.text),
+    }
     behind_proxy = httpx.post(f"{clinic.url}/login", data=form, headers={**https, "Cookie": pre})
     assert behind_proxy.status_code == 303
     assert "secure" in behind_proxy.headers["set-cookie"].lower()
@@ -178,7 +173,7 @@ def test_patient_a_cannot_read_or_write_patient_b_through_the_api(clinic: Clinic
 def test_guessing_another_clinics_patient_in_the_pages_finds_nothing(clinic: Clinic) -> None:
     b = clinic.patient_b
     with browser(clinic, "doc-a@clinic.test") as doctor:
-        csrf = _csrf(doctor.get("/clinic").text)
+        csrf = csrf_from(doctor.get("/clinic").text)
         for path in (f"/clinic/patients/{b}", f"/clinic/patients/{b}/plan",
                      f"/clinic/patients/{b}/plan.ics", f"/clinic/patients/{b}/diary.csv",
                      f"/clinic/patients/{b}/summary"):  # fmt: skip
@@ -198,7 +193,7 @@ def test_guessing_another_clinics_patient_in_the_pages_finds_nothing(clinic: Cli
 def test_forms_without_their_csrf_token_are_refused_and_change_nothing(clinic: Clinic) -> None:
     entry = {"day": "2026-10-01", "pain": "4", "fatigue": "4", "sleep_quality": "5", "note": "csrf"}
     with browser(clinic, "pat-a@home.test") as patient:
-        good = _csrf(patient.get("/me/today").text)
+        good = csrf_from(patient.get("/me/today").text)
         assert patient.post("/me/today", data=entry).status_code == 403
         assert (
             patient.post("/me/today", data={**entry, "csrf_token": good[::-1]}).status_code == 403
@@ -218,11 +213,11 @@ def test_repeated_wrong_passwords_are_rate_limited(clinic: Clinic) -> None:
     with httpx.Client(base_url=clinic.url) as client:
         codes = []
         for _ in range(6):
-            token = _csrf(client.get("/login").text)
+            token = csrf_from(client.get("/login").text)
             form = {"email": "doc-b@clinic.test", "password": "wrong-password", "csrf_token": token}
             codes.append(client.post("/login", data=form).status_code)
         assert codes == [401] * 5 + [429]
-        token = _csrf(client.get("/login").text)
+        token = csrf_from(client.get("/login").text)
         right = {"email": "doc-b@clinic.test", "password": PASSWORD, "csrf_token": token}
         refused = client.post("/login", data=right, follow_redirects=False)
         assert refused.status_code == 429
@@ -238,7 +233,7 @@ def test_injection_strings_are_stored_verbatim_and_shown_escaped(
 ) -> None:
     with browser(clinic, "doc-a@clinic.test") as doctor:
         form = {
-            "csrf_token": _csrf(doctor.get("/clinic/patients/new").text),
+            "csrf_token": csrf_from(doctor.get("/clinic/patients/new").text),
             "name": payload, "conditions": payload, "med_name_0": payload, "allergies": payload,
             "procedure_date": "2027-01-10", "procedure_name": payload, "age": "50",
         }  # fmt: skip
@@ -246,7 +241,7 @@ def test_injection_strings_are_stored_verbatim_and_shown_escaped(
         assert created.status_code == 303, created.text
         page_url = created.headers["location"].split("#")[0]
         pid = int(page_url.rsplit("/", 1)[1])
-        csrf = _csrf(doctor.get(page_url).text)
+        csrf = csrf_from(doctor.get(page_url).text)
         doctor.post(f"{page_url}/notes", data={"csrf_token": csrf, "text": payload})
         for url in (page_url, "/clinic", f"{page_url}/summary"):
             shown = doctor.get(url).text
@@ -255,7 +250,7 @@ def test_injection_strings_are_stored_verbatim_and_shown_escaped(
             if str(escape(payload)) != payload:
                 assert payload not in shown, url
     with browser(clinic, "pat-a@home.test") as patient:
-        csrf = _csrf(patient.get("/me/today").text)
+        csrf = csrf_from(patient.get("/me/today").text)
         entry = {"csrf_token": csrf, "day": "2026-09-01", "pain": "4", "fatigue": "4",
                  "sleep_quality": "5", "note": payload, "how": "replace"}  # fmt: skip
         assert patient.post("/me/today", data=entry).status_code == 303

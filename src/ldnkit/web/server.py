@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import uvicorn
 
 from ldnkit.settings import Settings
@@ -39,3 +41,31 @@ def background_server(settings: Settings, host: str = "127.0.0.1", port: int = 0
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(page: str) -> str:
+    """The CSRF token of the first form on a page."""
+    found = _CSRF.search(page)
+    if found is None:
+        raise LookupError("the page has no form with a CSRF token")
+    return found.group(1)
+
+
+def sign_in(client: httpx.Client, email: str, password: str) -> httpx.Response:
+    """Sign a browser-like client in through the sign-in form, as a person would."""
+    token = csrf_from(client.get("/login").text)
+    form = {"email": email, "password": password, "csrf_token": token}
+    return client.post("/login", data=form, follow_redirects=False)
+
+
+def api_token(base_url: str, email: str, password: str) -> str:
+    """A bearer token from POST /api/v1/token."""
+    response = httpx.post(
+        f"{base_url}/api/v1/token", data={"username": email, "password": password}
+    )
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token

@@ -1,0 +1,165 @@
+"""The JSON API: tokens, diary writes with field-path errors and conflicts, responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from ldnkit.demo.diaries import demo_diary
+from ldnkit.domain.titration import PlanRequest, build_plan
+from ldnkit.settings import Settings
+from ldnkit.store.accounts import NewAccount, create_account
+from ldnkit.store.repository import Store
+from ldnkit.web.server import api_token, background_server
+
+PASSWORD = "api-pass-123"
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    treated: int  # on the standard plan, 90 days of a responder's diary
+    fresh: int  # no plan, no diary
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('api')}/api.db"
+    store = Store.open(db_url)
+    store.upgrade()
+    doctor = create_account(
+        store, NewAccount(role="clinician", email="doc@api.test", password=PASSWORD)
+    )
+    treated = create_account(
+        store,
+        NewAccount(role="patient", email="t@api.test", password=PASSWORD, clinician="doc@api.test"),
+    ).patient_id
+    fresh = create_account(
+        store,
+        NewAccount(role="patient", email="f@api.test", password=PASSWORD, clinician="doc@api.test"),
+    ).patient_id
+    assert treated is not None
+    assert fresh is not None
+    start = dt.date.today() - dt.timedelta(days=89)
+    request = PlanRequest(protocol="standard", start=start)
+    steps = [s.model_dump(mode="json") for s in build_plan(request).steps]
+    store.save_plan(
+        doctor.actor, treated, "standard", start, request.model_dump(mode="json"), steps
+    )
+    for entry in demo_diary("responder", start):
+        if entry.day <= dt.date.today():
+            store.record_entry(doctor.actor, treated, entry)
+    store.close()
+    with background_server(Settings(database_url=db_url)) as url:
+        yield Server(url, treated, fresh)
+
+
+def client(server: Server, email: str) -> httpx.Client:
+    token = api_token(server.url, email, PASSWORD)
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_token_needs_the_right_password(server: Server) -> None:
+    wrong = httpx.post(
+        f"{server.url}/api/v1/token", data={"username": "doc@api.test", "password": "nope-nope"}
+    )
+    assert wrong.status_code == 401
+    missing = httpx.post(f"{server.url}/api/v1/token", data={"username": "doc@api.test"})
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["field"] == "password"
+
+
+def test_me_tells_the_role_and_a_patients_record(server: Server) -> None:
+    with client(server, "doc@api.test") as doctor:
+        assert doctor.get("/api/v1/me").json() == {
+            "role": "clinician",
+            "email": "doc@api.test",
+            "patient_id": None,
+        }
+        ids = sorted(p["id"] for p in doctor.get("/api/v1/patients").json())
+        assert ids == sorted([server.treated, server.fresh])
+    with client(server, "f@api.test") as patient:
+        assert patient.get("/api/v1/me").json()["patient_id"] == server.fresh
+
+
+def test_a_diary_entry_is_written_read_back_and_a_duplicate_day_needs_how(server: Server) -> None:
+    path = f"/api/v1/patients/{server.fresh}/diary"
+    entry = {
+        "day": "2026-10-05",
+        "dose_mg": 1.5,
+        "dose_time": "22:00",
+        "pain": 6,
+        "fatigue": 5,
+        "sleep_quality": 4,
+        "side_effects": [{"id": "vivid-dreams", "severity": "mild"}],
+        "note": "first night",
+    }
+    with client(server, "f@api.test") as patient:
+        created = patient.post(path, json=entry)
+        assert created.status_code == 201, created.text
+        assert created.json()["side_effects"] == [{"id": "vivid-dreams", "severity": "mild"}]
+        again = patient.post(path, json={**entry, "pain": 2})
+        assert again.status_code == 409
+        assert again.json()["existing"]["pain"] == 6
+        combined = patient.post(path, params={"how": "combine"}, json={**entry, "pain": 2})
+        assert combined.status_code == 201
+        assert combined.json()["pain"] == 4
+        assert [e["pain"] for e in patient.get(path).json()] == [4]
+        bad_how = patient.post(path, params={"how": "merge"}, json=entry)
+        assert bad_how.status_code == 422
+        assert bad_how.json()["detail"][0]["field"] == "how"
+
+
+def test_bad_diary_input_is_422_with_one_problem_per_field_path(server: Server) -> None:
+    path = f"/api/v1/patients/{server.fresh}/diary"
+    bad = {
+        "day": "2026-10-06",
+        "pain": 11,
+        "fatigue": 3,
+        "sleep_quality": 5,
+        "dose_mg": 50,
+        "side_effects": [{"id": "dragon-scales"}],
+        "pregnent": True,
+    }
+    with client(server, "f@api.test") as patient:
+        response = patient.post(path, json=bad)
+        assert response.status_code == 422
+        problems = {p["field"]: p["msg"] for p in response.json()["detail"]}
+        assert problems["pain"] == "pain: got 11; expected a number at most 10"
+        assert "standard-dose naltrexone" in problems["dose_mg"]
+        assert "side_effects[0].id" in problems
+        assert problems["pregnent"].endswith("no such field (check the spelling)")
+        not_json = patient.post(path, content=b"pain=3", headers={"content-type": "text/plain"})
+        assert not_json.status_code == 422
+        assert [e["day"] for e in patient.get(path).json()].count("2026-10-06") == 0
+
+
+def test_the_response_route_assesses_a_treated_patient_and_waits_for_a_plan(server: Server) -> None:
+    with client(server, "doc@api.test") as doctor:
+        treated = doctor.get(f"/api/v1/patients/{server.treated}/response").json()
+        assert treated["status"] == "responding"
+        assert treated["assessment"]["measures"]["pain"]["improvement_pct"] >= 30
+        assert treated["assessment"]["sources"]
+        fresh = doctor.get(f"/api/v1/patients/{server.fresh}/response").json()
+        assert fresh == {"patient_id": server.fresh, "status": "no_plan", "assessment": None}
+        record = doctor.get(f"/api/v1/patients/{server.treated}").json()
+        assert record["current_plan"][0]["dose_mg"] == 1.5
+
+
+def test_the_openapi_document_describes_every_api_route(server: Server) -> None:
+    document = httpx.get(f"{server.url}/api/v1/openapi.json").json()
+    assert set(document["paths"]) == {
+        "/api/v1/token",
+        "/api/v1/me",
+        "/api/v1/patients",
+        "/api/v1/patients/{patient_id}",
+        "/api/v1/patients/{patient_id}/diary",
+        "/api/v1/patients/{patient_id}/response",
+    }
+    post = document["paths"]["/api/v1/patients/{patient_id}/diary"]["post"]
+    assert "pain" in post["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert {"401", "404", "409", "422"} <= set(post["responses"])

@@ -1,0 +1,187 @@
+"""Page behaviour: forms re-render with each field's problem, merges, plans, exports, audit."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from ldnkit.settings import Settings
+from ldnkit.store.accounts import NewAccount, create_account
+from ldnkit.store.repository import Store
+from ldnkit.web.server import background_server, csrf_from, sign_in
+
+PASSWORD = "pages-pass-1"
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    db_url: str
+    patient: int
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('pages')}/pages.db"
+    store = Store.open(db_url)
+    store.upgrade()
+    create_account(store, NewAccount(role="clinician", email="doc@pages.test", password=PASSWORD))
+    patient = create_account(
+        store,
+        NewAccount(
+            role="patient", email="pat@pages.test", password=PASSWORD, clinician="doc@pages.test"
+        ),
+    ).patient_id
+    store.close()
+    assert patient is not None
+    with background_server(Settings(database_url=db_url)) as url:
+        yield Site(url, db_url, patient)
+
+
+@contextmanager
+def signed_in(site: Site, email: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=site.url, follow_redirects=False) as client:
+        assert sign_in(client, email, PASSWORD).status_code == 303
+        yield client
+
+
+def test_a_today_form_with_bad_answers_comes_back_with_each_fields_problem(site: Site) -> None:
+    with signed_in(site, "pat@pages.test") as patient:
+        csrf = csrf_from(patient.get("/me/today").text)
+        form = {
+            "csrf_token": csrf,
+            "fatigue": "11",
+            "sleep_quality": "5",
+            "taken": "yes",
+            "dose_mg": "50",
+            "note": "kept as typed",
+        }
+        response = patient.post("/me/today", data=form)
+        assert response.status_code == 422
+        page = response.text
+        assert "pain: got nothing; expected a value (this field is required)" in page
+        assert "fatigue: got &#34;11&#34;; expected a number at most 10" in page
+        assert "standard-dose naltrexone, not LDN" in page
+        assert "kept as typed</textarea>" in page  # the answers are not lost
+
+
+def test_a_second_entry_for_a_day_asks_how_to_merge_and_then_merges(site: Site) -> None:
+    day = "2026-08-01"
+    with signed_in(site, "pat@pages.test") as patient:
+        csrf = csrf_from(patient.get(f"/me/today?day={day}").text)
+        form = {"csrf_token": csrf, "day": day, "pain": "6", "fatigue": "5", "sleep_quality": "4"}
+        assert patient.post("/me/today", data=form).status_code == 303
+        clash = patient.post("/me/today", data={**form, "pain": "2"})
+        assert clash.status_code == 409
+        assert f"{day} already has an entry" in clash.text
+        assert 'name="how" value="replace"' in clash.text
+        merged = patient.post("/me/today", data={**form, "pain": "2", "how": "combine"})
+        assert merged.status_code == 303
+        progress = patient.get(merged.headers["location"]).text
+        assert f"Saved your entry for {day}" in progress
+    with signed_in(site, "doc@pages.test") as doctor:
+        exported = doctor.get(f"/clinic/patients/{site.patient}/diary.csv")
+        assert exported.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(exported.text)))
+        assert [(r["day"], r["pain"]) for r in rows if r["day"] == day] == [(day, "4")]
+
+
+def test_intake_with_bad_fields_re_renders_with_the_problems_and_saves_nothing(site: Site) -> None:
+    with signed_in(site, "doc@pages.test") as doctor:
+        before = doctor.get("/clinic").text.count("/clinic/patients/")
+        csrf = csrf_from(doctor.get("/clinic/patients/new").text)
+        form = {
+            "csrf_token": csrf,
+            "name": "",
+            "age": "131",
+            "med_name_0": "tramadol",
+            "med_last_dose_0": "yesterday",
+            "liver": "fine",
+        }
+        response = doctor.post("/clinic/patients/new", data=form)
+        assert response.status_code == 422
+        for field in (
+            "name: got",
+            "age: got &#34;131&#34;; expected a number at most 130",
+            "medications[0].last_dose: got &#34;yesterday&#34;",
+            "liver: got",
+        ):
+            assert field in response.text, field
+        assert doctor.get("/clinic").text.count("/clinic/patients/") == before
+
+
+def test_a_plan_is_previewed_refused_above_5_mg_saved_and_exported(site: Site) -> None:
+    base = f"/clinic/patients/{site.patient}/plan"
+    start = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    with signed_in(site, "doc@pages.test") as doctor:
+        csrf = csrf_from(doctor.get(base).text)
+        form = {
+            "csrf_token": csrf,
+            "protocol": "custom",
+            "start": start,
+            "start_dose_mg": "1",
+            "step_mg": "1",
+            "interval_days": "7",
+            "target_mg": "50",
+            "action": "preview",
+        }
+        refused = doctor.post(base, data=form)
+        assert refused.status_code == 422
+        assert "target_mg" in refused.text
+        partial = doctor.post(base, data={**form, "target_mg": "4"}, headers={"HX-Request": "true"})
+        assert partial.status_code == 200
+        assert "<html" not in partial.text
+        assert "4 mg" in partial.text
+        assert "Capsules for 60 days" in partial.text
+        saved = doctor.post(base, data={**form, "target_mg": "4", "action": "save"})
+        assert saved.status_code == 303
+        ics = doctor.get(f"{base}.ics")
+        assert ics.headers["content-type"].startswith("text/calendar")
+        assert "BEGIN:VEVENT" in ics.text
+        printed = doctor.get(f"{base}/print")
+        assert printed.status_code == 200
+        assert "4 mg" in printed.text
+    with signed_in(site, "pat@pages.test") as patient:
+        mine = patient.get("/me/plan")
+        assert "custom plan" in mine.text
+        assert patient.get("/me/plan.ics").text.startswith("BEGIN:VCALENDAR")
+
+
+def test_reading_a_patient_page_is_audited(site: Site) -> None:
+    with signed_in(site, "doc@pages.test") as doctor:
+        assert doctor.get(f"/clinic/patients/{site.patient}").status_code == 200
+    store = Store.open(site.db_url)
+    doctor_account = store.account_by_email("doc@pages.test")
+    trail = store.audit_trail(site.patient, limit=20)
+    store.close()
+    assert doctor_account is not None
+    reads = {e.what for e in trail if e.account_id == doctor_account.id and e.action == "read"}
+    assert {"patient", "diary", "plan", "screenings", "visit notes"} <= reads
+
+
+def test_criteria_results_can_be_saved_to_the_patients_record(site: Site) -> None:
+    with signed_in(site, "doc@pages.test") as doctor:
+        csrf = csrf_from(doctor.get("/clinic/criteria/fiqr").text)
+        form = {"csrf_token": csrf, "patient_id": str(site.patient), "taken_on": "2026-10-01"}
+        for domain, count in (("function", 9), ("overall", 2), ("symptoms", 10)):
+            form.update({f"{domain}_{i}": "5" for i in range(count)})
+        response = doctor.post("/clinic/criteria/fiqr", data=form)
+        assert response.status_code == 200
+        assert "Saved to the patient" in response.text
+        page = doctor.get(f"/clinic/patients/{site.patient}").text
+        assert "FIQR total over time" in page
+
+
+def test_patient_pages_explain_with_sources(site: Site) -> None:
+    with signed_in(site, "pat@pages.test") as patient:
+        for slug in ("expect", "side-effects"):
+            text = patient.get(f"/learn/{slug}").text
+            assert "Sources:" in text
+        assert patient.get("/learn/nothing-here").status_code == 404
