@@ -91,3 +91,21 @@ def test_users_create_refuses_an_unknown_clinician_and_a_taken_email(
     assert 'email: got "c@x.test"; expected an email that has no account yet' in (
         capsys.readouterr().err
     )
+
+
+def test_demo_seeds_an_empty_database_once(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--json"]) == 0
+    seeded = json.loads(capsys.readouterr().out)
+    assert seeded["seeded"] is True
+    roles = [login["role"] for login in seeded["logins"]]
+    assert roles == ["clinician", "patient", "patient", "patient"]
+    store = Store.open(db_url)
+    doctor = store.account_by_email(seeded["logins"][0]["email"])
+    assert doctor is not None
+    patients = store.patients(doctor.actor)
+    assert len(patients) == 3
+    assert all(len(store.diary(doctor.actor, p.id)) >= 90 for p in patients)
+    assert all(store.current_plan(doctor.actor, p.id) is not None for p in patients)
+    store.close()
+    assert main(["demo"]) == 0
+    assert "already has accounts; nothing seeded" in capsys.readouterr().out
