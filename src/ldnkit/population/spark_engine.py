@@ -10,6 +10,8 @@ each Spark worker calls the very same `ldnkit.domain.screening.screen`.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,13 +171,20 @@ def screen_rows(
             "engine", "spark", "pyspark installed (pip install 'ldnkit[spark]')"
         ) from None
     files = bulk_files(folder)
-    spark = (
+    builder = (
         SparkSession.builder.master(master)
         .appName("ldnkit-population")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")
-        .getOrCreate()
+        .config("spark.ui.showConsoleProgress", "false")
     )
+    if master.startswith("local"):
+        # Local workers must run this interpreter (where ldnkit is installed), not whatever
+        # `python3` is on PATH. On a cluster, install ldnkit on the workers and point
+        # PYSPARK_PYTHON (or spark.pyspark.python) at that interpreter.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
     try:
         for kind in COLUMNS:
             paths = [str(p) for p in files.get(kind, [])]
