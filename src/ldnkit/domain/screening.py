@@ -8,9 +8,10 @@ severe finding; `earliest_start` is the first day the screen would pass.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Literal
 
 from ldnkit.domain.drugs import DrugClass, Recognition, recognise
@@ -172,10 +173,10 @@ class _Facts:
     """What the rules read: the profile plus what was recognised in it, once."""
 
     profile: PatientProfile
-    medications: tuple[tuple[Medication, DrugFacts], ...]
-    conditions: tuple[tuple[str, Condition], ...]  # (label as given, recognised condition)
+    medications: list[tuple[Medication, DrugFacts]]
     allergies: tuple[tuple[str, Recognition], ...]
-    by_role: dict[str, tuple[tuple[str, Condition], ...]]  # the conditions again, by screen role
+    # Recognised conditions by screen role, each with the label it arrived under.
+    by_role: Mapping[str, Sequence[tuple[str, Condition]]]
 
 
 # A rule appends what it finds; plain calls cost less than generators at population scale.
@@ -258,6 +259,7 @@ def procedure_hold(facts: _Facts, out: list[Finding]) -> None:
 
 
 _NONE: tuple[tuple[str, Condition], ...] = ()
+_NO_ROLES: Mapping[str, Sequence[tuple[str, Condition]]] = MappingProxyType({})
 
 
 def liver(facts: _Facts, out: list[Finding]) -> None:
@@ -352,9 +354,8 @@ _CONDITION_RULES = {
 
 
 def condition_positions(facts: _Facts, out: list[Finding]) -> None:
-    for label, condition in facts.conditions:
-        rule_id = _CONDITION_RULES.get(condition.screen_role)
-        if rule_id is not None:
+    for role, rule_id in _CONDITION_RULES.items():
+        for label, condition in facts.by_role.get(role, _NONE):
             out.append(
                 _finding(
                     rule_id,
@@ -392,20 +393,26 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _condition_facts(profile: PatientProfile) -> tuple[tuple[str, Condition], ...]:
-    kb = knowledge_base()
-    found: dict[str, tuple[str, Condition]] = {}
+def _conditions_by_role(profile: PatientProfile) -> dict[str, list[tuple[str, Condition]]]:
+    """Recognised conditions grouped by screen role, each condition once (first label kept)."""
+    by_role: dict[str, list[tuple[str, Condition]]] = {}
+    seen: set[str] = set()
     for entry in profile.conditions:
-        if isinstance(entry, CodedCondition):
-            label = f"{entry.system.upper()} {entry.code}"
-            condition = kb.find_condition(entry.code, entry.system)
-        else:
-            label = entry
-            condition = kb.find_condition(entry)
-        if condition is not None:
-            # One finding per condition, even when it arrives as text and as a code.
-            found.setdefault(condition.id, (label, condition))
-    return tuple(found.values())
+        label, condition = _recognise_condition(entry)
+        # One finding per condition, even when it arrives as text and as a code.
+        if condition is not None and condition.id not in seen:
+            seen.add(condition.id)
+            by_role.setdefault(condition.screen_role, []).append((label, condition))
+    return by_role
+
+
+def _recognise_condition(entry: str | CodedCondition) -> tuple[str, Condition | None]:
+    if isinstance(entry, CodedCondition):
+        return (
+            f"{entry.system.upper()} {entry.code}",
+            knowledge_base().find_condition(entry.code, entry.system),
+        )
+    return entry, knowledge_base().find_condition(entry)
 
 
 def _allergy_facts(profile: PatientProfile) -> tuple[tuple[str, Recognition], ...]:
@@ -421,19 +428,11 @@ def _allergy_facts(profile: PatientProfile) -> tuple[tuple[str, Recognition], ..
 
 def gather_facts(profile: PatientProfile) -> _Facts:
     """Recognise the profile's drugs, conditions and allergies once, for all rules."""
-    conditions = _condition_facts(profile) if profile.conditions else ()
-    by_role: dict[str, tuple[tuple[str, Condition], ...]] = {}
-    for label, condition in conditions:
-        by_role[condition.screen_role] = (
-            *by_role.get(condition.screen_role, ()),
-            (label, condition),
-        )
     return _Facts(
         profile=profile,
-        medications=tuple((m, drug_facts(m.name, m.rxnorm)) for m in profile.medications),
-        conditions=conditions,
+        medications=[(m, drug_facts(m.name, m.rxnorm)) for m in profile.medications],
         allergies=_allergy_facts(profile) if profile.allergies else (),
-        by_role=by_role,
+        by_role=_conditions_by_role(profile) if profile.conditions else _NO_ROLES,
     )
 
 
