@@ -21,12 +21,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     insert,
     select,
 )
 
 from ldnkit.cdshooks.models import FeedbackItem
+from ldnkit.store.database import make_engine
 
 _metadata = MetaData()
 
@@ -65,7 +65,7 @@ class FeedbackStore:
 
     @classmethod
     def from_url(cls, url: str) -> FeedbackStore:
-        return cls(create_engine(url))
+        return cls(make_engine(url))
 
     def record(self, service_id: str, items: Iterable[FeedbackItem], client: str | None) -> int:
         now = dt.datetime.now(dt.UTC)
