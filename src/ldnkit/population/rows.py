@@ -124,7 +124,8 @@ class RowScreener:
             self._orders[kind] = template, days
         if template is None or template.status == "active":
             return template
-        start = _day(authored) or request_start(self.order_kinds[kind])
+        # Only the calendar date counts (fhir_date reads no further), so the cache is per day.
+        start = _day(authored[:10] if authored else None) or request_start(self.order_kinds[kind])
         if start is None or days is None:
             return template
         # Capped at as_of here rather than later, so the dated copy can be shared.
