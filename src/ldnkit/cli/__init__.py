@@ -6,6 +6,7 @@ from ldnkit.cli import (  # noqa: F401  (imported for their registrations)
     db,
     demo,
     drug,
+    fhir,
     knowledge,
     plan,
     population,

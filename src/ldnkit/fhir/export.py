@@ -1,0 +1,161 @@
+"""ldnkit records -> FHIR R4 resources (plain dicts, validated with the fhir.resources R4 models).
+
+- a titration plan -> one MedicationRequest with one dosageInstruction per step (sequence, dose,
+  bounds of the step, bedtime or morning as timing.repeat.when HS / MORN);
+- diary entries -> Observations: pain with LOINC 72514-3 (pain severity 0-10 numeric rating,
+  FACTS §7); fatigue, sleep quality and mood have no single-item LOINC (FACTS §7), so they are
+  coded by text only rather than under a borrowed code;
+- FIQR answers and scores -> one QuestionnaireResponse, items grouped by domain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ldnkit.domain.diary import DiaryEntry
+from ldnkit.domain.titration import Plan
+from ldnkit.fhir.boundary import validated
+from ldnkit.fhir.mapping import LOINC, RXNORM, SNOMED
+
+UCUM = "http://unitsofmeasure.org"
+NALTREXONE_RXNORM = "7243"  # ingredient code (FACTS §7)
+ORAL_ROUTE = {"system": SNOMED, "code": "26643006", "display": "Oral route"}
+PAIN_LOINC = "72514-3"
+_WHEN = {"bedtime": "HS", "morning": "MORN"}
+_SURVEY = {
+    "coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+        "code": "survey", "display": "Survey",
+    }]
+}
+# (diary field, code): pain has a LOINC code; the others are named, not coded (see above).
+_DIARY_ITEMS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("pain", {
+        "coding": [{"system": LOINC, "code": PAIN_LOINC,
+                    "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported"}],
+        "text": "Pain (0-10)",
+    }),
+    ("fatigue", {"text": "Fatigue (0-10, ldnkit diary)"}),
+    ("sleep_quality", {"text": "Sleep quality (0-10, ldnkit diary)"}),
+    ("mood", {"text": "Mood (0-10, ldnkit diary)"}),
+)
+
+
+def _patient(patient_id: str) -> dict[str, str]:
+    return {"reference": f"Patient/{patient_id}"}
+
+
+def _mg(value: float) -> dict[str, Any]:
+    return {"value": value, "unit": "mg", "system": UCUM, "code": "mg"}
+
+
+def plan_to_medication_request(
+    plan: Plan,
+    patient_id: str,
+    *,
+    authored_on: dt.date | None = None,
+    request_id: str | None = None,
+    status: str = "active",
+) -> dict[str, Any]:
+    """A titration plan as one MedicationRequest, one dosageInstruction per step."""
+    dosages = []
+    for number, step in enumerate(plan.steps, start=1):
+        period = {"start": step.start.isoformat()}
+        if step.end is not None:
+            period["end"] = step.end.isoformat()
+        until = f" to {step.end.isoformat()}" if step.end else " onwards"
+        text = f"{step.dose_mg:g} mg at {step.time} from {step.start.isoformat()}{until}"
+        dosage: dict[str, Any] = {
+            "sequence": number,
+            "text": text + (f" ({step.note})" if step.note else ""),
+            "timing": {"repeat": {
+                "boundsPeriod": period, "frequency": 1, "period": 1, "periodUnit": "d",
+                "when": [_WHEN[step.time]],
+            }},
+            "route": {"coding": [ORAL_ROUTE]},
+            "doseAndRate": [{"doseQuantity": _mg(step.dose_mg)}],
+        }
+        dosages.append(dosage)
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "status": status,
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": RXNORM, "code": NALTREXONE_RXNORM, "display": "naltrexone"}],
+            "text": f"Low-dose naltrexone (compounded), {plan.protocol} titration to "
+                    f"{plan.target_mg:g} mg",
+        },
+        "subject": _patient(patient_id),
+        "authoredOn": (authored_on or plan.steps[0].start).isoformat(),
+        "dosageInstruction": dosages,
+        "note": [{"text": "Titration protocol sources: " + ", ".join(plan.sources)}],
+    }
+    if request_id:
+        resource["id"] = request_id
+    return validated(resource)
+
+
+def diary_to_observations(
+    entries: Iterable[DiaryEntry], patient_id: str
+) -> list[dict[str, Any]]:
+    """Each diary score as an Observation (pain coded LOINC 72514-3), oldest day first."""
+    observations = []
+    for entry in sorted(entries, key=lambda e: e.day):
+        for field, code in _DIARY_ITEMS:
+            value = getattr(entry, field)
+            if value is None:
+                continue
+            observations.append(validated({
+                "resourceType": "Observation",
+                "id": f"diary-{entry.day.isoformat()}-{field.replace('_', '-')}",
+                "status": "final",
+                "category": [_SURVEY],
+                "code": code,
+                "subject": _patient(patient_id),
+                "effectiveDateTime": entry.day.isoformat(),
+                "valueInteger": int(value),
+            }))
+    return observations
+
+
+def fiqr_to_questionnaire_response(
+    answers: Mapping[str, Sequence[float | None]],
+    scores: Mapping[str, Any],
+    patient_id: str,
+    taken_on: dt.date,
+) -> dict[str, Any]:
+    """FIQR answers (function/overall/symptoms lists) and scores as a QuestionnaireResponse.
+
+    Items are `function.1` ... `symptoms.10` with the questionnaire's own item texts;
+    unanswered items are left out (FHIR has no empty answer). The scores computed by
+    `ldnkit criteria fiqr` follow as a `scores` group.
+    """
+    from ldnkit.domain.criteria import FIQR_ITEMS
+
+    groups = []
+    for domain, texts in FIQR_ITEMS.items():
+        items = []
+        for number, (text, value) in enumerate(zip(texts, answers.get(domain, ()), strict=False),
+                                               start=1):
+            item: dict[str, Any] = {"linkId": f"{domain}.{number}", "text": text}
+            if value is not None:
+                item["answer"] = [{"valueDecimal": value}]
+            items.append(item)
+        groups.append({"linkId": domain, "text": domain.capitalize(), "item": items})
+    score_items = [
+        {"linkId": f"score.{name}", "text": f"FIQR {name} score",
+         "answer": [{"valueDecimal": scores[name]}]}
+        for name in ("function", "overall", "symptoms", "total")
+        if scores.get(name) is not None
+    ]
+    if score_items:
+        groups.append({"linkId": "score", "text": "Scores", "item": score_items})
+    return validated({
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "subject": _patient(patient_id),
+        "authored": taken_on.isoformat(),
+        "item": groups,
+    })
