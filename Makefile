@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Migrates the SQLite database in this folder (ldnkit.db), seeds the demo clinic when it is
+# empty, serves the web app on 127.0.0.1:8000 and prints the URL and the demo logins.
 run: install
-	$(BIN)/ldnkit demo-walkthrough
+	$(BIN)/ldnkit serve --demo-if-empty --host 127.0.0.1 --port 8000
 
 test: install
 	$(BIN)/pytest
