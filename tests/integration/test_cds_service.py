@@ -546,6 +546,12 @@ def test_malformed_json_is_400_with_a_reason(cds: str) -> None:
     assert "not valid JSON" in refusal(response, 400)
 
 
+def test_nan_is_not_json_and_is_400(cds: str) -> None:
+    body = b'{"hook": "order-sign", "hookInstance": "x", "context": {"patientId": NaN}}'
+    response = httpx.post(f"{cds}/cds-services/ldn-order-sign", content=body)
+    assert "NaN is not a JSON value" in refusal(response, 400)
+
+
 def test_missing_hook_fields_are_each_named(cds: str) -> None:
     reason = refusal(post(cds, "ldn-order-sign", {"fhirServer": "https://ehr.example.org"}), 400)
     for name in ("hook:", "hookInstance:", "context:"):
@@ -594,25 +600,51 @@ def test_body_larger_than_the_limit_is_413(cds: str) -> None:
     assert "at most" in refusal(response, 413)
 
 
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+# Where a mangled value goes: top-level fields, hook context, prefetch, the draft order itself.
+PLACES = [
+    ("hook",), ("hookInstance",), ("context",), ("prefetch",), ("fhirServer",),
+    ("fhirAuthorization",), ("context", "patientId"), ("context", "draftOrders"),
+    ("context", "selections"), ("context", "draftOrders", "entry"),
+    ("context", "draftOrders", "entry", 1), ("context", "draftOrders", "entry", 1, "resource"),
+    ("context", "draftOrders", "entry", 1, "resource", "medicationCodeableConcept"),
+    ("context", "draftOrders", "entry", 1, "resource", "dosageInstruction"),
+    ("context", "draftOrders", "entry", 1, "resource", "contained"),
+    ("prefetch", "medications"), ("prefetch", "medications", "entry"), ("prefetch", "patient"),
+]  # fmt: skip
+
+
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    body=st.recursive(
-        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-        lambda inner: (
-            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-        ),
-        max_leaves=12,
-    ),
-    path=st.sampled_from(["hook", "hookInstance", "context", "prefetch", "fhirServer"]),
+    value=JSON,
+    place=st.sampled_from(PLACES),
     service=st.sampled_from(["ldn-order-sign", "ldn-order-select", "ldn-patient-view"]),
 )
-def test_no_mangled_request_gets_a_500(cds: str, body: Any, path: str, service: str) -> None:
-    request = spec_context_request("spec-order-sign-context.json", "order-sign")
-    request[path] = body
+def test_no_mangled_request_gets_a_500(
+    cds: str, value: Any, place: tuple[Any, ...], service: str
+) -> None:
+    request = spec_context_request("spec-order-sign-context.json", service.removeprefix("ldn-"))
+    request["context"]["selections"] = ["MedicationRequest/smart-MedicationRequest-103"]
+    ldn = med_request("ldn", "1288992", "naltrexone 4.5 mg")
+    request["prefetch"] = {"patient": None, "conditions": None, "medications": searchset(ldn)}
+    target: Any = request
+    for key in place[:-1]:
+        target = target[key]
+    target[place[-1]] = value
     assert post(cds, service, request).status_code in {200, 400, 412}
-    assert post(cds, service, body).status_code in {200, 400, 412}
+    assert post(cds, service, value).status_code in {200, 400, 412}
 
 
 # --- feedback -----------------------------------------------------------------------------------
@@ -656,6 +688,25 @@ def test_feedback_outcomes_are_stored(cds: str, db_url: str) -> None:
     assert stored[0].outcome_timestamp.isoformat() == "2026-11-23T10:05:31+00:00"
 
 
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    item=st.fixed_dictionaries(
+        {
+            "card": st.text(max_size=5),
+            "outcome": st.sampled_from(["accepted", "overridden", "x"]),
+            "outcomeTimestamp": st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat())
+            | st.text(max_size=12),
+        },
+        optional={"acceptedSuggestions": JSON, "overrideReason": JSON},
+    )
+)
+def test_no_feedback_gets_a_500(cds: str, item: dict[str, Any]) -> None:
+    response = httpx.post(f"{cds}/cds-services/ldn-order-sign/feedback", json={"feedback": [item]})
+    assert response.status_code in {200, 400}
+
+
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
@@ -666,6 +717,10 @@ def test_feedback_outcomes_are_stored(cds: str, db_url: str) -> None:
         (
             {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:05:31"},
             "feedback[1].outcomeTimestamp: got",
+        ),
+        (
+            {"card": "c", "outcome": "overridden", "outcomeTimestamp": "0001-01-01T00:00:00+05:00"},
+            "within the calendar once moved to UTC",
         ),
         (
             {"card": "c", "outcome": "ignored", "outcomeTimestamp": "2026-11-23T10:05:31Z"},

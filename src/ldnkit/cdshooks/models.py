@@ -222,7 +222,10 @@ class FeedbackItem(BaseModel):
             raise ValueError(
                 "an ISO 8601 date-time in UTC with its zone, e.g. 2026-11-23T10:05:31Z"
             )
-        return value.astimezone(dt.UTC)
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError as exc:  # year 1 or 9999 pushed past the calendar by the zone
+            raise ValueError("a date-time within the calendar once moved to UTC") from exc
 
     @model_validator(mode="after")
     def _accepted_names_suggestions(self) -> FeedbackItem:

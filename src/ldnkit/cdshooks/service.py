@@ -146,6 +146,11 @@ class _Guard:
             ) from exc
 
 
+def _no_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON (RFC 8259) does not, and nor does this service.
+    raise ValueError(f"{name} is not a JSON value")
+
+
 async def _json_body(request: Request) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -156,7 +161,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if not body.strip():
         raise CdsError(400, ["body: got nothing; expected a JSON object"])
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise CdsError(400, [f"body: not valid JSON ({exc})"]) from exc
     if not isinstance(parsed, dict):
