@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -13,6 +17,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ldnkit.cdshooks.auth import (
     MAX_LIFETIME_SECONDS,
@@ -125,14 +131,11 @@ def test_hmac_token_is_refused_even_keyed_with_the_public_key(verifier: Verifier
     assert "HS256" in refusal(verifier, forged)
 
 
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
 def _hs256_with_public_key(secret: bytes) -> str:
-    import base64
-    import hashlib
-    import hmac
-
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
     now = int(time.time())
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "ec-1"}).encode())
     body = b64(
@@ -241,3 +244,44 @@ def test_bad_clients_file_is_refused_at_start_with_a_reason(
     with pytest.raises(InputError) as caught:
         load_clients(path)
     assert expected in str(caught.value)
+
+
+ODD = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6)
+ODD_JSON = st.recursive(ODD, lambda inner: st.lists(inner, max_size=2), max_leaves=4)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    claim=st.sampled_from(["iss", "aud", "exp", "iat", "jti", "sub", "tenant"]),
+    header=st.sampled_from(["kid", "jku", "typ"]),
+    claim_value=ODD_JSON,
+    header_value=ODD_JSON,
+)
+def test_odd_claims_and_headers_are_accepted_or_refused_never_crash(
+    verifier: Verifier, claim: str, header: str, claim_value: Any, header_value: Any
+) -> None:
+    now = int(time.time())
+    payload = {"iss": EHR, "aud": AUD, "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}
+    payload[claim] = claim_value
+    headers = {"kid": "ec-1", header: header_value}
+    with contextlib.suppress(AuthError):
+        check(verifier, raw_es384(headers, payload))
+
+
+def raw_es384(header: dict[str, Any], payload: dict[str, Any]) -> str:
+    """A correctly signed JWS of any JSON, even what PyJWT's encoder would refuse to write."""
+    head = b64(json.dumps({"alg": "ES384", **header}).encode())
+    body = b64(json.dumps(payload).encode())
+    es384 = jwt.algorithms.ECAlgorithm(jwt.algorithms.ECAlgorithm.SHA384)
+    return f"{head}.{body}.{b64(es384.sign(f'{head}.{body}'.encode(), EC_KEY))}"
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=80) | st.text(alphabet="abcXYZ019-_.=", max_size=80))
+def test_garbage_bearer_tokens_are_refused(verifier: Verifier, garbage: str) -> None:
+    with pytest.raises(AuthError):
+        check(verifier, garbage)
