@@ -126,6 +126,7 @@ class _Guard:
             log.warning("LDNKIT_CDS_CLIENTS is not set: every CDS Hooks call will be refused")
         else:
             clients = load_clients(settings.cds_clients)
+            log.info("CDS Hooks: %d trusted client(s): %s", len(clients), ", ".join(clients))
         self.verifier = Verifier(clients)
 
     def audience(self, request: Request) -> str:
@@ -141,6 +142,8 @@ class _Guard:
                 request.headers.get("authorization"), self.audience(request)
             )
         except AuthError as exc:
+            # Kept for the audit trail: who was turned away and why (never the token itself).
+            log.warning("CDS Hooks call to %s refused: %s", request.url.path, exc)
             raise CdsError(
                 401, [str(exc)], headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from exc
