@@ -868,3 +868,11 @@ def test_auth_off_is_announced_loudly_at_start(
     assert AUTH_OFF_BANNER.strip() in capsys.readouterr().err
     assert any("not authenticated" in r.getMessage() for r in caplog.records)
     assert all(r.levelno == logging.WARNING for r in caplog.records)
+
+
+def test_re_signed_order_that_stops_an_opioid_gets_no_card(cds: str) -> None:
+    request = fixture("opioid-cds-rec-08-on-naloxone.json")
+    request["context"]["draftOrders"]["entry"][0]["resource"]["status"] = "stopped"
+    ldn = med_request("ldn", "example-rec-08-on-naloxone", "LDN 3 mg capsule")
+    request["prefetch"]["medications"] = searchset(ldn)
+    assert cards_of(post(cds, "ldn-order-sign", request)) == []

@@ -46,6 +46,7 @@ _CLINICAL_FIELDS = {
     ),
 }  # fmt: skip
 _MG = {"mg", "milligram", "milligrams"}
+_NOT_BEING_ORDERED = frozenset({"cancelled", "completed", "entered-in-error", "stopped"})
 
 
 def _only(resource: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
@@ -83,6 +84,8 @@ def draft_drugs(
         order = resource.get("resource") if isinstance(resource, dict) else None
         if not isinstance(order, dict) or order.get("resourceType") != "MedicationRequest":
             continue  # diets, labs, procedures: nothing the LDN rules read
+        if order.get("status") in _NOT_BEING_ORDERED:
+            continue  # a re-signed order that stops or voids a drug does not start it
         reference = f"MedicationRequest/{order['id']}" if isinstance(order.get("id"), str) else None
         # A draft is read as an order being placed, whatever its status says.
         trimmed = {**_only(order, _ORDER_FIELDS), "status": "draft"}
