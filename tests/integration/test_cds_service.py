@@ -440,7 +440,7 @@ def test_spec_patient_view_fetches_with_the_lent_token(
     request["fhirServer"] = fhir[0]
     cards = cards_of(post(cds, "ldn-patient-view", request))
     assert len(cards) == 1
-    assert "naltrexone 4.5 mg capsule" in cards[0]["summary"]
+    assert cards[0]["summary"].startswith("On naltrexone 4.5 mg: LDN safety screen says")
     # patientToGreet is not one of this service's keys: all three were fetched, with the token.
     paths = sorted(path.split("?")[0] for path, _ in fhir_data.requests)
     assert paths == ["/fhir/Condition", "/fhir/MedicationRequest", "/fhir/Patient/1288992"]

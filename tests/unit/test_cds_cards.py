@@ -49,7 +49,7 @@ def test_opioid_ordered_for_patient_on_ldn_is_critical() -> None:
     assert [c.indicator for c in cards] == ["critical"]
     wire = cards[0].wire()
     assert_spec_card(wire)
-    assert "Ultram" in wire["summary"]
+    assert wire["summary"].startswith("Tramadol 50 mg: opioid ordered")
     assert wire["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/t1"
 
 
@@ -112,7 +112,7 @@ def test_opioid_and_ldn_ordered_together_give_one_card_offering_either_removal()
 def test_ldn_selected_while_an_opioid_waits_unselected_in_the_session_is_critical() -> None:
     cards = order_cards([draft("LDN 1.5 mg", "ldn")], [draft("Percocet", "p")], [])
     assert len(cards) == 1
-    assert "Percocet" in cards[0].summary
+    assert "oxycodone" in cards[0].summary  # Percocet, by its ingredients
 
 
 def test_long_drug_names_are_shortened_to_keep_the_summary_under_140() -> None:

@@ -121,7 +121,9 @@ def order_cards(
 
 def _opioid_card(order: Drug, naltrexone: list[Drug]) -> Card:
     text = card_texts()["opioid-ordered-on-naltrexone"]
-    summary = _summary(text.summary, order=order.label, naltrexone=_names(naltrexone))
+    summary = _summary(
+        text.summary, order=_short(order).capitalize(), naltrexone=_names(naltrexone)
+    )
     suggestions = [_removal(order), *(_removal(d) for d in naltrexone)]
     return _critical(summary, _detail(text, order, naltrexone), suggestions)
 
@@ -131,7 +133,7 @@ def _naltrexone_card(order: Drug, opioids: list[Drug]) -> Card:
     dose = (
         f"{_mg(order.milligrams)} mg" if order.milligrams is not None else "(strength not stated)"
     )
-    summary = _summary(text.summary, dose=dose, opioid=_names(opioids), order=order.label)
+    summary = _summary(text.summary, dose=dose, opioid=_names(opioids))
     return _critical(summary, _detail(text, order, opioids), [_removal(order)])
 
 
@@ -278,11 +280,20 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 1)].rstrip() + "…"
 
 
+def _short(drug: Drug) -> str:
+    """A drug as a summary names it: its ingredients and dose (the detail has the full name)."""
+    ingredients = " / ".join(i.name for i in drug.recognition.ingredients)
+    if not ingredients:
+        return drug.label
+    dose = f" {_mg(drug.milligrams)} mg" if drug.milligrams is not None else ""
+    return ingredients + dose
+
+
 def _names(drugs: Sequence[Drug]) -> str:
     names: list[str] = []
     for drug in drugs:
-        if drug.label not in names:
-            names.append(drug.label)
+        if _short(drug) not in names:
+            names.append(_short(drug))
     return ", ".join(names)
 
 
