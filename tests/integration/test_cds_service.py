@@ -409,7 +409,9 @@ def test_patient_view_for_patient_on_ldn_and_opioids_shows_the_screen(cds: str) 
     cards = cards_of(post(cds, "ldn-patient-view", request))
     assert len(cards) == 1
     assert cards[0]["indicator"] == "warning"  # critical is kept for the order hooks
-    assert "contraindicated" in cards[0]["summary"]
+    assert cards[0]["summary"] == (
+        "On naltrexone 4.5 mg: LDN safety screen says contraindicated (Active opioid)"
+    )
     assert "opioid" in cards[0]["detail"].lower()
     assert "**Sources**" in cards[0]["detail"]
 
@@ -440,7 +442,8 @@ def test_spec_patient_view_fetches_with_the_lent_token(
     request["fhirServer"] = fhir[0]
     cards = cards_of(post(cds, "ldn-patient-view", request))
     assert len(cards) == 1
-    assert cards[0]["summary"].startswith("On naltrexone 4.5 mg: LDN safety screen says")
+    assert cards[0]["summary"] == "On naltrexone 4.5 mg: LDN safety screen says eligible"
+    assert cards[0]["indicator"] == "info"
     # patientToGreet is not one of this service's keys: all three were fetched, with the token.
     paths = sorted(path.split("?")[0] for path, _ in fhir_data.requests)
     assert paths == ["/fhir/Condition", "/fhir/MedicationRequest", "/fhir/Patient/1288992"]

@@ -25,6 +25,7 @@ from ldnkit.cdshooks.models import Action, Card, Indicator, Link, Source, Sugges
 from ldnkit.domain.drugs import DrugClass, Recognition
 from ldnkit.domain.screening import SEVERITY_RANK, Screening
 from ldnkit.knowledge import knowledge_base
+from ldnkit.knowledge.rules import rule_texts
 
 LDN_MAX_MG = 10.0  # the contract's line between low-dose and standard naltrexone orders
 SUMMARY_LIMIT = 139  # the spec: a summary under 140 characters
@@ -218,7 +219,13 @@ def patient_view_cards(screening: Screening, naltrexone: Sequence[Drug], as_of: 
     findings = sorted(screening.findings, key=lambda f: SEVERITY_RANK[f.severity], reverse=True)[
         :TOP_FINDINGS
     ]
-    top = f": {', '.join(f.subject for f in findings[:2])}" if findings else ""
+    titles = rule_texts()
+    named: list[str] = []
+    for finding in findings:
+        title = titles[finding.rule].title if finding.rule in titles else finding.rule
+        if finding.severity != "info" and title not in named:
+            named.append(title)
+    top = f" ({', '.join(named[:3])})" if named else ""
     summary = _summary(
         text.summary, naltrexone=_names(naltrexone), verdict=screening.verdict, top=top
     )
