@@ -879,3 +879,19 @@ def test_re_signed_order_that_stops_an_opioid_gets_no_card(cds: str) -> None:
     ldn = med_request("ldn", "example-rec-08-on-naloxone", "LDN 3 mg capsule")
     request["prefetch"]["medications"] = searchset(ldn)
     assert cards_of(post(cds, "ldn-order-sign", request)) == []
+
+
+def test_unreachable_jku_is_401_and_not_fetched_again_at_once(tmp_path: Path) -> None:
+    jku = f"http://127.0.0.1:{closed_port()}/jwks.json"
+    with secured(tmp_path, [{"iss": EHR, "jku": jku}]) as url:
+        endpoint = f"{url}/cds-services/ldn-order-sign"
+        reasons = [
+            refusal(
+                post(url, "ldn-order-sign", sign_request(),
+                     headers={"Authorization": f"Bearer {signed(endpoint, jku=jku)}"}),
+                401,
+            )
+            for _ in range(2)
+        ]  # fmt: skip
+    assert "could not fetch the key set" in reasons[0]
+    assert "not tried again" in reasons[1]

@@ -183,6 +183,7 @@ class JkuKeys:
     clock: Callable[[], float] = time.monotonic
     _cache: dict[str, _FetchedKeys] = field(default_factory=dict)
     _attempts: dict[str, float] = field(default_factory=dict)
+    _failures: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def cached(self, url: str, kid: str) -> SigningKey | None:
@@ -210,9 +211,16 @@ class JkuKeys:
             if last is not None and now - last < JKU_REFRESH_SECONDS:
                 if entry is not None and kid in entry.keys:
                     return entry.keys[kid]  # stale but the newest there is
+                if url in self._failures:
+                    raise AuthError(f"{self._failures[url]} (not tried again for a few seconds)")
                 raise AuthError(f"kid {kid!r} is not in the key set at {url}")
             self._attempts[url] = now
-            keys = self._download(url)
+            try:
+                keys = self._download(url)
+            except AuthError as exc:
+                self._failures[url] = str(exc)
+                raise
+            self._failures.pop(url, None)
             self._cache[url] = _FetchedKeys(keys, now)
             if kid not in keys:
                 raise AuthError(f"kid {kid!r} is not in the key set at {url}")
