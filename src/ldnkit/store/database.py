@@ -12,8 +12,11 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite connections get the pragmas a multi-client web app needs."""
+def make_engine(url: str, *, immediate: bool = True) -> Engine:
+    """An engine for `url`; SQLite connections get the pragmas a multi-client web app needs.
+
+    `immediate=False` gives SQLite read transactions that start deferred (for read-only work).
+    """
     if not is_sqlite(url):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -36,6 +39,6 @@ def make_engine(url: str) -> Engine:
         # Nearly every transaction writes (each read of a patient record writes an audit row).
         # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
         # another writer got in between; IMMEDIATE waits its turn (busy_timeout) instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Literal
 
 from sqlalchemy import Engine, delete, func, select
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ldnkit.domain.diary import DiaryEntry, MergeConflict, MergePolicy, merge_entries
 from ldnkit.store import migrate
-from ldnkit.store.database import make_engine
+from ldnkit.store.database import is_sqlite, make_engine
 from ldnkit.store.models import (
     AccountRow,
     AuditRow,
@@ -116,12 +117,22 @@ def normalise_email(email: str) -> str:
 class Store:
     """The clinic's records behind one engine (SQLite file or PostgreSQL server)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, read_engine: Engine | None = None) -> None:
         self.engine = engine
+        self._read_engine = read_engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(read_engine or engine, expire_on_commit=False)
+        # SQLite has one writer at a time; its busy handler waits by sleeping in steps of up to
+        # 100 ms, which under load turns into long tail latencies. Writers from this process
+        # queue on a lock instead and are handed the database the moment it is free.
+        self._write_lock: threading.Lock | nullcontext[None] = (
+            threading.Lock() if is_sqlite(str(engine.url)) else nullcontext()
+        )
 
     @classmethod
     def open(cls, url: str) -> Store:
+        if is_sqlite(url):
+            return cls(make_engine(url), make_engine(url, immediate=False))
         return cls(make_engine(url))
 
     def upgrade(self) -> None:
@@ -130,17 +141,26 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
+        """A write transaction (nearly all are: reading a patient record writes its audit row)."""
+        with self._write_lock, self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        """A read-only transaction: in WAL mode it never waits for the writer."""
+        with self._read_sessions.begin() as session:
             yield session
 
     # -- accounts -------------------------------------------------------------------------
 
     def is_empty(self) -> bool:
         """True when nobody has an account yet (a fresh install)."""
-        with self._tx() as s:
+        with self._read() as s:
             return s.scalar(select(func.count()).select_from(AccountRow)) == 0
 
     def _check_email_free(self, s: Session, email: str) -> None:
@@ -200,12 +220,12 @@ class Store:
             return _patient(patient)
 
     def account_by_email(self, email: str) -> Account | None:
-        with self._tx() as s:
+        with self._read() as s:
             row = s.scalar(select(AccountRow).where(AccountRow.email == normalise_email(email)))
             return _account(row) if row else None
 
     def account_for_patient(self, patient_id: int) -> Account | None:
-        with self._tx() as s:
+        with self._read() as s:
             row = s.scalar(select(AccountRow).where(AccountRow.patient_id == patient_id))
             return _account(row) if row else None
 
@@ -242,8 +262,8 @@ class Store:
         return token, csrf
 
     def session(self, token: str, kind: SessionKind) -> tuple[Actor, str] | None:
-        """The actor and CSRF token of a live session, or None."""
-        with self._tx() as s:
+        """The actor and CSRF token of a live session, or None (an expired one is removed)."""
+        with self._read() as s:
             found = s.execute(
                 select(SessionRow, AccountRow)
                 .join(AccountRow, AccountRow.id == SessionRow.account_id)
@@ -252,10 +272,12 @@ class Store:
             if found is None:
                 return None
             session_row, account_row = found
-            if _aware(session_row.expires_at) <= utcnow():
-                s.delete(session_row)
-                return None
-            return _account(account_row).actor, session_row.csrf_token
+            expired = _aware(session_row.expires_at) <= utcnow()
+            result = _account(account_row).actor, session_row.csrf_token
+        if expired:
+            self.close_session(token)
+            return None
+        return result
 
     def close_session(self, token: str) -> None:
         with self._tx() as s:
@@ -317,7 +339,7 @@ class Store:
 
     def audit_trail(self, patient_id: int | None = None, limit: int = 1000) -> list[AuditEvent]:
         """The newest audit events, for one patient or for all."""
-        with self._tx() as s:
+        with self._read() as s:
             query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
             if patient_id is not None:
                 query = query.where(AuditRow.patient_id == patient_id)
@@ -480,7 +502,7 @@ class Store:
         raise MergeConflict(self._entry_on(patient_id, entry.day), entry)
 
     def _entry_on(self, patient_id: int, day: dt.date) -> DiaryEntry:
-        with self._tx() as s:
+        with self._read() as s:
             row = s.scalar(
                 select(DiaryRow).where(DiaryRow.patient_id == patient_id, DiaryRow.day == day)
             )

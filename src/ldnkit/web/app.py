@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from ldnkit import __version__
 from ldnkit.bootstrap import open_store
@@ -116,6 +117,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_page(
             request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail)
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _exc: ClientDisconnect) -> Response:
+        # The client hung up mid-request; nobody is left to read an answer.
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
