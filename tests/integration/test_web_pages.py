@@ -185,3 +185,16 @@ def test_patient_pages_explain_with_sources(site: Site) -> None:
             text = patient.get(f"/learn/{slug}").text
             assert "Sources:" in text
         assert patient.get("/learn/nothing-here").status_code == 404
+
+
+def test_signing_out_ends_the_session(site: Site) -> None:
+    with signed_in(site, "pat@pages.test") as patient:
+        csrf = csrf_from(patient.get("/me/today").text)
+        stale = patient.cookies.get("ldnkit_session")
+        out = patient.post("/logout", data={"csrf_token": csrf})
+        assert out.status_code == 303
+        assert out.headers["location"] == "/login"
+    with httpx.Client(base_url=site.url, cookies={"ldnkit_session": stale or ""}) as replay:
+        again = replay.get("/me/today", follow_redirects=False)
+        assert again.status_code == 303
+        assert again.headers["location"] == "/login"

@@ -215,7 +215,8 @@ def _patient_context(store: Store, actor: Actor, patient_id: int) -> dict[str, A
         "chart_text": symptom_chart_text(view.entries, view.steps),
         "fiqr_chart": Markup(fiqr_chart_svg(fiqr)) if fiqr else None,  # noqa: S704
         "notes": store.notes(actor, patient_id),
-        "entries": list(reversed(view.entries)),
+        # The newest eight weeks; the whole diary is one click away as CSV.
+        "entries": list(reversed(view.entries))[:56],
     }
 
 
@@ -232,7 +233,7 @@ def print_summary(
 ) -> Response:
     """One page to print: screen, plan, response and the last weeks of the diary."""
     context = _patient_context(store, session.actor, patient_id)
-    context["entries"] = context["entries"][:28]
+    context["entries"] = context["entries"][:28]  # four weeks fit one printed page
     return page(request, "summary.html", context)
 
 
