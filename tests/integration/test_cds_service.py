@@ -809,6 +809,19 @@ def test_calls_need_a_valid_jwt_for_the_endpoint_they_reach(tmp_path: Path) -> N
         assert "replay" in refusal(replay, 401)
         feedback = httpx.post(f"{endpoint}/feedback", json={"feedback": []})
         assert refusal(feedback, 401)
+        item = {
+            "card": "c-auth",
+            "outcome": "overridden",
+            "outcomeTimestamp": "2026-11-23T10:00:00Z",
+        }
+        sent = httpx.post(
+            f"{endpoint}/feedback",
+            json={"feedback": [item]},
+            headers={"Authorization": f"Bearer {signed(endpoint + '/feedback')}"},
+        )
+        assert sent.json() == {"stored": 1}
+        stored = FeedbackStore.from_url(f"sqlite:///{tmp_path / 'fb.db'}").outcomes()
+        assert [(o.card_uuid, o.client) for o in stored] == [("c-auth", EHR)]
         # Discovery names services and prefetch only: open, so integrators can read it.
         assert httpx.get(f"{url}/cds-services").status_code == 200
 
