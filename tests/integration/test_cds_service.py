@@ -908,3 +908,32 @@ def test_unreachable_jku_is_401_and_not_fetched_again_at_once(tmp_path: Path) ->
         ]  # fmt: skip
     assert "could not fetch the key set" in reasons[0]
     assert "not tried again" in reasons[1]
+
+
+@pytest.mark.parametrize("where", ["bundle", "contained"])
+def test_draft_naming_its_drug_by_medication_reference_is_read(cds: str, where: str) -> None:
+    oxycodone = {
+        "resourceType": "Medication",
+        "id": "m1",
+        "code": {"text": "oxycodone 5 mg tablet"},
+    }
+    order = med_request("rx1", "1288992", "ignored", "draft")
+    del order["medicationCodeableConcept"]
+    entries: list[dict[str, Any]] = []
+    if where == "bundle":
+        order["medicationReference"] = {"reference": "Medication/m1"}
+        entries.append({"resource": oxycodone})
+    else:
+        order["medicationReference"] = {"reference": "#m1"}
+        order["contained"] = [oxycodone]
+    request = {
+        "hook": "order-sign",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "patientId": "1288992",
+            "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}, *entries]},
+        },
+        "prefetch": {"medications": searchset(med_request("ldn", "1288992", "LDN 1.5 mg"))},
+    }
+    cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["summary"].split(":")[0] for c in cards] == ["Oxycodone 5 mg"]
