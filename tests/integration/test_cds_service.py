@@ -39,6 +39,8 @@ from ldnkit.validation import InputError
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "cds"
 SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
+if not SYNTHEA.exists():  # a checkout beside the shared folder rather than at /work/main
+    SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-bulk-10"
 IBUPROFEN_PATIENT = "ca15b832-01e4-41dd-6a52-97bd3e5510cb"  # Synthea: active ibuprofen only
 TOKEN = "some-opaque-fhir-access-token"  # the spec example's fhirAuthorization token
 
