@@ -258,6 +258,9 @@ def assert_spec_card(card: dict[str, Any]) -> None:
     assert card["indicator"] in {"info", "warning", "critical"}
     assert card["source"]["label"]
     assert all(value not in (None, "", [], {}) for value in card.values())
+    for reason in card.get("overrideReasons", []):
+        assert reason["code"]
+        assert reason["display"]  # the spec: a display for every override reason
     suggestions = card.get("suggestions", [])
     if suggestions:
         assert card["selectionBehavior"] in {"at-most-one", "any"}

@@ -27,6 +27,9 @@ def assert_spec_card(card: dict[str, Any]) -> None:
     assert card["source"]["label"]
     assert card["source"].get("url", "https://").startswith("https://")
     assert all(value not in (None, "", [], {}) for value in card.values())
+    for reason in card.get("overrideReasons", []):
+        assert reason["code"]
+        assert reason["display"]  # the spec: a display for every override reason
     suggestions = card.get("suggestions", [])
     if suggestions:
         assert card["selectionBehavior"] in {"at-most-one", "any"}
@@ -51,6 +54,11 @@ def test_opioid_ordered_for_patient_on_ldn_is_critical() -> None:
     assert_spec_card(wire)
     assert wire["summary"].startswith("Tramadol 50 mg: opioid ordered")
     assert wire["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/t1"
+    reasons = wire["overrideReasons"]
+    assert {r["system"] for r in reasons} == {
+        "http://cds-hooks.hl7.org/CodeSystem/non-adherence-reason"
+    }
+    assert all(r["display"] for r in reasons)  # the spec: a display for every reason
 
 
 def test_ldn_ordered_for_patient_on_active_opioid_is_critical_and_offers_removal() -> None:

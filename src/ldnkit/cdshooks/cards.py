@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from ldnkit.cdshooks.models import Action, Card, Indicator, Link, Source, Suggestion
+from ldnkit.cdshooks.models import Action, Card, Coding, Indicator, Link, Source, Suggestion
 from ldnkit.domain.drugs import DrugClass, Recognition
 from ldnkit.domain.screening import SEVERITY_RANK, Screening
 from ldnkit.knowledge import knowledge_base
@@ -49,6 +49,8 @@ class CardText(BaseModel):
     points: tuple[_Point, ...] = ()
     intro: str | None = None
     sources: tuple[str, ...] = ()
+    # What the EHR may offer a clinician who overrides the card (sent back as feedback).
+    override_reasons: tuple[Coding, ...] = ()
 
 
 @cache
@@ -126,7 +128,7 @@ def _opioid_card(order: Drug, naltrexone: list[Drug]) -> Card:
         text.summary, order=_short(order).capitalize(), naltrexone=_names(naltrexone)
     )
     suggestions = [_removal(order), *(_removal(d) for d in naltrexone)]
-    return _critical(summary, _detail(text, order, naltrexone), suggestions)
+    return _critical(summary, _detail(text, order, naltrexone), suggestions, text)
 
 
 def _naltrexone_card(order: Drug, opioids: list[Drug]) -> Card:
@@ -135,10 +137,12 @@ def _naltrexone_card(order: Drug, opioids: list[Drug]) -> Card:
         f"{_mg(order.milligrams)} mg" if order.milligrams is not None else "(strength not stated)"
     )
     summary = _summary(text.summary, dose=dose, opioid=_names(opioids))
-    return _critical(summary, _detail(text, order, opioids), [_removal(order)])
+    return _critical(summary, _detail(text, order, opioids), [_removal(order)], text)
 
 
-def _critical(summary: str, detail: str, suggestions: list[Suggestion | None]) -> Card:
+def _critical(
+    summary: str, detail: str, suggestions: list[Suggestion | None], text: CardText
+) -> Card:
     primary = knowledge_base().sources[PRIMARY_SOURCE]
     offered = [s for s in suggestions if s is not None]
     return Card(
@@ -151,6 +155,7 @@ def _critical(summary: str, detail: str, suggestions: list[Suggestion | None]) -
         ),
         suggestions=offered or None,
         selectionBehavior="at-most-one" if offered else None,
+        overrideReasons=list(text.override_reasons) or None,
         links=[_label_link()],
     )
 
