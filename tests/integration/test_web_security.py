@@ -264,3 +264,15 @@ def test_injection_strings_are_stored_verbatim_and_shown_escaped(
         assert record["profile"]["planned_procedures"][0]["name"] == payload
         diary = client.get(f"/api/v1/patients/{clinic.patient_a}/diary").json()
         assert [e["note"] for e in diary if e["day"] == "2026-09-01"] == [payload]
+
+
+def test_pages_forbid_framing_and_caching_and_load_no_third_party_code(clinic: Clinic) -> None:
+    with browser(clinic, "doc-a@clinic.test") as doctor:
+        page = doctor.get("/clinic")
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["cache-control"] == "no-store"
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert "//" not in "".join(
+            line for line in page.text.splitlines() if "<script" in line or "stylesheet" in line
+        )
+        assert doctor.get("/static/htmx.min.js").status_code == 200

@@ -21,6 +21,7 @@ from ldnkit.store.repository import Forbidden, NotFound
 from ldnkit.validation import InputError, Problem, show
 from ldnkit.web import api
 from ldnkit.web.deps import WrongRole
+from ldnkit.web.headers import SecurityHeaders
 from ldnkit.web.render import page
 from ldnkit.web.routes import auth, clinic, learn, patient
 from ldnkit.web.security import CsrfRejected, LoginLimiter, LoginRequired, TooManyAttempts
@@ -167,10 +168,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Low-dose naltrexone therapy: patients, diaries, plans and responses.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # The interactive docs page loads its scripts from a CDN; the JSON document is enough.
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.add_middleware(SecurityHeaders)
     app.state.store = store
     app.state.settings = settings
     app.state.limiter = LoginLimiter()
