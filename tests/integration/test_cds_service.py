@@ -520,6 +520,12 @@ def test_slow_fhir_server_gives_412_once_and_is_not_asked_again_at_once(cds: str
     assert len(slow.requests) == 1  # one attempt, no retries, no second call
 
 
+def test_orders_the_rules_do_not_read_need_no_patient_data(cds: str) -> None:
+    # The spec's order-sign example (a diet and amoxicillin) with no prefetch, no fhirServer.
+    request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    assert cards_of(post(cds, "ldn-order-sign", request)) == []
+
+
 def test_missing_prefetch_without_fhir_server_gives_412_naming_the_query(cds: str) -> None:
     request = fixture("opioid-cds-rec-04-long-acting-opioid.json")
     del request["fhirServer"]
@@ -645,6 +651,9 @@ def test_no_mangled_request_gets_a_500(
 ) -> None:
     request = spec_context_request("spec-order-sign-context.json", service.removeprefix("ldn-"))
     request["context"]["selections"] = ["MedicationRequest/smart-MedicationRequest-103"]
+    # An opioid draft, so the order hooks read the patient's record too.
+    draft = request["context"]["draftOrders"]["entry"][1]["resource"]
+    draft["medicationCodeableConcept"] = {"text": "oxycodone 5 mg tablet"}
     ldn = med_request("ldn", "1288992", "naltrexone 4.5 mg")
     request["prefetch"] = {"patient": None, "conditions": None, "medications": searchset(ldn)}
     target: Any = request

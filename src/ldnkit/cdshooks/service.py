@@ -34,6 +34,7 @@ from ldnkit.cdshooks.models import (
 )
 from ldnkit.cdshooks.orders import active_drugs, draft_drugs, patient_profile
 from ldnkit.cdshooks.prefetch import PREFETCH_TEMPLATES, Fetcher
+from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.screening import screen
 from ldnkit.settings import Settings, get_settings
 from ldnkit.validation import Problem, problems_from
@@ -192,12 +193,10 @@ async def _cards(service: ServiceInfo, hook: HookRequest, fetcher: Fetcher) -> l
         )
     context = _parse(service.context, hook.context, "context.")
     patient_id: str = context.patientId  # type: ignore[attr-defined]
-    data = await fetcher.patient_data(hook, patient_id, service.needs)
     today = dt.datetime.now(dt.UTC).date()
-    profile = patient_profile(data.resources(), patient_id, today)
-    active = active_drugs(profile)
     if isinstance(context, PatientViewContext):
-        naltrexone = [d for d in active if d.is_naltrexone]
+        profile = await _profile(hook, patient_id, service, fetcher, today)
+        naltrexone = [d for d in active_drugs(profile) if d.is_naltrexone]
         if not naltrexone:
             return []
         return patient_view_cards(screen(profile), naltrexone, today.isoformat())
@@ -207,7 +206,19 @@ async def _cards(service: ServiceInfo, hook: HookRequest, fetcher: Fetcher) -> l
         ordered, pending = draft_drugs(context.draftOrders, None)
     else:  # pragma: no cover - every service above has one of these contexts
         raise TypeError(type(context))
-    return order_cards(ordered, pending, active)
+    if not any(d.is_opioid or d.low_dose_naltrexone for d in ordered):
+        # Nothing ordered that the rules read: the patient's record is not needed, so a call
+        # without prefetch is answered at once instead of reaching out to the FHIR server.
+        return []
+    profile = await _profile(hook, patient_id, service, fetcher, today)
+    return order_cards(ordered, pending, active_drugs(profile))
+
+
+async def _profile(
+    hook: HookRequest, patient_id: str, service: ServiceInfo, fetcher: Fetcher, today: dt.date
+) -> PatientProfile:
+    data = await fetcher.patient_data(hook, patient_id, service.needs)
+    return patient_profile(data.resources(), patient_id, today)
 
 
 def create_router(settings: Settings) -> APIRouter:
