@@ -143,7 +143,6 @@ def _naltrexone_card(order: Drug, opioids: list[Drug]) -> Card:
 def _critical(
     summary: str, detail: str, suggestions: list[Suggestion | None], text: CardText
 ) -> Card:
-    primary = knowledge_base().sources[PRIMARY_SOURCE]
     offered = [s for s in suggestions if s is not None]
     return Card(
         uuid=str(uuid.uuid4()),
@@ -151,20 +150,20 @@ def _critical(
         detail=detail,
         indicator="critical",
         source=Source(
-            label="ldnkit LDN safety rules (naltrexone label, LDN protocol)", url=primary.url
+            label="ldnkit LDN safety rules (naltrexone label, LDN protocol)", url=_primary_url()
         ),
         suggestions=offered or None,
         selectionBehavior="at-most-one" if offered else None,
         overrideReasons=list(text.override_reasons) or None,
-        links=[_label_link()],
+        links=_label_links(),
     )
 
 
-def _label_link() -> Link:
-    primary = knowledge_base().sources[PRIMARY_SOURCE]
-    return Link(
-        label="Naltrexone (REVIA) prescribing information", url=primary.url or "", type="absolute"
-    )
+def _label_links() -> list[Link] | None:
+    url = _primary_url()
+    if not url:
+        return None
+    return [Link(label="Naltrexone (REVIA) prescribing information", url=url, type="absolute")]
 
 
 def _removal(drug: Drug) -> Suggestion | None:
@@ -264,7 +263,7 @@ def patient_view_cards(screening: Screening, naltrexone: Sequence[Drug], as_of: 
             detail=detail,
             indicator=indicator,
             source=Source(label="ldnkit LDN safety screen", url=_primary_url()),
-            links=[_label_link()],
+            links=_label_links(),
         )
     ]
 
