@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -177,6 +178,8 @@ def test_criteria_results_can_be_saved_to_the_patients_record(site: Site) -> Non
         assert "Saved to the patient" in response.text
         page = doctor.get(f"/clinic/patients/{site.patient}").text
         assert "FIQR total over time" in page
+        # Every item at 5: function 45/3 + overall 10 + symptoms 50/2 = 50.
+        assert re.search(r"<td>2026-10-01</td><td>[^<]*</td>\s*<td>total 50(\.0)?</td>", page)
 
 
 def test_patient_pages_explain_with_sources(site: Site) -> None:

@@ -202,10 +202,11 @@ def rescreen(
 def _patient_context(store: Store, actor: Actor, patient_id: int) -> dict[str, Any]:
     view = patient_view(store, actor, patient_id)
     screenings = store.screenings(actor, patient_id)
+    questionnaires = store.questionnaires(actor, patient_id)
     fiqr = [
         (q.taken_on, float(q.result["total"]))
-        for q in store.questionnaires(actor, patient_id, "fiqr")
-        if q.result.get("total") is not None
+        for q in questionnaires
+        if q.kind == "fiqr" and q.result.get("total") is not None
     ]
     return {
         "view": view,
@@ -215,6 +216,7 @@ def _patient_context(store: Store, actor: Actor, patient_id: int) -> dict[str, A
         "chart_text": symptom_chart_text(view.entries, view.steps),
         "fiqr_chart": Markup(fiqr_chart_svg(fiqr)) if fiqr else None,  # noqa: S704
         "notes": store.notes(actor, patient_id),
+        "questionnaires": list(reversed(questionnaires)),
         # The newest eight weeks; the whole diary is one click away as CSV.
         "entries": list(reversed(view.entries))[:56],
     }
