@@ -201,3 +201,41 @@ def test_signing_out_ends_the_session(site: Site) -> None:
         again = replay.get("/me/today", follow_redirects=False)
         assert again.status_code == 303
         assert again.headers["location"] == "/login"
+
+
+def test_a_corrected_profile_is_saved_and_screened_again(site: Site) -> None:
+    with signed_in(site, "doc@pages.test") as doctor:
+        csrf = csrf_from(doctor.get("/clinic/patients/new").text)
+        form = {
+            "csrf_token": csrf,
+            "name": "Edith Edit",
+            "conditions": "fibromyalgia",
+            "med_name_0": "oxycodone 5 mg",
+            "liver": "normal",
+        }
+        created = doctor.post("/clinic/patients/new", data=form)
+        page_url = created.headers["location"].split("#")[0]
+        assert "contraindicated" in doctor.get(page_url).text
+        edit = doctor.get(f"{page_url}/edit").text
+        assert 'value="oxycodone 5 mg"' in edit
+        assert "fibromyalgia</textarea>" in edit
+        stopped = {
+            "csrf_token": csrf_from(edit),
+            "name": "Edith Edit",
+            "conditions": "fibromyalgia",
+            "med_name_0": "oxycodone 5 mg",
+            "med_status_0": "stopped",
+            "med_last_dose_0": (dt.date.today() - dt.timedelta(days=30)).isoformat(),
+            "liver": "normal",
+            "age": "abc",
+        }
+        refused = doctor.post(f"{page_url}/edit", data=stopped)
+        assert refused.status_code == 422
+        assert "age: got &#34;abc&#34;; expected a whole number" in refused.text
+        saved = doctor.post(f"{page_url}/edit", data={**stopped, "age": "58"})
+        assert saved.status_code == 303
+        screened = doctor.get(page_url).text
+        verdict = re.search(r'<span class="verdict (\w+)">', screened)
+        assert verdict is not None
+        assert verdict.group(1) != "contraindicated"
+        assert "oxycodone 5 mg (stopped, last dose" in screened

@@ -19,9 +19,9 @@ from ldnkit.export.calendar import plan_to_ics
 from ldnkit.export.printable import plan_to_text
 from ldnkit.knowledge import knowledge_base
 from ldnkit.store.passwords import hash_password
-from ldnkit.store.records import Actor
+from ldnkit.store.records import Actor, PatientRecord
 from ldnkit.store.repository import NotFound, Store
-from ldnkit.validation import InputError, Problem
+from ldnkit.validation import InputError, Problem, show
 from ldnkit.web.deps import CheckedForm, ClinicianSession, Form, StoreDep
 from ldnkit.web.render import page, problems_by_field
 from ldnkit.web.views import diary_csv, parse, patient_view, plan_of, today
@@ -53,10 +53,15 @@ def patient_list(request: Request, store: StoreDep, session: ClinicianSession) -
 # -- intake and screen ----------------------------------------------------------------------
 
 
+def _med_rows(form: Form) -> int:
+    raw = form.get("med_rows")
+    return min(int(raw), 50) if raw.isdigit() else MEDICATION_ROWS
+
+
 def profile_from_form(form: Form) -> dict[str, Any]:
     """The screening profile as JSON-like data from the intake form (validated separately)."""
     medications = []
-    for i in range(MEDICATION_ROWS):
+    for i in range(_med_rows(form)):
         name = form.get(f"med_name_{i}").strip()
         if not name:
             continue
@@ -91,10 +96,82 @@ def profile_from_form(form: Form) -> dict[str, Any]:
     return data
 
 
+def form_values(record: PatientRecord) -> dict[str, Any]:
+    """The intake form's fields filled from a saved patient (the inverse of profile_from_form)."""
+    profile = record.profile
+    values: dict[str, Any] = {
+        "name": record.name,
+        "as_of": today().isoformat(),
+        "age": "" if profile.get("age") is None else str(profile["age"]),
+        "sex": profile.get("sex", "unknown"),
+        "conditions": "\n".join(
+            c["code"] if isinstance(c, dict) else str(c) for c in profile.get("conditions", [])
+        ),
+        "allergies": "\n".join(
+            a.get("name") or a.get("rxnorm", "") if isinstance(a, dict) else str(a)
+            for a in profile.get("allergies", [])
+        ),
+    }
+    for key in ("liver", "kidney", "alcohol"):
+        values[key] = profile.get(key, "unknown")
+    for flag in ("pregnant", "breastfeeding"):
+        flagged = profile.get(flag)
+        values[flag] = "unknown" if flagged is None else ("yes" if flagged else "no")
+    medications = profile.get("medications", [])
+    for i, med in enumerate(medications):
+        values[f"med_name_{i}"] = med.get("name") or med.get("rxnorm", "")
+        values[f"med_status_{i}"] = med.get("status", "active")
+        values[f"med_last_dose_{i}"] = med.get("last_dose") or ""
+    values["med_rows"] = str(max(MEDICATION_ROWS, len(medications) + 1))
+    procedures = profile.get("planned_procedures", [])
+    if procedures:
+        values["procedure_date"] = procedures[0]["date"]
+        values["procedure_name"] = procedures[0].get("name") or ""
+        values["procedure_opioids"] = "yes" if procedures[0].get("opioids_expected") else "no"
+    for key, score in (record.intake or {}).items():
+        values[f"intake_{key}"] = f"{score:g}"
+    return values
+
+
+def _intake_page(
+    request: Request,
+    values: dict[str, Any],
+    record: PatientRecord | None = None,
+    problems: list[Problem] | None = None,
+) -> Response:
+    rows = int(values.get("med_rows") or MEDICATION_ROWS)
+    context = {
+        "values": values,
+        "rows": range(rows),
+        "record": record,
+        "action": f"/clinic/patients/{record.id}/edit" if record else "/clinic/patients/new",
+        "errors": problems_by_field(problems or []),
+        "problems": [str(p) for p in problems or []],
+    }
+    return page(request, "intake.html", context, status_code=422 if problems else 200)
+
+
+def _checked_intake(form: Form, *, with_login: bool) -> tuple[str, PatientProfile, list[Problem]]:
+    """Name and profile from the form, and every problem with them (all fields at once)."""
+    problems: list[Problem] = []
+    name = form.get("name").strip()
+    if not name or len(name) > 200:
+        problems.append(Problem("name", show(name), "the patient's name (1 to 200 characters)"))
+    if with_login and form.optional("email") and len(form.get("password")) < 8:
+        problems.append(
+            Problem("password", "a short password", "at least 8 characters for the patient's login")
+        )
+    profile: PatientProfile | None = None
+    try:
+        profile = parse(PatientProfile, profile_from_form(form))
+    except InputError as exc:
+        problems.extend(exc.problems)
+    return name, profile or PatientProfile(), problems
+
+
 @router.get("/patients/new")
 def intake_form(request: Request, session: ClinicianSession) -> Response:
-    values = {"as_of": today().isoformat(), "med_rows": MEDICATION_ROWS}
-    return page(request, "intake.html", {"values": values, "rows": range(MEDICATION_ROWS)})
+    return _intake_page(request, {"as_of": today().isoformat()})
 
 
 @router.post("/patients/new")
@@ -102,60 +179,56 @@ def intake(
     request: Request, store: StoreDep, session: ClinicianSession, form: CheckedForm
 ) -> Response:
     values: dict[str, Any] = {k: v[0] for k, v in form.fields.items()}
-    problems: list[Problem] = []
-    name = form.get("name").strip()
-    if not name or len(name) > 200:
-        problems.append(
-            Problem("name", repr(name)[:60], "the patient's name (1 to 200 characters)")
-        )
-    email = form.optional("email")
-    password = form.get("password")
-    if email and len(password) < 8:
-        problems.append(
-            Problem("password", "a short password", "at least 8 characters for the patient's login")
-        )
-    data = profile_from_form(form)
-    try:
-        profile: PatientProfile = parse(PatientProfile, data)
-    except InputError as exc:
-        problems.extend(exc.problems)
-        profile = None  # type: ignore[assignment]
+    name, profile, problems = _checked_intake(form, with_login=True)
     if problems:
-        return page(
-            request,
-            "intake.html",
-            {
-                "values": values,
-                "rows": range(MEDICATION_ROWS),
-                "errors": problems_by_field(problems),
-                "problems": [str(p) for p in problems],
-            },
-            status_code=422,
-        )
-    intake = _intake_scores(form)
+        return _intake_page(request, values, problems=problems)
+    email = form.optional("email")
     try:
         record = store.create_patient(
             session.actor,
             name,
             profile.model_dump(mode="json"),
-            intake=intake,
+            intake=_intake_scores(form),
             email=email,
-            password_hash=hash_password(password) if email else None,
+            password_hash=hash_password(form.get("password")) if email else None,
         )
     except InputError as exc:
-        return page(
-            request,
-            "intake.html",
-            {
-                "values": values,
-                "rows": range(MEDICATION_ROWS),
-                "errors": problems_by_field(exc.problems),
-                "problems": [str(p) for p in exc.problems],
-            },
-            status_code=422,
-        )
+        return _intake_page(request, values, problems=exc.problems)
     _screen_and_save(store, session.actor, record.id, profile)
     return RedirectResponse(f"/clinic/patients/{record.id}#screening", status_code=303)
+
+
+@router.get("/patients/{patient_id}/edit")
+def edit_form(
+    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+) -> Response:
+    record = store.patient(session.actor, patient_id)
+    return _intake_page(request, form_values(record), record)
+
+
+@router.post("/patients/{patient_id}/edit")
+def edit(
+    request: Request,
+    store: StoreDep,
+    session: ClinicianSession,
+    patient_id: int,
+    form: CheckedForm,
+) -> Response:
+    """Save the corrected profile and screen again with it."""
+    record = store.patient(session.actor, patient_id)
+    values: dict[str, Any] = {k: v[0] for k, v in form.fields.items()}
+    name, profile, problems = _checked_intake(form, with_login=False)
+    if problems:
+        return _intake_page(request, values, record, problems)
+    store.update_patient(
+        session.actor,
+        patient_id,
+        name=name,
+        profile=profile.model_dump(mode="json"),
+        intake=_intake_scores(form),
+    )
+    _screen_and_save(store, session.actor, patient_id, profile)
+    return RedirectResponse(f"/clinic/patients/{patient_id}#screening", status_code=303)
 
 
 def _intake_scores(form: Form) -> dict[str, Any] | None:
