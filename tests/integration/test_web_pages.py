@@ -165,6 +165,10 @@ def test_reading_a_patient_page_is_audited(site: Site) -> None:
     assert doctor_account is not None
     reads = {e.what for e in trail if e.account_id == doctor_account.id and e.action == "read"}
     assert {"patient", "diary", "plan", "screenings", "visit notes"} <= reads
+    with signed_in(site, "doc@pages.test") as doctor:
+        shown = doctor.get(f"/clinic/patients/{site.patient}/audit").text
+        assert "<td>doc@pages.test</td><td>read</td><td>audit trail</td>" in shown
+        assert "<td>pat@pages.test</td><td>write</td>" in shown
 
 
 def test_criteria_results_can_be_saved_to_the_patients_record(site: Site) -> None:

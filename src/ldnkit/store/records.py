@@ -94,3 +94,4 @@ class AuditEvent:
     patient_id: int | None
     what: str
     detail: str
+    email: str | None = None  # of the account, when there is one

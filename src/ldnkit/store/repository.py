@@ -338,17 +338,34 @@ class Store:
             raise
 
     def audit_trail(self, patient_id: int | None = None, limit: int = 1000) -> list[AuditEvent]:
-        """The newest audit events, for one patient or for all."""
+        """The newest audit events, for one patient or for all (an operator's view, unscoped)."""
         with self._read() as s:
-            query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
-            if patient_id is not None:
-                query = query.where(AuditRow.patient_id == patient_id)
-            return [
-                AuditEvent(
-                    r.id, _aware(r.at), r.account_id, r.action, r.patient_id, r.what, r.detail
-                )
-                for r in s.scalars(query)
-            ]
+            return self._events(s, patient_id, limit)
+
+    @staticmethod
+    def _events(s: Session, patient_id: int | None, limit: int) -> list[AuditEvent]:
+        query = (
+            select(AuditRow, AccountRow.email)
+            .outerjoin(AccountRow, AccountRow.id == AuditRow.account_id)
+            .order_by(AuditRow.id.desc())
+            .limit(limit)
+        )
+        if patient_id is not None:
+            query = query.where(AuditRow.patient_id == patient_id)
+        return [
+            AuditEvent(
+                r.id, _aware(r.at), r.account_id, r.action, r.patient_id, r.what, r.detail, email
+            )
+            for r, email in s.execute(query)
+        ]
+
+    def patient_audit(self, actor: Actor, patient_id: int, limit: int = 500) -> list[AuditEvent]:
+        """Who read or changed this patient's record, newest first (for their clinician)."""
+        with self._patient_tx(actor, patient_id, "read", "audit trail", clinician_only=True) as (
+            s,
+            _,
+        ):
+            return self._events(s, patient_id, limit)
 
     # -- patients -------------------------------------------------------------------------
 

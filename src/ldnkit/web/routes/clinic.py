@@ -322,6 +322,15 @@ def diary_export(store: StoreDep, session: ClinicianSession, patient_id: int) ->
     )
 
 
+@router.get("/patients/{patient_id}/audit")
+def audit_page(
+    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+) -> Response:
+    events = store.patient_audit(session.actor, patient_id)
+    record = store.patient(session.actor, patient_id)
+    return page(request, "audit.html", {"record": record, "events": events})
+
+
 @router.post("/patients/{patient_id}/notes")
 def add_note(
     store: StoreDep, session: ClinicianSession, patient_id: int, form: CheckedForm
