@@ -28,7 +28,7 @@ from ldnkit.validation import InputError
 CODE = "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)[], text VARCHAR)"
 STATUS = "STRUCT(coding STRUCT(code VARCHAR)[])"
 REF = "STRUCT(reference VARCHAR, display VARCHAR)"
-PERIOD = "STRUCT(start VARCHAR, \"end\" VARCHAR)"
+PERIOD = 'STRUCT(start VARCHAR, "end" VARCHAR)'
 DISPENSE = (
     "STRUCT(validityPeriod STRUCT(start VARCHAR), numberOfRepeatsAllowed BIGINT, "
     "quantity STRUCT(value DOUBLE), "
@@ -42,35 +42,62 @@ DOSAGE = (
 # The fields read per resource type (everything else in the files is skipped unparsed).
 COLUMNS: dict[str, dict[str, str]] = {
     "Patient": {
-        "id": "VARCHAR", "gender": "VARCHAR", "birthDate": "VARCHAR",
+        "id": "VARCHAR",
+        "gender": "VARCHAR",
+        "birthDate": "VARCHAR",
         "deceasedDateTime": "VARCHAR",
     },
     "Condition": {
-        "subject": REF, "clinicalStatus": STATUS, "verificationStatus": STATUS, "code": CODE,
+        "subject": REF,
+        "clinicalStatus": STATUS,
+        "verificationStatus": STATUS,
+        "code": CODE,
     },
     "MedicationRequest": {
-        "subject": REF, "status": "VARCHAR", "medicationCodeableConcept": CODE,
-        "medicationReference": REF, "authoredOn": "VARCHAR", "dispenseRequest": DISPENSE,
+        "subject": REF,
+        "status": "VARCHAR",
+        "medicationCodeableConcept": CODE,
+        "medicationReference": REF,
+        "authoredOn": "VARCHAR",
+        "dispenseRequest": DISPENSE,
         "dosageInstruction": f"{DOSAGE}[]",
     },
     "MedicationStatement": {
-        "subject": REF, "status": "VARCHAR", "medicationCodeableConcept": CODE,
-        "medicationReference": REF, "effectiveDateTime": "VARCHAR", "effectivePeriod": PERIOD,
+        "subject": REF,
+        "status": "VARCHAR",
+        "medicationCodeableConcept": CODE,
+        "medicationReference": REF,
+        "effectiveDateTime": "VARCHAR",
+        "effectivePeriod": PERIOD,
         "dateAsserted": "VARCHAR",
     },
     "AllergyIntolerance": {
-        "patient": REF, "clinicalStatus": STATUS, "verificationStatus": STATUS, "code": CODE,
+        "patient": REF,
+        "clinicalStatus": STATUS,
+        "verificationStatus": STATUS,
+        "code": CODE,
     },
     "Observation": {
-        "subject": REF, "status": "VARCHAR", "code": CODE, "valueCodeableConcept": CODE,
-        "effectiveDateTime": "VARCHAR", "effectivePeriod": PERIOD, "issued": "VARCHAR",
+        "subject": REF,
+        "status": "VARCHAR",
+        "code": CODE,
+        "valueCodeableConcept": CODE,
+        "effectiveDateTime": "VARCHAR",
+        "effectivePeriod": PERIOD,
+        "issued": "VARCHAR",
     },
     "Procedure": {
-        "subject": REF, "status": "VARCHAR", "code": CODE, "performedDateTime": "VARCHAR",
+        "subject": REF,
+        "status": "VARCHAR",
+        "code": CODE,
+        "performedDateTime": "VARCHAR",
         "performedPeriod": PERIOD,
     },
     "ServiceRequest": {
-        "subject": REF, "status": "VARCHAR", "code": CODE, "occurrenceDateTime": "VARCHAR",
+        "subject": REF,
+        "status": "VARCHAR",
+        "code": CODE,
+        "occurrenceDateTime": "VARCHAR",
         "occurrencePeriod": PERIOD,
     },
 }
@@ -81,35 +108,48 @@ _PID = "regexp_extract({ref}, '(?:^|/|urn:uuid:)([^/:?]+)$', 1)"
 # Step 1: the facts worth keeping, each kind of condition and of order numbered once, so that
 # Python maps every distinct code or order shape once instead of once per patient.
 _FACTS = """
+CREATE TEMP TABLE cond_all AS
+SELECT DISTINCT {cond_pid} AS pid, code
+FROM "Condition"
+WHERE (clinicalStatus IS NULL OR list_contains($condition_active, clinicalStatus.coding[1].code))
+  AND NOT coalesce(list_contains($not_true, verificationStatus.coding[1].code), false)
+  AND code IS NOT NULL;
+CREATE TEMP TABLE cond_kind AS
+SELECT row_number() OVER () - 1 AS kind, code FROM (SELECT DISTINCT code FROM cond_all);
 CREATE TEMP TABLE cond_fact AS
-SELECT pid, dense_rank() OVER (ORDER BY code) - 1 AS kind, code FROM (
-  SELECT DISTINCT {cond_pid} AS pid, code
-  FROM "Condition"
-  WHERE (clinicalStatus IS NULL OR list_contains($condition_active, clinicalStatus.coding[1].code))
-    AND NOT coalesce(list_contains($not_true, verificationStatus.coding[1].code), false)
-    AND code IS NOT NULL
+SELECT DISTINCT c.pid, k.kind
+FROM cond_all c JOIN cond_kind k ON c.code IS NOT DISTINCT FROM k.code;
+CREATE TEMP TABLE req_all AS
+SELECT {req_pid} AS pid, status, medicationCodeableConcept, medicationReference,
+       dispenseRequest, dosageInstruction[1] AS dosage, authoredOn
+FROM "MedicationRequest"
+WHERE list_contains($request_status, status);
+CREATE TEMP TABLE req_kind AS
+SELECT row_number() OVER () - 1 AS kind, * FROM (
+  SELECT DISTINCT status, medicationCodeableConcept, medicationReference, dispenseRequest, dosage
+  FROM req_all
 );
+-- Repeated orders of one kind (drug, status, supply shape): only the latest can be the last dose.
 CREATE TEMP TABLE req_fact AS
-SELECT pid, authoredOn, dense_rank() OVER (ORDER BY status, medicationCodeableConcept,
-       medicationReference, dispenseRequest, dosage) - 1 AS kind,
-       status, medicationCodeableConcept, medicationReference, dispenseRequest, dosage
-FROM (
-  -- Repeated orders of one drug with one supply shape: only the latest can be the last dose.
-  SELECT {req_pid} AS pid, status, medicationCodeableConcept, medicationReference,
-         dispenseRequest, dosageInstruction[1] AS dosage, max(authoredOn) AS authoredOn
-  FROM "MedicationRequest"
-  WHERE list_contains($request_status, status)
-  GROUP BY ALL
-);
+SELECT r.pid, k.kind, max(r.authoredOn) AS authoredOn
+FROM req_all r JOIN req_kind k
+  ON r.status IS NOT DISTINCT FROM k.status
+ AND r.medicationCodeableConcept IS NOT DISTINCT FROM k.medicationCodeableConcept
+ AND r.medicationReference IS NOT DISTINCT FROM k.medicationReference
+ AND r.dispenseRequest IS NOT DISTINCT FROM k.dispenseRequest
+ AND r.dosage IS NOT DISTINCT FROM k.dosage
+GROUP BY ALL;
+DROP TABLE cond_all;
+DROP TABLE req_all;
 """
 
-_CONDITION_KINDS = "SELECT DISTINCT kind, code FROM cond_fact"
+_CONDITION_KINDS = "SELECT kind, code FROM cond_kind"
 _ORDER_KINDS = """
-SELECT DISTINCT kind, {'resourceType': 'MedicationRequest', 'status': status,
+SELECT kind, {'resourceType': 'MedicationRequest', 'status': status,
   'medicationCodeableConcept': medicationCodeableConcept,
   'medicationReference': medicationReference, 'dispenseRequest': dispenseRequest,
   'dosageInstruction': CASE WHEN dosage IS NULL THEN NULL ELSE [dosage] END} AS fragment
-FROM req_fact
+FROM req_kind
 """
 
 # Step 2: one row per patient: kinds and dates only, plus the rare resource types in full.
@@ -176,9 +216,14 @@ def _pid(column: str) -> str:
 
 def _format(sql: str) -> str:
     return sql.format(
-        cond_pid=_pid("subject"), req_pid=_pid("subject"), stmt_pid=_pid("subject"),
-        allergy_pid=_pid("patient"), obs_pid=_pid("subject"), proc_pid=_pid("subject"),
-        sr_pid=_pid("subject"), period=PERIOD,
+        cond_pid=_pid("subject"),
+        req_pid=_pid("subject"),
+        stmt_pid=_pid("subject"),
+        allergy_pid=_pid("patient"),
+        obs_pid=_pid("subject"),
+        proc_pid=_pid("subject"),
+        sr_pid=_pid("subject"),
+        period=PERIOD,
     )
 
 
@@ -251,14 +296,14 @@ class Facts:
 
     condition_kinds: dict[int, dict[str, Any]]
     order_kinds: dict[int, dict[str, Any]]
-    batches: Iterator[list[dict[str, Any]]]
+    batches: Iterator[Any]  # pyarrow RecordBatches of patient rows
 
 
 @contextmanager
 def patient_facts(
     folder: Path, batch_size: int = 20_000, threads: int | None = None
 ) -> Iterator[Facts]:
-    """Reduce the export in DuckDB; patient rows come in batches of dicts (in no set order)."""
+    """Reduce the export in DuckDB; patient rows come in Arrow batches (in no set order)."""
     con = duckdb.connect()
     try:
         if threads:
@@ -272,7 +317,7 @@ def patient_facts(
         orders = {k: f for k, f in con.execute(_ORDER_KINDS).fetchall()}
         rows_sql = _format(_ROWS)
         reader = con.sql(rows_sql, params=_used(rows_sql, params)).to_arrow_reader(batch_size)
-        yield Facts(conditions, orders, (batch.to_pylist() for batch in reader))
+        yield Facts(conditions, orders, iter(reader))
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise InputError.single(

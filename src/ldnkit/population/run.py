@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -59,8 +59,10 @@ class Summary:
             "engine": engine,
             "as_of": as_of.isoformat(),
             "patients": self.patients,
-            "verdicts": {v: self.verdicts.get(v, 0) for v in
-                         ("eligible", "caution", "wait", "contraindicated")},
+            "verdicts": {
+                v: self.verdicts.get(v, 0)
+                for v in ("eligible", "caution", "wait", "contraindicated")
+            },
             "rules": dict(self.rules.most_common()),
             "on_naltrexone": self.on_naltrexone,
             "with_active_opioids": self.with_active_opioids,
@@ -107,13 +109,20 @@ def screen_population(
     engine: str = "duckdb",
     spark_master: str | None = None,
     progress: Callable[[int], None] | None = None,
+    *,
+    batch_size: int = 10_000,
 ) -> Summary:
     """Screen every patient of a Bulk Data export folder; write the rows to `out`."""
     if engine not in ENGINES:
         raise InputError.single("--engine", engine, "one of " + ", ".join(ENGINES))
     writer = _Writer(out)
     summary = Summary()
-    for rows in _batches(folder, as_of, engine, spark_master):
+    batches = (
+        _spark_batches(folder, as_of, spark_master)
+        if engine == "spark"
+        else _duckdb_batches(folder, as_of, batch_size)
+    )
+    for rows in batches:
         writer.write(rows)
         summary.add(rows)
         if progress is not None:
@@ -122,21 +131,24 @@ def screen_population(
     return summary
 
 
-def _batches(
-    folder: Path, as_of: dt.date, engine: str, spark_master: str | None
-) -> Iterable[list[dict[str, Any]]]:
-    if engine == "spark":
-        from ldnkit.population import spark_engine
+def _spark_batches(
+    folder: Path, as_of: dt.date, spark_master: str | None
+) -> Iterator[list[dict[str, Any]]]:
+    from ldnkit.population import spark_engine
 
-        rows = spark_engine.screen_rows(folder, as_of, spark_master or "local[*]")
-        for start in range(0, len(rows), 20_000):
-            yield rows[start:start + 20_000]
-        return
+    rows = spark_engine.screen_rows(folder, as_of, spark_master or "local[*]")
+    for start in range(0, len(rows), 20_000):
+        yield rows[start : start + 20_000]
+
+
+def _duckdb_batches(
+    folder: Path, as_of: dt.date, batch_size: int
+) -> Iterator[list[dict[str, Any]]]:
     from ldnkit.population import duckdb_engine
     from ldnkit.population.rows import RowScreener
 
     index = duckdb_engine.medication_index(folder)
-    with duckdb_engine.patient_facts(folder) as facts:
+    with duckdb_engine.patient_facts(folder, batch_size) as facts:
         screener = RowScreener(as_of, index, facts.condition_kinds, facts.order_kinds)
         for batch in facts.batches:
-            yield screener.screen_rows(batch)
+            yield screener.screen_rows(batch.to_pylist())
