@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -68,13 +69,19 @@ def _entry(day: str, pain: int = 5, note: str = "", dose: float | None = 1.5) ->
     )  # fmt: skip
 
 
+@functools.cache
+def _hash(password: str) -> str:
+    # argon2 is slow on purpose; one hash per password is enough for every test.
+    return hash_password(password)
+
+
 def _clinic(store: Store) -> tuple[object, object, object]:
     """Two clinicians; the first has one patient with a login."""
-    alice = store.create_clinician("alice@clinic.test", hash_password("alice-pass"), "Dr Alice")
-    bob = store.create_clinician("bob@clinic.test", hash_password("bob-pass"), "Dr Bob")
+    alice = store.create_clinician("alice@clinic.test", _hash("alice-pass"), "Dr Alice")
+    bob = store.create_clinician("bob@clinic.test", _hash("bob-pass"), "Dr Bob")
     patient = store.create_patient(
         alice.actor, "Pat One", {"age": 40}, email="pat@home.test",
-        password_hash=hash_password("pat-pass"),
+        password_hash=_hash("pat-pass"),
     )  # fmt: skip
     return alice, bob, patient
 
@@ -116,7 +123,7 @@ def test_a_patient_account_belongs_to_its_patient_and_clinician(store: Store) ->
 def test_an_email_cannot_be_registered_twice(store: Store) -> None:
     _clinic(store)
     with pytest.raises(InputError) as caught:
-        store.create_clinician("Alice@clinic.test", hash_password("x" * 8), "Another Alice")
+        store.create_clinician("Alice@clinic.test", _hash("x" * 8), "Another Alice")
     assert caught.value.problems[0].field == "email"
 
 
