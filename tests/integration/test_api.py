@@ -136,6 +136,11 @@ def test_bad_diary_input_is_422_with_one_problem_per_field_path(server: Server) 
         not_json = patient.post(path, content=b"pain=3", headers={"content-type": "text/plain"})
         assert not_json.status_code == 422
         assert [e["day"] for e in patient.get(path).json()].count("2026-10-06") == 0
+        not_an_id = patient.get("/api/v1/patients/abc/diary")
+        assert not_an_id.status_code == 422
+        assert (
+            not_an_id.json()["detail"][0]["msg"] == 'patient_id: got "abc"; expected a whole number'
+        )
 
 
 def test_the_response_route_assesses_a_treated_patient_and_waits_for_a_plan(server: Server) -> None:

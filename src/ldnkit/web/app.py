@@ -18,6 +18,7 @@ from ldnkit.bootstrap import open_store
 from ldnkit.domain.diary import MergeConflict
 from ldnkit.settings import Settings, get_settings
 from ldnkit.store.repository import Forbidden, NotFound
+from ldnkit.validation import _EXPECTED as EXPECTED_WORDS
 from ldnkit.validation import InputError, Problem, show
 from ldnkit.web import api
 from ldnkit.web.deps import WrongRole
@@ -143,11 +144,11 @@ def problems_from_request(exc: RequestValidationError) -> list[Problem]:
         loc = [str(part) for part in err.get("loc", ())]
         if loc and loc[0] in {"body", "query", "path", "form"}:
             loc = loc[1:]
-        received = "nothing" if err.get("type") == "missing" else show(err.get("input"))
-        expected = (
-            "a value (this field is required)"
-            if err.get("type") == "missing"
-            else (str(err.get("msg", "a valid value")).removeprefix("Input should be "))
+        kind = str(err.get("type", ""))
+        received = "nothing" if kind == "missing" else show(err.get("input"))
+        # The same words as everywhere else for the same mistake (ldnkit.validation's table).
+        expected = EXPECTED_WORDS.get(kind) or str(err.get("msg", "a valid value")).removeprefix(
+            "Input should be "
         )
         problems.append(Problem(".".join(loc) or "input", received, expected))
     return problems
