@@ -259,3 +259,28 @@ def test_is_empty_until_the_first_account(store: Store) -> None:
     assert store.is_empty()
     _clinic(store)
     assert not store.is_empty()
+
+
+def test_a_caseload_brings_each_patients_verdict_plan_and_diary_in_one_read(store: Store) -> None:
+    alice, bob, patient = _clinic(store)
+    other = store.create_patient(alice.actor, "Another", {})
+    store.create_patient(bob.actor, "Not Alice's", {})
+    store.save_screening(alice.actor, patient.id, {}, {"verdict": "wait"}, "kb")
+    store.save_screening(alice.actor, patient.id, {}, {"verdict": "eligible"}, "kb")
+    store.save_plan(alice.actor, patient.id, "standard", dt.date(2026, 11, 1), {}, [])
+    for day in ("2026-11-03", "2026-11-02"):
+        store.record_entry(alice.actor, patient.id, _entry(day))
+    caseload = {item.record.name: item for item in store.caseload(alice.actor)}
+    assert set(caseload) == {"Pat One", "Another"}
+    mine = caseload["Pat One"]
+    assert mine.verdict == "eligible"
+    assert mine.plan is not None
+    assert mine.plan.protocol == "standard"
+    assert [e.day.isoformat() for e in mine.entries] == ["2026-11-02", "2026-11-03"]
+    assert (caseload["Another"].verdict, caseload["Another"].plan) == (None, None)
+    assert caseload["Another"].entries == []
+    assert store.audit_trail(other.id)[0].what == "patient list"
+    me = store.account_by_email("pat@home.test")
+    assert me is not None
+    with pytest.raises(Forbidden):
+        store.caseload(me.actor)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ldnkit.domain.diary import DiaryEntry
 
 Role = Literal["clinician", "patient"]
 
@@ -95,3 +98,13 @@ class AuditEvent:
     what: str
     detail: str
     email: str | None = None  # of the account, when there is one
+
+
+@dataclass(frozen=True)
+class CaseloadItem:
+    """One line of a clinician's patient list: the record and what the list shows about it."""
+
+    record: PatientRecord
+    verdict: str | None
+    plan: SavedPlan | None
+    entries: list[DiaryEntry]

@@ -40,6 +40,7 @@ from ldnkit.store.records import (
     Account,
     Actor,
     AuditEvent,
+    CaseloadItem,
     PatientRecord,
     Questionnaire,
     Role,
@@ -385,6 +386,49 @@ class Store:
     def patient(self, actor: Actor, patient_id: int) -> PatientRecord:
         with self._patient_tx(actor, patient_id, "read", "patient") as (_, row):
             return _patient(row)
+
+    def caseload(self, actor: Actor) -> list[CaseloadItem]:
+        """A clinician's patients with their latest verdict, current plan and diary.
+
+        Four queries for the whole list instead of several per patient; each patient's read
+        is audited as "patient list".
+        """
+        if actor.role != "clinician":
+            raise Forbidden("only a clinician has a caseload")
+        with self._tx() as s:
+            rows = list(
+                s.scalars(
+                    select(PatientRow)
+                    .where(PatientRow.clinician_id == actor.clinician_id)
+                    .order_by(PatientRow.name, PatientRow.id)
+                )
+            )
+            ids = [r.id for r in rows]
+            verdicts: dict[int, str] = {}
+            for patient_id, verdict in s.execute(
+                select(ScreeningRow.patient_id, ScreeningRow.verdict)
+                .where(ScreeningRow.patient_id.in_(ids))
+                .order_by(ScreeningRow.id)
+            ):
+                verdicts[patient_id] = verdict  # the newest screening wins
+            plans: dict[int, SavedPlan] = {}
+            for plan in s.scalars(
+                select(PlanRow).where(PlanRow.patient_id.in_(ids)).order_by(PlanRow.id)
+            ):
+                plans[plan.patient_id] = _plan(plan)
+            diaries: dict[int, list[DiaryEntry]] = {i: [] for i in ids}
+            for entry in s.scalars(
+                select(DiaryRow)
+                .where(DiaryRow.patient_id.in_(ids))
+                .order_by(DiaryRow.patient_id, DiaryRow.day)
+            ):
+                diaries[entry.patient_id].append(_entry(entry))
+            for row in rows:
+                self._audit(s, actor, "read", row.id, "patient list")
+            return [
+                CaseloadItem(_patient(r), verdicts.get(r.id), plans.get(r.id), diaries[r.id])
+                for r in rows
+            ]
 
     def update_patient(
         self,

@@ -93,20 +93,26 @@ class PatientView:
         return taken[-1] if taken else None
 
 
-def patient_view(
-    store: Store, actor: Actor, patient_id: int, as_of: dt.date | None = None
+def view_of(
+    record: PatientRecord, plan: SavedPlan | None, entries: list[DiaryEntry], as_of: dt.date
 ) -> PatientView:
-    """The record, its current plan, its diary and the response assessment as of a day."""
-    as_of = as_of or today()
-    record = store.patient(actor, patient_id)
-    plan = store.current_plan(actor, patient_id)
-    entries = store.diary(actor, patient_id)
+    """The view with its response assessment (none before a plan has started)."""
     assessment = None
     if plan is not None and plan.start <= as_of:
         assessment = assess(
             entries, plan.start, as_of, intake=intake_of(record), steps=step_tuples(plan)
         )
     return PatientView(record, plan, entries, assessment, as_of)
+
+
+def patient_view(
+    store: Store, actor: Actor, patient_id: int, as_of: dt.date | None = None
+) -> PatientView:
+    """The record, its current plan, its diary and the response assessment as of a day."""
+    record = store.patient(actor, patient_id)
+    plan = store.current_plan(actor, patient_id)
+    entries = store.diary(actor, patient_id)
+    return view_of(record, plan, entries, as_of or today())
 
 
 def entry_from_form(form: Form, planned: float | None = None) -> DiaryEntry:

@@ -24,7 +24,7 @@ from ldnkit.store.repository import NotFound, Store
 from ldnkit.validation import InputError, Problem, show
 from ldnkit.web.deps import CheckedForm, ClinicianSession, Form, StoreDep
 from ldnkit.web.render import page, problems_by_field
-from ldnkit.web.views import diary_csv, parse, patient_view, plan_of, today
+from ldnkit.web.views import diary_csv, parse, patient_view, plan_of, today, view_of
 
 router = APIRouter(prefix="/clinic", include_in_schema=False)
 
@@ -35,13 +35,13 @@ MEDICATION_ROWS = 4
 @router.get("")
 def patient_list(request: Request, store: StoreDep, session: ClinicianSession) -> Response:
     rows = []
-    for record in store.patients(session.actor):
-        view = patient_view(store, session.actor, record.id)
-        screenings = store.screenings(session.actor, record.id)
+    as_of = today()
+    for item in store.caseload(session.actor):
+        view = view_of(item.record, item.plan, item.entries, as_of)
         rows.append(
             {
-                "record": record,
-                "verdict": screenings[0].verdict if screenings else None,
+                "record": item.record,
+                "verdict": item.verdict,
                 "dose": view.current_dose,
                 "status": view.assessment.status if view.assessment else None,
                 "entries": len(view.entries),
