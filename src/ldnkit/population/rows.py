@@ -24,6 +24,7 @@ from ldnkit.domain.profile import (
     Condition,
     Medication,
     PatientProfile,
+    Sex,
 )
 from ldnkit.domain.screening import screen
 from ldnkit.fhir.mapping import (
@@ -68,6 +69,16 @@ def _condition(key: tuple[tuple[tuple[Any, Any], ...], Any]) -> Condition | None
 
 
 @lru_cache(maxsize=65536)
+def _demographics(
+    birth: str | None, deceased: str | None, gender: str | None, as_of: dt.date
+) -> tuple[int | None, Sex]:
+    # Birth dates repeat across a population: each combination is worked out once.
+    return demographics(
+        {"birthDate": birth, "deceasedDateTime": deceased, "gender": gender}, as_of
+    )
+
+
+@lru_cache(maxsize=65536)
 def _day(value: str | None) -> dt.date | None:
     return fhir_date(value, latest=True)
 
@@ -80,16 +91,6 @@ def _candidate_name(condition: Condition) -> str | None:
     else:
         found = kb.find_condition(condition)
     return found.name if found is not None and found.screen_role == "candidate" else None
-
-
-def _condition_sort_key(condition: Condition) -> tuple[str, str]:
-    if isinstance(condition, CodedCondition):
-        return condition.system, condition.code
-    return "text", condition
-
-
-def _medication_sort_key(med: Medication) -> tuple[str, str, str, str]:
-    return med.name or "", med.rxnorm or "", med.status, str(med.last_dose or "")
 
 
 class RowScreener:
@@ -140,7 +141,9 @@ class RowScreener:
     def profile(self, row: Row) -> PatientProfile:
         """The screening profile of one engine row."""
         as_of = self.as_of
-        age, sex = demographics(row, as_of)
+        age, sex = _demographics(
+            row.get("birthDate"), row.get("deceasedDateTime"), row.get("gender"), as_of
+        )
         found_conditions = [self.condition_kinds[k] for k in row.get("condition_kinds") or ()]
         found_conditions += [_condition(_code_key(c)) for c in row.get("conditions") or ()]
         # Conditions are frozen models or text: hashable, so a dict keeps the distinct ones.
@@ -176,16 +179,17 @@ class RowScreener:
             as_of=as_of,
             age=age,
             sex=sex,
-            # Sorted: engines group in different orders, the output must not depend on it.
-            conditions=sorted(conditions, key=_condition_sort_key),
-            medications=sorted(distinct_medications(meds), key=_medication_sort_key),
+            # Engines group in different orders; no output column depends on the order of
+            # these lists (rules follow the screen's rule order, names are sorted below).
+            conditions=conditions,
+            medications=distinct_medications(meds),
             allergies=allergies,
             pregnant=pregnancy[1] if pregnancy else None,
             breastfeeding=None,
             liver="unknown",
             kidney="unknown",
             alcohol="unknown",
-            planned_procedures=sorted(procedures, key=lambda p: p.date),
+            planned_procedures=procedures,
         )
 
     def screen_row(self, row: Row) -> dict[str, Any]:
