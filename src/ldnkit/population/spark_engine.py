@@ -58,51 +58,62 @@ def _array(values: list[str]) -> str:
     return "array(" + ", ".join("'" + v.replace("'", "\\'") + "'" for v in values) + ")"
 
 
-def _sql() -> str:
-    p = {k: _array(v) for k, v in parameters().items()}
+_CONDITION_FILTER = """
+  (clinicalStatus IS NULL OR array_contains({condition_active}, clinicalStatus.coding[0].code))
+  AND NOT coalesce(array_contains({not_true}, verificationStatus.coding[0].code), false)
+  AND code IS NOT NULL
+"""
+# The kind of an order: everything but patient and date (as in the DuckDB engine). to_json of
+# the struct is its key: deterministic, and cheap to ship to Python.
+_ORDER_KIND = (
+    "named_struct('status', status, 'medicationCodeableConcept', medicationCodeableConcept, "
+    "'medicationReference', medicationReference, 'dispenseRequest', dispenseRequest, "
+    "'dosage', dosageInstruction[0])"
+)
+
+
+def _kinds_sql(p: dict[str, str]) -> tuple[str, str]:
+    # Built from constants (column types, value sets), never from user input.
+    conditions = f"""
+SELECT DISTINCT to_json(code) AS key, code FROM Condition
+WHERE {_CONDITION_FILTER.format(**p)}"""  # noqa: S608
+    orders = f"""
+SELECT DISTINCT to_json({_ORDER_KIND}) AS key, {_ORDER_KIND} AS kind FROM MedicationRequest
+WHERE array_contains({p["request_status"]}, status)"""  # noqa: S608
+    return conditions, orders
+
+
+def _sql(p: dict[str, str]) -> str:
     period = spark_type(COLUMNS["MedicationStatement"]["effectivePeriod"])
-    dispense = spark_type(COLUMNS["MedicationRequest"]["dispenseRequest"])
-    dosages = spark_type(COLUMNS["MedicationRequest"]["dosageInstruction"])
     # Built from constants (column types, value sets), never from user input.
     return f"""
 WITH
 cond AS (
-  SELECT {_pid("subject")} AS pid, collect_set(code) AS conditions
+  SELECT {_pid("subject")} AS pid, collect_set(to_json(code)) AS condition_keys
   FROM Condition
-  WHERE (clinicalStatus IS NULL OR array_contains({p["condition_active"]},
-         clinicalStatus.coding[0].code))
-    AND NOT coalesce(array_contains({p["not_true"]}, verificationStatus.coding[0].code), false)
-    AND code IS NOT NULL
+  WHERE {_CONDITION_FILTER.format(**p)}
   GROUP BY ALL
 ),
 req AS (
-  SELECT {_pid("subject")} AS pid, status, medicationCodeableConcept, medicationReference,
-         dispenseRequest, dosageInstruction[0] AS dosage, max(authoredOn) AS authoredOn
-  FROM MedicationRequest
-  WHERE array_contains({p["request_status"]}, status)
-  GROUP BY ALL
-),
-meds AS (
-  SELECT pid, collect_list(fragment) AS medications FROM (
-    SELECT pid, named_struct('resourceType', 'MedicationRequest', 'status', status,
-      'medicationCodeableConcept', medicationCodeableConcept,
-      'medicationReference', medicationReference, 'authoredOn', authoredOn,
-      'dispenseRequest', dispenseRequest,
-      'dosageInstruction', CASE WHEN dosage IS NULL THEN NULL ELSE array(dosage) END,
-      'effectiveDateTime', CAST(NULL AS STRING), 'effectivePeriod', CAST(NULL AS {period}),
-      'dateAsserted', CAST(NULL AS STRING)) AS fragment
-    FROM req
-    UNION ALL
-    SELECT {_pid("subject")}, named_struct('resourceType', 'MedicationStatement',
-      'status', status, 'medicationCodeableConcept', medicationCodeableConcept,
-      'medicationReference', medicationReference, 'authoredOn', CAST(NULL AS STRING),
-      'dispenseRequest', CAST(NULL AS {dispense}),
-      'dosageInstruction', CAST(NULL AS {dosages}),
-      'effectiveDateTime', effectiveDateTime, 'effectivePeriod', effectivePeriod,
-      'dateAsserted', dateAsserted)
-    FROM MedicationStatement
-    WHERE array_contains({p["statement_status"]}, status)
+  SELECT pid, collect_list(named_struct('key', key, 'authoredOn', authoredOn)) AS order_keys
+  FROM (
+    -- Repeated orders of one kind: only the latest can be the last dose.
+    SELECT {_pid("subject")} AS pid, to_json({_ORDER_KIND}) AS key,
+           max(authoredOn) AS authoredOn
+    FROM MedicationRequest
+    WHERE array_contains({p["request_status"]}, status)
+    GROUP BY ALL
   ) GROUP BY pid
+),
+stmt AS (
+  SELECT {_pid("subject")} AS pid, collect_list(named_struct(
+      'resourceType', 'MedicationStatement', 'status', status,
+      'medicationCodeableConcept', medicationCodeableConcept,
+      'medicationReference', medicationReference, 'effectiveDateTime', effectiveDateTime,
+      'effectivePeriod', effectivePeriod, 'dateAsserted', dateAsserted)) AS medications
+  FROM MedicationStatement
+  WHERE array_contains({p["statement_status"]}, status)
+  GROUP BY ALL
 ),
 allergy AS (
   SELECT {_pid("patient")} AS pid,
@@ -134,11 +145,12 @@ proc AS (
     FROM ServiceRequest WHERE array_contains({p["planned_request"]}, status)
   ) GROUP BY pid
 )
-SELECT p.id, p.gender, p.birthDate, p.deceasedDateTime, cond.conditions, meds.medications,
-       allergy.allergies, obs.observations, proc.procedures
+SELECT p.id, p.gender, p.birthDate, p.deceasedDateTime, cond.condition_keys, req.order_keys,
+       stmt.medications, allergy.allergies, obs.observations, proc.procedures
 FROM Patient p
 LEFT JOIN cond ON cond.pid = p.id
-LEFT JOIN meds ON meds.pid = p.id
+LEFT JOIN req ON req.pid = p.id
+LEFT JOIN stmt ON stmt.pid = p.id
 LEFT JOIN allergy ON allergy.pid = p.id
 LEFT JOIN obs ON obs.pid = p.id
 LEFT JOIN proc ON proc.pid = p.id
@@ -147,17 +159,43 @@ WHERE p.id IS NOT NULL
 
 
 def _screen_partition(
-    as_of: dt.date, medications: dict[str, dict[str, Any]]
+    as_of: dt.date,
+    medications: dict[str, dict[str, Any]],
+    condition_kinds: dict[str, tuple[int, dict[str, Any]]],
+    order_kinds: dict[str, tuple[int, dict[str, Any]]],
 ) -> Any:
     def run(rows: Iterator[Any]) -> Iterator[dict[str, Any]]:
         # Imported on the worker: the screen and its knowledge base load once per process.
         from ldnkit.population.rows import RowScreener
 
-        screener = RowScreener(as_of, medications)
+        screener = RowScreener(
+            as_of,
+            medications,
+            dict(condition_kinds.values()),
+            dict(order_kinds.values()),
+        )
         for row in rows:
-            yield screener.screen_row(row.asDict(recursive=True))
+            data = row.asDict(recursive=True)
+            # Keys -> the kind numbers RowScreener reads, exactly as DuckDB hands them over.
+            data["condition_kinds"] = [
+                condition_kinds[k][0] for k in data.pop("condition_keys") or ()
+            ]
+            data["orders"] = [
+                {"kind": order_kinds[o["key"]][0], "authoredOn": o["authoredOn"]}
+                for o in data.pop("order_keys") or ()
+            ]
+            yield screener.screen_row(data)
 
     return run
+
+
+def _order_fragment(kind: dict[str, Any]) -> dict[str, Any]:
+    dosage = kind.pop("dosage")
+    return {
+        "resourceType": "MedicationRequest",
+        **kind,
+        "dosageInstruction": None if dosage is None else [dosage],
+    }
 
 
 def screen_rows(
@@ -195,9 +233,20 @@ def screen_rows(
                 else spark.createDataFrame([], schema(kind))
             )
             frame.createOrReplaceTempView(kind)
-        grouped = spark.sql(_sql())
-        medications = medication_index(folder)
-        rows = grouped.rdd.mapPartitions(_screen_partition(as_of, medications)).collect()
+        p = {k: _array(v) for k, v in parameters().items()}
+        conditions_sql, orders_sql = _kinds_sql(p)
+        # The kinds are few (distinct codes and order shapes): numbered on the driver, shipped
+        # to every worker with the function.
+        conditions = {
+            r["key"]: (n, r["code"].asDict(recursive=True))
+            for n, r in enumerate(spark.sql(conditions_sql).collect())
+        }
+        orders = {
+            r["key"]: (n, _order_fragment(r["kind"].asDict(recursive=True)))
+            for n, r in enumerate(spark.sql(orders_sql).collect())
+        }
+        screen = _screen_partition(as_of, medication_index(folder), conditions, orders)
+        rows = spark.sql(_sql(p)).rdd.mapPartitions(screen).collect()
     finally:
         spark.stop()
     return sorted(rows, key=lambda r: str(r["patient_id"]))
