@@ -36,6 +36,7 @@ from ldnkit.cdshooks.feedback import FeedbackStore
 from ldnkit.cdshooks.service import AUTH_OFF_BANNER, create_cds_app, create_router
 from ldnkit.settings import Settings
 from ldnkit.validation import InputError
+from ldnkit.web.app import create_app
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "cds"
 SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
@@ -951,3 +952,14 @@ def test_draft_naming_its_drug_by_medication_reference_is_read(cds: str, where: 
     }
     cards = cards_of(post(cds, "ldn-order-sign", request))
     assert [c["summary"].split(":")[0] for c in cards] == ["Oxycodone 5 mg"]
+
+
+def test_the_web_app_serves_cds_hooks_beside_the_pages(tmp_path: Path) -> None:
+    config = Settings(database_url=f"sqlite:///{tmp_path / 'web.db'}", cds_auth="on")
+    with LiveServer(create_app(config)) as url, httpx.Client(base_url=url) as client:
+        services = client.get("/cds-services").json()["services"]
+        assert {s["hook"] for s in services} == {"patient-view", "order-select", "order-sign"}
+        # No JWT: refused as JSON (an OperationOutcome), not redirected to the sign-in page.
+        refused = client.post("/cds-services/ldn-order-sign", json={})
+        assert refused.status_code == 401
+        assert refused.json()["resourceType"] == "OperationOutcome"

@@ -26,7 +26,14 @@ INJECTIONS = [
     "{{ 7*7 }} {% raw %}",
     "Robert'); DELETE FROM diary_entries;--",
 ]
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/token"), ("GET", "/")}
+# CDS Hooks discovery is open by the spec: it lists services and names no patient.
+PUBLIC = {
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/api/v1/token"),
+    ("GET", "/"),
+    ("GET", "/cds-services"),
+}
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,7 @@ def _routes(patient_id: int) -> list[tuple[str, str]]:
             route.path.replace("{patient_id}", str(patient_id))
             .replace("{name}", "acr2016")
             .replace("{slug}", "expect")
+            .replace("{service_id}", "ldn-order-sign")
         )
         found.extend((method, path) for method in sorted(route.methods))
     return [r for r in found if r not in PUBLIC]
@@ -116,6 +124,9 @@ def test_every_page_and_api_route_is_refused_without_login(clinic: Clinic) -> No
             if path.startswith("/api/"):
                 assert response.status_code == 401, (method, path)
                 assert response.headers["www-authenticate"] == "Bearer"
+            elif path.startswith("/cds-services/"):
+                # EHR calls carry a signed JWT instead of a session (CDS Hooks).
+                assert response.status_code == 401, (method, path, response.status_code)
             else:
                 assert response.status_code == 303, (method, path, response.status_code)
                 assert response.headers["location"] == "/login"

@@ -1,7 +1,7 @@
 """Stored outcomes of CDS cards: what clinicians accepted or overrode, for later review.
 
 One row per feedback item, in the `cds_feedback` table of the database named by
-LDNKIT_DATABASE_URL. The table belongs to the CDS service and is created on first use.
+LDNKIT_DATABASE_URL; the store's migrations create it.
 """
 
 from __future__ import annotations
@@ -12,37 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    insert,
-    select,
-)
+from sqlalchemy import Engine, insert, select
 
 from ldnkit.cdshooks.models import FeedbackItem
 from ldnkit.store.database import make_engine
-
-_metadata = MetaData()
-
-cds_feedback = Table(
-    "cds_feedback",
-    _metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("service_id", String(100), nullable=False, index=True),
-    Column("card_uuid", String(100), nullable=False, index=True),
-    Column("outcome", String(20), nullable=False),
-    Column("accepted_suggestions", Text, nullable=False),  # JSON list of suggestion uuids
-    Column("override_reason", Text, nullable=True),  # JSON {reason?, userComment?}
-    Column("outcome_timestamp", DateTime(timezone=True), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("client", String(500), nullable=True),  # the JWT issuer; null when checks are off
-)
+from ldnkit.store.migrate import upgrade
+from ldnkit.store.models import cds_feedback
 
 
 @dataclass(frozen=True)
@@ -61,7 +36,8 @@ class FeedbackStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        _metadata.create_all(engine, checkfirst=True)
+        # The table comes with the store's migrations, so the service also runs on its own.
+        upgrade(engine)
 
     @classmethod
     def from_url(cls, url: str) -> FeedbackStore:

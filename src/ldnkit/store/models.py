@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     Float,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     Time,
     UniqueConstraint,
@@ -167,3 +169,20 @@ class AuditRow(Base):
     patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
     what: Mapped[str] = mapped_column(String(100))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+# Outcomes of CDS Hooks cards (accepted or overridden), posted by EHRs to the feedback endpoint.
+# A Core table: the CDS service writes whole batches and never needs ORM objects.
+cds_feedback = Table(
+    "cds_feedback",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_id", String(100), nullable=False, index=True),
+    Column("card_uuid", String(100), nullable=False, index=True),
+    Column("outcome", String(20), nullable=False),
+    Column("accepted_suggestions", Text, nullable=False),  # JSON list of suggestion uuids
+    Column("override_reason", Text, nullable=True),  # JSON {reason?, userComment?}
+    Column("outcome_timestamp", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("client", String(500), nullable=True),  # the JWT issuer; null when checks are off
+)

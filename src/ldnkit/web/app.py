@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect
 
 from ldnkit import __version__
 from ldnkit.bootstrap import open_store
+from ldnkit.cdshooks.service import create_router
 from ldnkit.domain.diary import MergeConflict
 from ldnkit.settings import Settings, get_settings
 from ldnkit.store.repository import Forbidden, NotFound
@@ -31,7 +32,8 @@ log = logging.getLogger("ldnkit.web")
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    # JSON callers (the API and EHRs calling CDS Hooks) get JSON errors, never HTML pages.
+    return request.url.path.startswith(("/api/", "/cds-services"))
 
 
 def _problem_json(problems: list[Problem], status: int = 422) -> JSONResponse:
@@ -185,4 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(clinic.router)
     app.include_router(learn.router)
     app.include_router(api.router)
+    # CDS Hooks for EHRs: its own JWT checks, no session or CSRF (see ldnkit.cdshooks). EHRs
+    # learn its services from GET /cds-services, so it stays out of the API's OpenAPI document.
+    app.include_router(create_router(settings), include_in_schema=False)
     return app
