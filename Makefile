@@ -28,8 +28,9 @@ check: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
+# Each benchmark prints its figures beside a baseline measured in the same run, as ratios.
 bench: install
-	$(BIN)/python bench/screen.py
+	for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
