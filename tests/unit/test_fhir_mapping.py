@@ -235,3 +235,21 @@ def test_several_patients_without_a_choice_is_an_input_error() -> None:
     with pytest.raises(InputError) as caught:
         profile_from_resources(patients, AS_OF)
     assert caught.value.problems[0].field == "patient"
+
+
+def pregnancy_status(when: str, system: str, code: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation", "id": f"o-{when}", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
+        "subject": {"reference": "Patient/p1"}, "effectiveDateTime": when,
+        "valueCodeableConcept": {"coding": [{"system": system, "code": code}]},
+    }
+
+
+def test_latest_pregnancy_status_wins_in_snomed_or_loinc_answers() -> None:
+    patient = {"resourceType": "Patient", "id": "p1", "gender": "female"}
+    earlier = pregnancy_status("2026-06-01", "http://snomed.info/sct", "77386006")
+    later = pregnancy_status("2026-11-01", "http://loinc.org", "LA26683-5")
+    assert profile_from_resources([patient, later, earlier], AS_OF).pregnant is False
+    unknown = pregnancy_status("2026-11-20", "http://loinc.org", "LA4489-6")
+    assert profile_from_resources([patient, earlier, unknown], AS_OF).pregnant is True

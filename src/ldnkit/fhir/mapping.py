@@ -27,7 +27,8 @@ AllergyIntolerance
     and name; the screen decides which substances matter.
 Observation
     the latest final/amended/corrected pregnancy status (LOINC 82810-3 or 11449-6) sets
-    `pregnant`: SNOMED 77386006 pregnant -> true, 60001007 not pregnant -> false.
+    `pregnant`: SNOMED 77386006 or LOINC LA15173-0 -> true; SNOMED 60001007 or LOINC LA26683-5
+    -> false; any other answer (unknown) leaves it unset.
 Procedure / ServiceRequest
     a Procedure in preparation (or on hold) or an active/draft/on-hold ServiceRequest, dated on
     or after `as_of`, is a planned procedure; opioids are assumed expected unless known otherwise.
@@ -67,7 +68,14 @@ STATEMENT_STOPPED = frozenset({"completed", "stopped"})
 CONDITION_ACTIVE = frozenset({"active", "recurrence", "relapse"})
 NOT_TRUE = frozenset({"refuted", "entered-in-error"})
 PREGNANCY_STATUS_LOINC = frozenset({"82810-3", "11449-6"})
-_PREGNANT = {"77386006": True, "60001007": False}
+# Answers seen for pregnancy status: SNOMED CT findings (as in CQF test cases) or the LOINC
+# answer list of HL7's pregnancy-status value set (LA15173-0 pregnant, LA26683-5 not pregnant).
+_PREGNANT = {
+    (SNOMED, "77386006"): True,
+    (SNOMED, "60001007"): False,
+    (LOINC, "LA15173-0"): True,
+    (LOINC, "LA26683-5"): False,
+}
 _FINAL_OBSERVATION = frozenset({"final", "amended", "corrected"})
 PLANNED_PROCEDURE = frozenset({"preparation", "on-hold"})
 PLANNED_REQUEST = frozenset({"active", "draft", "on-hold"})
@@ -346,8 +354,12 @@ def pregnancy_from_fhir(resource: Mapping[str, Any]) -> tuple[dt.date, bool] | N
         return None
     if _code(resource.get("code"), LOINC) not in PREGNANCY_STATUS_LOINC:
         return None
-    answer = _code(resource.get("valueCodeableConcept"), SNOMED)
-    if answer not in _PREGNANT:
+    answers = [
+        _PREGNANT[key]
+        for c in _codings(resource.get("valueCodeableConcept"))
+        if (key := (c.get("system"), c.get("code"))) in _PREGNANT
+    ]
+    if not answers:
         return None
     when = (
         fhir_date(resource.get("effectiveDateTime"))
@@ -355,7 +367,7 @@ def pregnancy_from_fhir(resource: Mapping[str, Any]) -> tuple[dt.date, bool] | N
         or fhir_date(resource.get("issued"))
         or dt.date.min
     )
-    return when, _PREGNANT[answer]
+    return when, answers[0]
 
 
 def planned_procedure_from_fhir(
