@@ -145,10 +145,12 @@ def _duckdb_batches(
     folder: Path, as_of: dt.date, batch_size: int
 ) -> Iterator[list[dict[str, Any]]]:
     from ldnkit.population import duckdb_engine
-    from ldnkit.population.rows import RowScreener
+    from ldnkit.population.rows import RowScreener, paused_gc
 
     index = duckdb_engine.medication_index(folder)
     with duckdb_engine.patient_facts(folder, batch_size) as facts:
         screener = RowScreener(as_of, index, facts.condition_kinds, facts.order_kinds)
         for batch in facts.batches:
-            yield screener.screen_rows(batch.to_pylist())
+            with paused_gc():
+                rows = screener.screen_rows(batch.to_pylist())
+            yield rows
