@@ -339,3 +339,25 @@ def test_verdict_is_the_most_severe_finding(fields: dict[str, Any]) -> None:
         assert result.earliest_start is not None
         assert result.earliest_start >= AS_OF
         assert (result.earliest_start > AS_OF) == (result.verdict == "wait")
+
+
+def test_placeholder_dates_at_the_calendars_ends_are_screened_not_crashed() -> None:
+    # EHR exports use 0001-01-01 and 9999-12-31 as "unknown"; washout and hold arithmetic
+    # must stay within the calendar and still report what applies.
+    late = screen(
+        PatientProfile.model_validate(
+            {"as_of": "9999-12-31", "medications": [stopped("oxycodone", dt.date(9999, 12, 30))]}
+        )
+    )
+    assert late.verdict == "wait"
+    assert rules(late) == ["opioid-washout"]
+    early = screen(
+        PatientProfile.model_validate(
+            {
+                "as_of": "0001-01-01",
+                "planned_procedures": [{"date": "0001-01-02", "opioids_expected": True}],
+            }
+        )
+    )
+    assert rules(early) == ["procedure-hold"]
+    assert "0001-01-02" in early.findings[0].message

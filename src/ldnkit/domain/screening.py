@@ -41,6 +41,17 @@ HOLD_DAYS = 3
 HOLD_DAYS_MINIMUM = 2
 
 
+def _shift(day: dt.date, days: int) -> dt.date:
+    """`day` moved by `days`, held at the calendar's ends instead of overflowing.
+
+    EHR data carries placeholder dates (0001-01-01, 9999-12-31); they must not crash the screen.
+    """
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max if days > 0 else dt.date.min
+
+
 # Results are plain frozen dataclasses rather than pydantic models: the screen builds them for
 # every patient of a population run, and they are never parsed from untrusted input.
 @dataclass(frozen=True, slots=True)
@@ -232,8 +243,9 @@ def opioid_washout(facts: _Facts, out: list[Finding]) -> None:
                 )
             )
             continue
-        earliest = med.last_dose + dt.timedelta(days=drug.washout)
-        if earliest > as_of:
+        # Counted in days so that a washout ending past the calendar's end still applies.
+        if (as_of - med.last_dose).days < drug.washout:
+            earliest = _shift(med.last_dose, drug.washout)
             out.append(
                 _finding(
                     "opioid-washout",
@@ -255,8 +267,8 @@ def procedure_hold(facts: _Facts, out: list[Finding]) -> None:
     for procedure in facts.profile.planned_procedures:
         if not procedure.opioids_expected or procedure.date < as_of:
             continue
-        last_dose = procedure.date - dt.timedelta(days=HOLD_DAYS)
-        latest = procedure.date - dt.timedelta(days=HOLD_DAYS_MINIMUM)
+        last_dose = _shift(procedure.date, -HOLD_DAYS)
+        latest = _shift(procedure.date, -HOLD_DAYS_MINIMUM)
         out.append(
             _finding(
                 "procedure-hold",
