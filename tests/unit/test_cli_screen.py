@@ -98,6 +98,29 @@ def test_invalid_json_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "invalid JSON at line 1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_profile_saved_by_windows_editors_is_read(
+    encoding: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Notepad writes a UTF-8 byte-order mark; PowerShell's ">" writes UTF-16.
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(CONTRACT_PROFILE), encoding=encoding)
+    assert main(["screen", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "contraindicated"
+
+
+def test_profile_that_is_not_text_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "profile.json"
+    path.write_bytes(b'{"as_of": "\xff"}')
+    assert main(["screen", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: profile: ")
+    assert "expected a JSON file in UTF-8 text" in err
+    assert "Traceback" not in err
+
+
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["screen", str(tmp_path / "absent.json")])
     assert code == 2

@@ -39,13 +39,16 @@ def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
 def read_json_file(path: Path, what: str) -> Any:
     """Read a JSON input file; a missing or malformed file is one clear input error."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # Bytes, so json detects UTF-8 with a BOM (Notepad) and UTF-16 (PowerShell redirects).
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InputError.single(what, str(path), "an existing JSON file") from None
     except IsADirectoryError:
         raise InputError.single(what, str(path), "a JSON file, not a folder") from None
     try:
-        return json.loads(text)
+        return json.loads(data)
+    except UnicodeDecodeError:
+        raise InputError.single(what, str(path), "a JSON file in UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise InputError.single(
             what, f"invalid JSON at line {exc.lineno} column {exc.colno}", "a JSON document"
