@@ -236,6 +236,36 @@ def test_misspelt_opioids_are_still_opioids(written: str, ingredient: str) -> No
     assert any(line.startswith(f'misspelling "{written}"') for line in r.explanation)
 
 
+@pytest.mark.parametrize(
+    ("written", "ingredient", "long_acting"),
+    [
+        ("oxy codone 5 mg", "oxycodone", False),
+        ("hydro codone", "hydrocodone", False),
+        ("Oxy-Contin 10 mg", "oxycodone", True),
+        ("MSContin 30mg", "morphine", True),
+        ("tramadolhcl", "tramadol", False),
+        ("ultram50", "tramadol", False),
+        ("oxycodoneER", "oxycodone", True),
+    ],
+)
+def test_opioids_written_apart_or_run_together_are_still_opioids(
+    written: str, ingredient: str, long_acting: bool
+) -> None:
+    r = recognise(written)
+    assert ids(r) == {ingredient}, r.explanation
+    assert r.is_opioid
+    assert r.long_acting is long_acting
+
+
+@pytest.mark.parametrize(
+    "written", ["metho carbamol", "hydroxy zine", "oxy butynin", "oxytocin 10 units", "HCTZ25"]
+)
+def test_look_alikes_written_apart_or_run_together_stay_look_alikes(written: str) -> None:
+    r = recognise(written)
+    assert r.ingredients, r.explanation
+    assert not r.is_opioid, r.explanation
+
+
 LOOK_ALIKES = [
     "methylphenidate", "methocarbamol", "oxybutynin", "oxcarbazepine", "hydroxyzine",
     "hydrochlorothiazide", "oxytocin", "methylprednisolone", "metformin", "methotrexate",

@@ -195,6 +195,8 @@ class _Index:
     rxnorm: dict[str, tuple[str, bool]] = field(default_factory=dict)
     atc: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
     clinical: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    # Names of several words written as one ("MSContin"), for names typed without spaces.
+    run_together: dict[str, _Entry] = field(default_factory=dict)
 
     def add(self, name: str, entry: _Entry) -> None:
         key = _key(name)
@@ -205,6 +207,8 @@ class _Index:
             raise LexiconError(f"lexicon name {name!r} means both {known.name} and {entry.name}")
         self.phrases[key] = entry
         self.longest_from[key[0]] = max(self.longest_from.get(key[0], 0), len(key))
+        if len(key) > 1:
+            self.run_together.setdefault("".join(key), entry)
         if len(key) == 1 and key[0].isalpha() and known is None:
             self.by_length.setdefault(len(key[0]), []).append(key[0])
             self.letters[key[0]] = frozenset(key[0])
@@ -364,6 +368,15 @@ def _read_text(text: str, reading: _Reading, how_override: How | None = None) ->
             break
         if matched:
             continue
+        glued = _written_apart_or_glued(index, words, i)
+        if glued is not None:
+            n, entry, extra = glued
+            span = " ".join(w.text for w in words[i : i + n])
+            how = how_override or ("brand" if entry.product is not None else "generic")
+            _add_entry(reading, entry, span, how, (words[i].pos, words[i + n - 1].pos), None)
+            reading.words.update(extra)
+            i += n
+            continue
         word = words[i]
         i += 1
         if word.key in index.atc:
@@ -390,6 +403,40 @@ def _read_text(text: str, reading: _Reading, how_override: How | None = None) ->
             reading.lines.append(f'"{word.text}" is as close to: ' + ", ".join(others))
     _assign_ratios(reading.hits, ratios)
     _assign_strengths(reading.hits, strengths)
+
+
+_GLUED_STRENGTH = re.compile(r"^\d+(?:\.\d+)?(?:mg|mcg|ug|g)?$")
+
+
+def _one_word(index: _Index, key: str) -> _Entry | None:
+    return index.phrases.get((key,)) or index.run_together.get(key)
+
+
+def _written_apart_or_glued(
+    index: _Index, words: list[_Word], i: int
+) -> tuple[int, _Entry, tuple[str, ...]] | None:
+    """A name split by a space or hyphen ("oxy codone", "Oxy-Contin"), or with a salt, release
+    word or strength glued on ("tramadolhcl", "oxycodoneER", "ultram50"): (words used, entry,
+    glued-on words). Exact names only, so no look-alike is drawn in."""
+    for n in (3, 2):
+        part = words[i : i + n]
+        if len(part) == n and part[-1].pos - part[0].pos == n - 1:
+            entry = _one_word(index, "".join(w.key for w in part))
+            if entry is not None:
+                return n, entry, ()
+    key = words[i].key
+    entry = index.run_together.get(key)
+    if entry is not None:
+        return 1, entry, ()
+    lex = index.lex
+    for cut in range(len(key) - 1, 3, -1):
+        head, tail = key[:cut], key[cut:]
+        entry = _one_word(index, head)
+        if entry is not None and (
+            tail in lex.ignored_words or tail in lex.release_words or _GLUED_STRENGTH.match(tail)
+        ):
+            return 1, entry, (tail,)
+    return None
 
 
 def _add_entry(
