@@ -237,6 +237,34 @@ def test_misspelt_opioids_are_still_opioids(written: str, ingredient: str) -> No
 
 
 @pytest.mark.parametrize(
+    ("brand", "expected", "long_acting"),
+    [
+        ("Zapain 30mg/500mg", {"codeine", "acetaminophen"}, False),
+        ("Kapake", {"codeine", "acetaminophen"}, False),
+        ("Tylex", {"codeine", "acetaminophen"}, False),
+        ("Solpadeine Plus", {"codeine", "acetaminophen", "caffeine"}, False),
+        ("Nurofen Plus", {"codeine", "ibuprofen"}, False),
+        ("DF118 Forte 40mg", {"dihydrocodeine"}, False),
+        ("Zaldiar", {"tramadol", "acetaminophen"}, False),
+        ("Zomorph 10mg", {"morphine"}, True),
+        ("Longtec 10 mg", {"oxycodone"}, True),
+        ("Shortec 5 mg", {"oxycodone"}, False),
+        ("Targinact 10/5", {"oxycodone", "naloxone"}, True),
+        ("Matrifen", {"fentanyl"}, True),
+        ("Palexia 50 mg", {"tapentadol"}, False),
+        ("Physeptone", {"methadone"}, True),
+        ("Espranor", {"buprenorphine"}, True),
+        ("Dvorah", {"dihydrocodeine", "acetaminophen", "caffeine"}, False),
+    ],
+)
+def test_uk_and_newer_brands_are_opioids(brand: str, expected: set[str], long_acting: bool) -> None:
+    r = recognise(brand)
+    assert ids(r) == expected, r.explanation
+    assert r.is_opioid
+    assert r.long_acting is long_acting
+
+
+@pytest.mark.parametrize(
     ("written", "ingredient", "long_acting"),
     [
         ("oxy codone 5 mg", "oxycodone", False),
