@@ -255,6 +255,12 @@ def test_misspelt_opioids_are_still_opioids(written: str, ingredient: str) -> No
         ("Physeptone", {"methadone"}, True),
         ("Espranor", {"buprenorphine"}, True),
         ("Dvorah", {"dihydrocodeine", "acetaminophen", "caffeine"}, False),
+        ("Percocet™", {"oxycodone", "acetaminophen"}, False),
+        ("MSIR 15 mg", {"morphine"}, False),
+        ("Diconal", {"dipipanone", "cyclizine"}, False),
+        ("Meptid 200mg", {"meptazinol"}, False),
+        ("ethylmorphine", {"ethylmorphine"}, False),
+        ("piritramide", {"piritramide"}, False),
     ],
 )
 def test_uk_and_newer_brands_are_opioids(brand: str, expected: set[str], long_acting: bool) -> None:

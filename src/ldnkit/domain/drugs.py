@@ -124,8 +124,12 @@ class _Strength:
     pos: int
 
 
+# Trademark signs: NFKC turns them into letters ("Percocet™" -> "PercocetTM"), gluing them on.
+_MARKS = str.maketrans({"™": " ", "℠": " ", "®": " ", "©": " "})
+
+
 def _normal(text: str) -> str:
-    return _NUMBER_SIGN.sub(" ", unicodedata.normalize("NFKC", text))
+    return _NUMBER_SIGN.sub(" ", unicodedata.normalize("NFKC", text.translate(_MARKS)))
 
 
 @dataclass(frozen=True)
