@@ -17,7 +17,7 @@ import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from ldnkit.domain.drugs import DrugClass, recognise
 from ldnkit.domain.profile import (
@@ -26,6 +26,7 @@ from ldnkit.domain.profile import (
     Condition,
     Medication,
     PatientProfile,
+    PlannedProcedure,
     Sex,
 )
 from ldnkit.domain.screening import screen
@@ -95,6 +96,31 @@ def _candidate_name(condition: Condition) -> str | None:
     return found.name if found is not None and found.screen_role == "candidate" else None
 
 
+def _capped(medication: Medication, as_of: dt.date) -> Medication:
+    # A stopped medication cannot have been taken after the day the screen looks from.
+    if medication.last_dose is not None and medication.last_dose > as_of:
+        return medication.model_copy(update={"last_dose": as_of})
+    return medication
+
+
+class _RareFacts(NamedTuple):
+    """What the resource types few patients have add to a profile."""
+
+    conditions: list[Condition | None]
+    medications: list[Medication]
+    allergies: list[Allergy]
+    pregnant: bool | None
+    procedures: list[PlannedProcedure]
+
+
+_NO_RARE_FACTS = _RareFacts([], [], [], None, [])
+_RARE_COLUMNS = ("conditions", "medications", "allergies", "observations", "procedures")
+
+
+def _has_rare_facts(row: Row) -> bool:
+    return any(row.get(column) for column in _RARE_COLUMNS)
+
+
 class RowScreener:
     """Screens engine rows for one `as_of`; reusable across batches (it keeps its caches)."""
 
@@ -113,9 +139,25 @@ class RowScreener:
         }
         self.order_kinds = dict(order_kinds or {})
         self._orders: dict[int, tuple[Medication | None, int | None]] = {}
-        self._dated: dict[tuple[int, dt.date], Medication] = {}
+        self._dated: dict[tuple[int, str | None], Medication | None] = {}
+        # What every profile of this run shares, validated once; each row's profile is a copy
+        # with the row's own facts put in (model_copy does not validate again: the facts are
+        # already screening models or values the mapping produced, as with model_construct).
+        self._template = PatientProfile(as_of=as_of)
 
     def _order(self, kind: int, authored: str | None) -> Medication | None:
+        # One dict lookup per order: the medication an order of this kind authored on this
+        # calendar day maps to (fhir_date reads no further than the day), last dose included.
+        key = (kind, authored[:10] if authored else None)
+        try:
+            return self._dated[key]
+        except KeyError:
+            if len(self._dated) > 500_000:
+                self._dated.clear()
+            found = self._dated[key] = self._dated_order(kind, key[1])
+            return found
+
+    def _dated_order(self, kind: int, day: str | None) -> Medication | None:
         # Each kind of order (drug, status, supply shape) is mapped once; a patient's own
         # order date then gives the last dose the same way the mapping does (start + days).
         try:
@@ -127,39 +169,49 @@ class RowScreener:
             self._orders[kind] = template, days
         if template is None or template.status == "active":
             return template
-        # Only the calendar date counts (fhir_date reads no further), so the cache is per day.
-        start = _day(authored[:10] if authored else None) or request_start(self.order_kinds[kind])
+        start = _day(day) or request_start(self.order_kinds[kind])
         if start is None or days is None:
-            return template
+            return _capped(template, self.as_of)
         # Capped at as_of here rather than later, so the dated copy can be shared.
         last = min(start + dt.timedelta(days=days), self.as_of)
-        dated = self._dated.get((kind, last))
-        if dated is None:
-            if len(self._dated) > 500_000:
-                self._dated.clear()
-            dated = self._dated[kind, last] = template.model_copy(update={"last_dose": last})
-        return dated
+        return template.model_copy(update={"last_dose": last})
 
     def profile(self, row: Row) -> PatientProfile:
         """The screening profile of one engine row."""
-        as_of = self.as_of
         age, sex = _demographics(
-            row.get("birthDate"), row.get("deceasedDateTime"), row.get("gender"), as_of
+            row.get("birthDate"), row.get("deceasedDateTime"), row.get("gender"), self.as_of
         )
-        found_conditions = [self.condition_kinds[k] for k in row.get("condition_kinds") or ()]
-        found_conditions += [_condition(_code_key(c)) for c in row.get("conditions") or ()]
-        # Conditions are frozen models or text: hashable, so a dict keeps the distinct ones.
-        conditions = list(dict.fromkeys(c for c in found_conditions if c is not None))
-        found_meds = [self._order(o["kind"], o["authoredOn"]) for o in row.get("orders") or ()]
-        found_meds += [
-            medication_from_fragment(f, self.medications) for f in row.get("medications") or ()
+        kinds = self.condition_kinds
+        conditions = [kinds[k] for k in row.get("condition_kinds") or ()]
+        order = self._order
+        meds = [order(o["kind"], o["authoredOn"]) for o in row.get("orders") or ()]
+        rare = self._rare_facts(row) if _has_rare_facts(row) else _NO_RARE_FACTS
+        conditions += rare.conditions
+        meds += rare.medications
+        # Engines group in different orders; no output column depends on the order of these
+        # lists (rules follow the screen's rule order, names are sorted in screen_row).
+        return self._template.model_copy(
+            update={
+                "age": age,
+                "sex": sex,
+                # Conditions are frozen models or text: hashable, so a dict keeps distinct ones.
+                "conditions": list(dict.fromkeys(c for c in conditions if c is not None)),
+                "medications": distinct_medications(m for m in meds if m is not None),
+                "allergies": rare.allergies,
+                "pregnant": rare.pregnant,
+                "planned_procedures": rare.procedures,
+            }
+        )
+
+    def _rare_facts(self, row: Row) -> _RareFacts:
+        # Resource types few patients have, carried whole and mapped one by one.
+        as_of = self.as_of
+        conditions = [_condition(_code_key(c)) for c in row.get("conditions") or ()]
+        medications = [
+            _capped(m, as_of)
+            for f in row.get("medications") or ()
+            if (m := medication_from_fragment(f, self.medications)) is not None
         ]
-        meds: list[Medication] = []
-        for med in found_meds:
-            if med is not None:
-                if med.last_dose is not None and med.last_dose > as_of:
-                    med = med.model_copy(update={"last_dose": as_of})
-                meds.append(med)
         allergies: list[Allergy] = []
         for fragment in row.get("allergies") or ():
             allergy = allergy_from_fhir(fragment)
@@ -177,21 +229,12 @@ class RowScreener:
             procedure = planned_procedure_from_fhir(fragment, as_of)
             if procedure is not None:
                 procedures.append(procedure)
-        return PatientProfile.model_construct(
-            as_of=as_of,
-            age=age,
-            sex=sex,
-            # Engines group in different orders; no output column depends on the order of
-            # these lists (rules follow the screen's rule order, names are sorted below).
-            conditions=conditions,
-            medications=distinct_medications(meds),
-            allergies=allergies,
-            pregnant=pregnancy[1] if pregnancy else None,
-            breastfeeding=None,
-            liver="unknown",
-            kidney="unknown",
-            alcohol="unknown",
-            planned_procedures=procedures,
+        return _RareFacts(
+            conditions,
+            medications,
+            allergies,
+            pregnancy[1] if pregnancy else None,
+            procedures,
         )
 
     def screen_row(self, row: Row) -> dict[str, Any]:
