@@ -154,6 +154,20 @@ def test_a_patient_sees_only_their_own_record_and_cannot_write_clinical_records(
         store.create_patient(me.actor, "Someone", {})
 
 
+@pytest.mark.parametrize("patient_id", [2**31, 10**23, 0, -1])
+def test_a_patient_id_no_row_can_have_is_not_found_and_audited(
+    store: Store, patient_id: int
+) -> None:
+    # Ids come from URLs and forms; one beyond the INTEGER column must not reach the driver.
+    alice, _, _ = _clinic(store)
+    with pytest.raises(NotFound):
+        store.patient(alice.actor, patient_id)
+    with pytest.raises(NotFound):
+        store.record_entry(alice.actor, patient_id, _entry("2026-11-01"))
+    denied = [(e.account_id, e.what) for e in store.audit_trail() if e.action == "denied"]
+    assert denied[:2] == [(alice.id, "diary 2026-11-01"), (alice.id, "patient")]
+
+
 def test_every_read_write_and_refusal_of_a_patient_record_is_audited(store: Store) -> None:
     alice, bob, patient = _clinic(store)
     store.record_entry(alice.actor, patient.id, _entry("2026-11-01"))

@@ -53,6 +53,15 @@ from ldnkit.validation import InputError
 SessionKind = Literal["cookie", "bearer"]
 
 
+# Row ids are INTEGER columns: 32-bit on PostgreSQL. An id from a URL or form beyond that can
+# name no row, and binding it would fail in the driver instead of answering "not found".
+_MAX_ROW_ID = 2**31 - 1
+
+
+def _is_row_id(value: int) -> bool:
+    return 0 < value <= _MAX_ROW_ID
+
+
 class NotFound(LookupError):
     """No such record, or not one the actor may see (the two look the same on purpose)."""
 
@@ -309,6 +318,8 @@ class Store:
         self, s: Session, actor: Actor, patient_id: int, action: str, what: str
     ) -> PatientRow:
         """The patient row when the actor may see it; audits the access either way."""
+        if not _is_row_id(patient_id):
+            raise NotFound(f"patient {patient_id}")
         row = s.get(PatientRow, patient_id)
         allowed = row is not None and (
             (actor.role == "clinician" and row.clinician_id == actor.clinician_id)
@@ -321,7 +332,7 @@ class Store:
 
     def _denied(self, actor: Actor, patient_id: int, what: str) -> None:
         with self._tx() as s:
-            self._audit(s, actor, "denied", patient_id, what)
+            self._audit(s, actor, "denied", patient_id if _is_row_id(patient_id) else None, what)
 
     @contextmanager
     def _patient_tx(
