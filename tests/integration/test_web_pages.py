@@ -118,6 +118,20 @@ def test_intake_with_bad_fields_re_renders_with_the_problems_and_saves_nothing(s
         assert doctor.get("/clinic").text.count("/clinic/patients/") == before
 
 
+@pytest.mark.parametrize("rows", ["abc", "²", "-1", "100000"])
+def test_intake_with_a_tampered_row_count_re_renders_a_bounded_form(site: Site, rows: str) -> None:
+    # med_rows is a hidden field posted back; a tampered value must neither crash the page
+    # nor render thousands of medication rows.
+    with signed_in(site, "doc@pages.test") as doctor:
+        csrf = csrf_from(doctor.get("/clinic/patients/new").text)
+        form = {"csrf_token": csrf, "name": "", "med_rows": rows, "med_name_0": "tramadol"}
+        response = doctor.post("/clinic/patients/new", data=form)
+        assert response.status_code == 422
+        assert "name: got" in response.text
+        assert 'name="med_name_0"' in response.text
+        assert 'name="med_name_50"' not in response.text
+
+
 def test_a_plan_is_previewed_refused_above_5_mg_saved_and_exported(site: Site) -> None:
     base = f"/clinic/patients/{site.patient}/plan"
     start = (dt.date.today() + dt.timedelta(days=1)).isoformat()
@@ -184,6 +198,18 @@ def test_criteria_results_can_be_saved_to_the_patients_record(site: Site) -> Non
         assert "FIQR total over time" in page
         # Every item at 5: function 45/3 + overall 10 + symptoms 50/2 = 50.
         assert re.search(r"<td>2026-10-01</td><td>[^<]*</td>\s*<td>total 50(\.0)?</td>", page)
+
+
+@pytest.mark.parametrize("patient_id", ["²", "99999999999999999999999"])
+def test_criteria_saved_to_a_patient_id_that_cannot_exist_is_not_found(
+    site: Site, patient_id: str
+) -> None:
+    with signed_in(site, "doc@pages.test") as doctor:
+        csrf = csrf_from(doctor.get("/clinic/criteria/fiqr").text)
+        form = {"csrf_token": csrf, "patient_id": patient_id, "taken_on": "2026-10-01"}
+        for domain, count in (("function", 9), ("overall", 2), ("symptoms", 10)):
+            form.update({f"{domain}_{i}": "5" for i in range(count)})
+        assert doctor.post("/clinic/criteria/fiqr", data=form).status_code == 404
 
 
 def test_patient_pages_explain_with_sources(site: Site) -> None:

@@ -53,15 +53,16 @@ def patient_list(request: Request, store: StoreDep, session: ClinicianSession) -
 # -- intake and screen ----------------------------------------------------------------------
 
 
-def _med_rows(form: Form) -> int:
-    raw = form.get("med_rows")
-    return min(int(raw), 50) if raw.isdigit() else MEDICATION_ROWS
+def _med_rows(raw: object) -> int:
+    """How many medication rows the form has; the field is posted back, so anything may come."""
+    text = str(raw or "")
+    return min(int(text), 50) if text.isdecimal() else MEDICATION_ROWS
 
 
 def profile_from_form(form: Form) -> dict[str, Any]:
     """The screening profile as JSON-like data from the intake form (validated separately)."""
     medications = []
-    for i in range(_med_rows(form)):
+    for i in range(_med_rows(form.get("med_rows"))):
         name = form.get(f"med_name_{i}").strip()
         if not name:
             continue
@@ -139,7 +140,7 @@ def _intake_page(
     record: PatientRecord | None = None,
     problems: list[Problem] | None = None,
 ) -> Response:
-    rows = int(values.get("med_rows") or MEDICATION_ROWS)
+    rows = _med_rows(values.get("med_rows"))
     context = {
         "values": values,
         "rows": range(rows),
@@ -547,7 +548,7 @@ def criteria_submit(
         return page(request, "criteria.html", context, status_code=422)
     message = None
     if form.optional("patient_id"):
-        patient_id = int(form.get("patient_id")) if form.get("patient_id").isdigit() else 0
+        patient_id = int(form.get("patient_id")) if form.get("patient_id").isdecimal() else 0
         taken = form.optional("taken_on") or today().isoformat()
         try:
             taken_on = dt.date.fromisoformat(taken)
