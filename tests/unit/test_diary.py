@@ -40,6 +40,16 @@ def test_pain_11_is_an_error_not_a_stored_value() -> None:
     assert problems(pain=11) == ["pain: got 11; expected a number at most 10"]
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_a_day_at_the_calendars_end_is_refused(day: str) -> None:
+    # Charts and assessments shift entry days by weeks; such a day would break every diary page.
+    with pytest.raises(ValidationError) as caught:
+        entry(day=day)
+    (problem,) = input_error(caught.value).problems
+    assert problem.field == "day"
+    assert problem.expected == "a date from 1900-01-01 to 2199-12-31"
+
+
 def test_negative_fatigue_and_fractional_sleep_are_refused_together() -> None:
     found = problems(fatigue=-1, sleep_quality=4.5)
     assert [p.split(":")[0] for p in found] == ["fatigue", "sleep_quality"]

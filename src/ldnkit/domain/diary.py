@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ldnkit.domain.titration import EARLIEST, LATEST
 from ldnkit.knowledge.protocols import protocol_book
 
 Severity = Literal["mild", "moderate", "severe"]
@@ -74,6 +75,15 @@ class DiaryEntry(_Model):
     mood: Score | None = None
     side_effects: tuple[SideEffectReport, ...] = ()
     note: Annotated[str, Field(max_length=NOTE_MAX_CHARS)] = ""
+
+    @field_validator("day")
+    @classmethod
+    def _within_calendar(cls, value: dt.date) -> dt.date:
+        # Charts and assessments do dated arithmetic on entries; 9999-12-31 would overflow it
+        # and break every page that shows the diary.
+        if not EARLIEST <= value <= LATEST:
+            raise ValueError(f"a date from {EARLIEST} to {LATEST}")
+        return value
 
     @field_validator("dose_mg")
     @classmethod
