@@ -46,6 +46,8 @@ def show(value: object, limit: int = 60) -> str:
         text = json.dumps(value, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
+    # A lone surrogate ("\ud800" in JSON) cannot be encoded as UTF-8: the error answer would fail.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

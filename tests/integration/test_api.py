@@ -143,6 +143,18 @@ def test_bad_diary_input_is_422_with_one_problem_per_field_path(server: Server) 
         )
 
 
+def test_a_note_with_a_lone_surrogate_is_422_not_500(server: Server) -> None:
+    # Valid JSON (the escape \ud800 is a lone surrogate) that no UTF-8 text can hold.
+    path = f"/api/v1/patients/{server.fresh}/diary"
+    body = b'{"day": "2026-10-07", "pain": 3, "fatigue": 3, "sleep_quality": 5, "note": "\\ud800"}'
+    with client(server, "f@api.test") as patient:
+        response = patient.post(path, content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422
+        (problem,) = response.json()["detail"]
+        assert problem["field"] == "note"
+        assert [e["day"] for e in patient.get(path).json()].count("2026-10-07") == 0
+
+
 def test_the_response_route_assesses_a_treated_patient_and_waits_for_a_plan(server: Server) -> None:
     with client(server, "doc@api.test") as doctor:
         treated = doctor.get(f"/api/v1/patients/{server.treated}/response").json()
