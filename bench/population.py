@@ -2,7 +2,8 @@
 
 Prints patients per second for
 - the floor: DuckDB's plain `read_json` scan of the same files (every field of every record read),
-- the duckdb engine (`ldnkit population screen --engine duckdb`),
+- the duckdb engine (`ldnkit population screen --engine duckdb`): its rows screened by one
+  worker process per CPU (the default for large exports), and in one process,
 - the spark engine (local[*]; skipped with --no-spark or when no JDK is installed),
 - a naive pure-Python pass: `json` module, resources grouped in dicts, the same FHIR mapping
   (without fhir.resources validation) and the same screen,
@@ -109,6 +110,12 @@ def main() -> None:
             patients,
             args.rounds,
         )
+        alone = timed(
+            "duckdb engine, one process",
+            lambda: screen_population(folder, AS_OF, scratch / "alone.parquet", workers=1),
+            patients,
+            args.rounds,
+        )
         spark = None
         if not args.no_spark and shutil.which("java"):
             spark = timed(
@@ -124,6 +131,9 @@ def main() -> None:
         print(f"duckdb / plain scan : {duck / scan:6.2f}x   (target >= 0.5)")
         if slow:
             print(f"duckdb / naive      : {duck / slow:6.2f}x   (target >= 10)")
+        print(f"duckdb, one process / plain scan : {alone / scan:6.2f}x")
+        if slow:
+            print(f"duckdb, one process / naive      : {alone / slow:6.2f}x")
         if spark:
             print(f"spark  / plain scan : {spark / scan:6.2f}x")
             if slow:

@@ -116,6 +116,17 @@ def test_gzipped_and_split_files_give_the_same_rows(synthetic: Path, tmp_path: P
     assert len(list(packed.glob("Condition.*.ndjson.gz"))) > 1
 
 
+def test_worker_processes_write_the_same_rows_as_one_process(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    alone, shared = tmp_path / "alone.csv", tmp_path / "shared.csv"
+    one = screen_population(synthetic, AS_OF, alone, batch_size=64, workers=1)
+    two = screen_population(synthetic, AS_OF, shared, batch_size=64, workers=2)
+    assert shared.read_text() == alone.read_text()
+    assert two == one
+    assert two.patients == 400
+
+
 def test_synthetic_export_is_valid_fhir_and_repeatable(tmp_path: Path) -> None:
     from ldnkit.fhir.boundary import resource_problems
 

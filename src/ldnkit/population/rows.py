@@ -29,7 +29,7 @@ from ldnkit.domain.profile import (
     PlannedProcedure,
     Sex,
 )
-from ldnkit.domain.screening import screen
+from ldnkit.domain.screening import Screening, screen
 from ldnkit.fhir.mapping import (
     allergy_from_fhir,
     condition_from_fhir,
@@ -157,16 +157,34 @@ class RowScreener:
             found = self._dated[key] = self._dated_order(kind, key[1])
             return found
 
-    def _dated_order(self, kind: int, day: str | None) -> Medication | None:
-        # Each kind of order (drug, status, supply shape) is mapped once; a patient's own
-        # order date then gives the last dose the same way the mapping does (start + days).
+    def _kind(self, kind: int) -> tuple[Medication | None, int | None]:
+        # Each kind of order (drug, status, supply shape) is mapped once, undated.
         try:
-            template, days = self._orders[kind]
+            return self._orders[kind]
         except KeyError:
             fragment = {**self.order_kinds[kind], "authoredOn": None}
             template = medication_from_fragment(fragment, self.medications)
             days = request_dose_days(fragment) if template is not None else None
-            self._orders[kind] = template, days
+            found = self._orders[kind] = template, days
+            return found
+
+    def warm_up(self) -> None:
+        """Map every kind and screen them all once, so lazy loads and caches are filled.
+
+        Worker processes forked afterwards start with them, instead of each reading the
+        knowledge files and recognising the same drugs again.
+        """
+        meds = [m for kind in self.order_kinds if (m := self._kind(kind)[0]) is not None]
+        conditions = [c for c in self.condition_kinds.values() if c is not None]
+        profile = self._template.model_copy(
+            update={"conditions": list(dict.fromkeys(conditions)), "medications": meds}
+        )
+        self._output(profile, screen(profile), "")
+
+    def _dated_order(self, kind: int, day: str | None) -> Medication | None:
+        # A patient's own order date gives the last dose the same way the mapping does
+        # (start + days).
+        template, days = self._kind(kind)
         if template is None or template.status == "active":
             return template
         start = _day(day) or request_start(self.order_kinds[kind])
@@ -240,14 +258,16 @@ class RowScreener:
     def screen_row(self, row: Row) -> dict[str, Any]:
         """The output row of one patient."""
         profile = self.profile(row)
-        result = screen(profile)
+        return self._output(profile, screen(profile), row["id"])
+
+    def _output(self, profile: PatientProfile, result: Screening, patient: str) -> dict[str, Any]:
         active = [m for m in profile.medications if m.status == "active"]
         recognised = [(m, recognise(m.name, m.rxnorm)) for m in active]
         candidates = dict.fromkeys(
             name for c in profile.conditions if (name := _candidate_name(c)) is not None
         )
         return {
-            "patient_id": row["id"],
+            "patient_id": patient,
             "verdict": result.verdict,
             "earliest_start": result.earliest_start,
             "rules": ";".join(dict.fromkeys(f.rule for f in result.findings)),

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
@@ -53,6 +53,15 @@ class Summary:
             self.with_active_opioids += bool(row["active_opioids"])
             self.with_candidate_conditions += bool(row["candidate_conditions"])
 
+    def merge(self, other: Summary) -> None:
+        """Add what another part of the same run found."""
+        self.patients += other.patients
+        self.verdicts.update(other.verdicts)
+        self.rules.update(other.rules)
+        self.on_naltrexone += other.on_naltrexone
+        self.with_active_opioids += other.with_active_opioids
+        self.with_candidate_conditions += other.with_candidate_conditions
+
     def as_json(self, out: Path, engine: str, as_of: dt.date) -> dict[str, Any]:
         return {
             "out": str(out),
@@ -82,9 +91,8 @@ class _Writer:
         self.out = out
         self.tables: list[Any] = []
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.tables.append(pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA))
+    def write(self, table: Any) -> None:
+        self.tables.append(table)
 
     def close(self) -> None:
         # Sorted, so both engines (which group in different orders) write the same file.
@@ -102,6 +110,20 @@ class _Writer:
             partial.unlink(missing_ok=True)
 
 
+class Screened(NamedTuple):
+    """One batch of output rows (an Arrow table) and what it holds."""
+
+    table: Any
+    summary: Summary
+
+
+def screened(rows: list[dict[str, Any]]) -> Screened:
+    """A batch of output rows, as written and counted."""
+    summary = Summary()
+    summary.add(rows)
+    return Screened(pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA), summary)
+
+
 def screen_population(
     folder: Path,
     as_of: dt.date,
@@ -111,8 +133,13 @@ def screen_population(
     progress: Callable[[int], None] | None = None,
     *,
     batch_size: int = 10_000,
+    workers: int | None = None,
 ) -> Summary:
-    """Screen every patient of a Bulk Data export folder; write the rows to `out`."""
+    """Screen every patient of a Bulk Data export folder; write the rows to `out`.
+
+    `workers`: processes screening the duckdb engine's rows (default: one per CPU for large
+    exports, see `ldnkit.population.workers`).
+    """
     if engine not in ENGINES:
         raise InputError.single("--engine", engine, "one of " + ", ".join(ENGINES))
     writer = _Writer(out)
@@ -120,37 +147,38 @@ def screen_population(
     batches = (
         _spark_batches(folder, as_of, spark_master)
         if engine == "spark"
-        else _duckdb_batches(folder, as_of, batch_size)
+        else _duckdb_batches(folder, as_of, batch_size, workers)
     )
-    for rows in batches:
-        writer.write(rows)
-        summary.add(rows)
+    for batch in batches:
+        writer.write(batch.table)
+        summary.merge(batch.summary)
         if progress is not None:
-            progress(len(rows))
+            progress(batch.summary.patients)
     writer.close()
     return summary
 
 
 def _spark_batches(
     folder: Path, as_of: dt.date, spark_master: str | None
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[Screened]:
     from ldnkit.population import spark_engine
 
     rows = spark_engine.screen_rows(folder, as_of, spark_master or "local[*]")
     for start in range(0, len(rows), 20_000):
-        yield rows[start : start + 20_000]
+        yield screened(rows[start : start + 20_000])
 
 
 def _duckdb_batches(
-    folder: Path, as_of: dt.date, batch_size: int
-) -> Iterator[list[dict[str, Any]]]:
+    folder: Path, as_of: dt.date, batch_size: int, workers: int | None
+) -> Iterator[Screened]:
     from ldnkit.population import duckdb_engine
-    from ldnkit.population.rows import RowScreener, paused_gc
+    from ldnkit.population import workers as pool
+    from ldnkit.population.rows import RowScreener
 
     index = duckdb_engine.medication_index(folder)
     with duckdb_engine.patient_facts(folder, batch_size) as facts:
         screener = RowScreener(as_of, index, facts.condition_kinds, facts.order_kinds)
-        for batch in facts.batches:
-            with paused_gc():
-                rows = screener.screen_rows(batch.to_pylist())
-            yield rows
+        # Read whole before screening: the rows are small (kinds and dates), and worker
+        # processes must start after DuckDB has closed (no threads of its own to fork).
+        batches = list(facts.batches)
+    yield from pool.screen_batches(screener, batches, workers)

@@ -1,0 +1,58 @@
+"""Screening engine rows in worker processes.
+
+The screen is pure Python, so one process screens on one core while DuckDB's read used them
+all. Large exports are split by batch over one process per CPU (forked, so each worker starts
+with the screener's caches and the rows already in memory: nothing but the batch number goes
+to a worker, and an Arrow table of output rows comes back).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from ldnkit.population.rows import RowScreener
+from ldnkit.population.run import Screened, screened
+
+# Below this many patients starting processes costs more than it saves.
+PARALLEL_FROM = 20_000
+
+# What forked workers screen: set in the parent just before the pool starts.
+_job: tuple[RowScreener, Sequence[Any]] | None = None
+
+
+def default_workers(patients: int) -> int:
+    """One process per CPU this process may use, for exports large enough to gain from it."""
+    if patients < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def screen_batches(
+    screener: RowScreener, batches: Sequence[Any], workers: int | None = None
+) -> Iterator[Screened]:
+    """Screened output of each Arrow batch of engine rows, in batch order."""
+    if workers is None:
+        workers = default_workers(sum(b.num_rows for b in batches))
+    if workers <= 1 or len(batches) <= 1:
+        for batch in batches:
+            yield screened(screener.screen_rows(batch.to_pylist()))
+        return
+    screener.warm_up()
+    global _job
+    _job = screener, batches
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(workers, len(batches)), mp_context=context) as pool:
+            yield from pool.map(_screen_batch, range(len(batches)))
+    finally:
+        _job = None
+
+
+def _screen_batch(number: int) -> Screened:
+    assert _job is not None, "workers are forked after the job is set"
+    screener, batches = _job
+    return screened(screener.screen_rows(batches[number].to_pylist()))
