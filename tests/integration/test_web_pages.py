@@ -73,6 +73,20 @@ def test_a_today_form_with_bad_answers_comes_back_with_each_fields_problem(site:
         assert "kept as typed</textarea>" in page  # the answers are not lost
 
 
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_diary_day_at_the_calendars_end_is_refused_not_a_crash(site: Site, day: str) -> None:
+    with signed_in(site, "pat@pages.test") as patient:
+        shown = patient.get(f"/me/today?day={day}")
+        assert shown.status_code == 422
+        assert "a date YYYY-MM-DD from 1900-01-01 to 2199-12-31" in shown.text
+        csrf = csrf_from(patient.get("/me/today").text)
+        form = {"csrf_token": csrf, "day": day, "pain": "5", "fatigue": "4", "sleep_quality": "6"}
+        response = patient.post("/me/today", data=form)
+        assert response.status_code == 422
+        assert "expected a date from 1900-01-01 to 2199-12-31" in response.text
+        assert patient.get("/me/progress").status_code == 200
+
+
 def test_a_second_entry_for_a_day_asks_how_to_merge_and_then_merges(site: Site) -> None:
     day = "2026-08-01"
     with signed_in(site, "pat@pages.test") as patient:

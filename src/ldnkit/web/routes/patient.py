@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from ldnkit.analytics.charts import symptom_chart_svg, symptom_chart_text
 from ldnkit.domain.diary import MergeConflict
+from ldnkit.domain.titration import EARLIEST, LATEST
 from ldnkit.knowledge import knowledge_base
 from ldnkit.validation import InputError
 from ldnkit.web.deps import CheckedForm, PatientSession, StoreDep
@@ -30,6 +31,16 @@ router = APIRouter(prefix="/me", include_in_schema=False)
 def _own_id(session: PatientSession) -> int:
     assert session.actor.patient_id is not None  # a patient account always has its record
     return session.actor.patient_id
+
+
+def _diary_day(text: str | None) -> dt.date | None:
+    """The day a diary form is about, when it is a date a diary entry may have."""
+    try:
+        day = dt.date.fromisoformat(text) if text else today()
+    except ValueError:
+        return None
+    # The page links to the day before; a day at the calendar's end would overflow.
+    return day if EARLIEST <= day <= LATEST else None
 
 
 def _today_form(
@@ -62,10 +73,9 @@ def _today_form(
 def today_page(
     request: Request, store: StoreDep, session: PatientSession, day: str | None = None
 ) -> Response:
-    try:
-        chosen = dt.date.fromisoformat(day) if day else today()
-    except ValueError:
-        raise InputError.single("day", day, "a date YYYY-MM-DD") from None
+    chosen = _diary_day(day)
+    if chosen is None:
+        raise InputError.single("day", day, f"a date YYYY-MM-DD from {EARLIEST} to {LATEST}")
     return _today_form(request, store, session, chosen)
 
 
@@ -76,10 +86,7 @@ def save_today(
     pid = _own_id(session)
     values: dict[str, Any] = {k: v[0] for k, v in form.fields.items()}
     values["side_effects"] = form.getlist("side_effects")
-    try:
-        day = dt.date.fromisoformat(form.get("day")) if form.get("day") else today()
-    except ValueError:
-        day = today()
+    day = _diary_day(form.get("day")) or today()
     try:
         plan = store.current_plan(session.actor, pid)
         entry = entry_from_form(form, planned_dose(plan, day))
