@@ -143,6 +143,19 @@ def test_unknown_top_level_field_and_bad_date_exit_2(
     )
 
 
+@pytest.mark.parametrize("option", ["--start", "--as-of"])
+def test_a_date_at_the_calendars_end_exits_2_not_a_traceback(
+    option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    diary = write(tmp_path / "diary.json", entries_json()[:3])
+    args = ["response", diary, "--start", START.isoformat()]
+    for day in ("0001-01-01", "9999-12-31"):
+        assert main([*args, option, day]) == 2
+        assert capsys.readouterr().err == (
+            f'error: {option}: got "{day}"; expected a date from 1900-01-01 to 2199-12-31\n'
+        )
+
+
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["response", str(tmp_path / "nope.json"), "--start", "2026-02-02"]) == 2
     assert "DIARY.json" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit, parse_model, read_json_file
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.response import Intake, ResponseAssessment, assess
+from ldnkit.domain.titration import EARLIEST, LATEST
 from ldnkit.validation import InputError, Problem, show
 
 
@@ -22,9 +23,13 @@ def _date_option(option: str, value: str) -> dt.date:
     # Parsed here rather than by the option type so a bad date is the same one-line input
     # error as every other problem with this command's input.
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise InputError.single(option, value, "a date YYYY-MM-DD") from None
+    # The assessment looks weeks back from these days; the calendar's ends would overflow.
+    if not EARLIEST <= day <= LATEST:
+        raise InputError.single(option, value, f"a date from {EARLIEST} to {LATEST}")
+    return day
 
 
 class PlanStep(BaseModel):
