@@ -58,6 +58,7 @@ _EXPECTED = {
     "missing": "a value (this field is required)",
     "extra_forbidden": "no such field (check the spelling)",
     "date_from_datetime_parsing": "a date YYYY-MM-DD",
+    "date_from_datetime_inexact": "a date YYYY-MM-DD",
     "date_parsing": "a date YYYY-MM-DD",
     "date_type": "a date YYYY-MM-DD",
     "int_parsing": "a whole number",

@@ -92,6 +92,22 @@ def test_every_bad_field_gets_its_own_line(
     assert any(line.startswith("error: medications[0].status:") for line in err)
 
 
+def test_an_age_of_true_and_a_dose_time_are_named_in_plain_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = {
+        "age": True,
+        "medications": [
+            {"name": "oxycodone", "status": "stopped", "last_dose": "2026-11-20T10:00"}
+        ],
+    }
+    assert main(["screen", write(tmp_path, bad)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: age: got true; expected a whole number of years",
+        'error: medications[0].last_dose: got "2026-11-20T10:00"; expected a date YYYY-MM-DD',
+    ]
+
+
 def test_invalid_json_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["screen", write(tmp_path, "{not json")])
     assert code == 2

@@ -114,3 +114,11 @@ class PatientProfile(_Strict):
     kidney: Kidney = "unknown"
     alcohol: Alcohol = "unknown"
     planned_procedures: list[PlannedProcedure] = Field(default_factory=list)
+
+    @field_validator("age", mode="before")
+    @classmethod
+    def _age_is_not_a_flag(cls, value: object) -> object:
+        # pydantic reads true as 1: an age of true is a mistake, not a one-year-old.
+        if isinstance(value, bool):
+            raise ValueError("a whole number of years")
+        return value
