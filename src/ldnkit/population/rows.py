@@ -5,8 +5,8 @@ Both engines only read, filter and group; every verdict comes from
 path uses, so there is no second copy of the rules (or of the mapping) to drift.
 
 A row holds the patient's fields and lists of FHIR fragments already reduced by the engine:
-active conditions (code only), medication orders/statements grouped per drug, status and supply
-shape (latest date kept), active allergies, pregnancy-status observations, and procedures or
+active conditions (kind numbers), medication orders as (kind number, latest authoredOn) pairs,
+medication statements, active allergies, pregnancy-status observations, and procedures or
 service requests that may still be planned.
 """
 
@@ -202,7 +202,7 @@ class RowScreener:
         kinds = self.condition_kinds
         conditions = [kinds[k] for k in row.get("condition_kinds") or ()]
         order = self._order
-        meds = [order(o["kind"], o["authoredOn"]) for o in row.get("orders") or ()]
+        meds = [order(kind, authored) for kind, authored in row.get("orders") or ()]
         rare = self._rare_facts(row) if _has_rare_facts(row) else _NO_RARE_FACTS
         conditions += rare.conditions
         meds += rare.medications
@@ -282,6 +282,33 @@ class RowScreener:
         """The output rows of a batch of patients."""
         with paused_gc():
             return [self.screen_row(row) for row in rows]
+
+
+def batch_rows(batch: Any) -> list[dict[str, Any]]:
+    """The rows of an Arrow batch of engine rows, as `RowScreener` reads them.
+
+    Built column by column: Arrow turns flat columns into Python lists much faster than it
+    builds one dict per row and per order (a third of the screening time before).
+    """
+    names = batch.schema.names
+    columns = [
+        _order_pairs(batch.column(i)) if name == "orders" else batch.column(i).to_pylist()
+        for i, name in enumerate(names)
+    ]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _order_pairs(orders: Any) -> list[list[tuple[int, str | None]] | None]:
+    # A list<struct<kind, authoredOn>> column -> per row, its (kind, authoredOn) pairs.
+    # `values` and `offsets` both ignore any slice of the column, so they index each other.
+    values = orders.values
+    kinds, authored = values.field("kind").to_pylist(), values.field("authoredOn").to_pylist()
+    pairs = list(zip(kinds, authored, strict=True))
+    offsets = orders.offsets.to_pylist()
+    valid = orders.is_valid().to_pylist()
+    return [
+        pairs[offsets[i] : offsets[i + 1]] if valid[i] else None for i in range(len(orders))
+    ]
 
 
 @contextmanager

@@ -181,8 +181,7 @@ def _screen_partition(
                 condition_kinds[k][0] for k in data.pop("condition_keys") or ()
             ]
             data["orders"] = [
-                {"kind": order_kinds[o["key"]][0], "authoredOn": o["authoredOn"]}
-                for o in data.pop("order_keys") or ()
+                (order_kinds[o["key"]][0], o["authoredOn"]) for o in data.pop("order_keys") or ()
             ]
             yield screener.screen_row(data)
 

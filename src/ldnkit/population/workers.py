@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from ldnkit.population.rows import RowScreener
+from ldnkit.population.rows import RowScreener, batch_rows, paused_gc
 from ldnkit.population.run import Screened, screened
 
 # Below this many patients starting processes costs more than it saves.
@@ -39,7 +39,7 @@ def screen_batches(
         workers = default_workers(sum(b.num_rows for b in batches))
     if workers <= 1 or len(batches) <= 1:
         for batch in batches:
-            yield screened(screener.screen_rows(batch.to_pylist()))
+            yield _screen(screener, batch)
         return
     screener.warm_up()
     global _job
@@ -55,4 +55,11 @@ def screen_batches(
 def _screen_batch(number: int) -> Screened:
     assert _job is not None, "workers are forked after the job is set"
     screener, batches = _job
-    return screened(screener.screen_rows(batches[number].to_pylist()))
+    return _screen(screener, batches[number])
+
+
+def _screen(screener: RowScreener, batch: Any) -> Screened:
+    # The whole batch with the cycle collector paused: turning Arrow into rows allocates as
+    # much as screening them does (see paused_gc).
+    with paused_gc():
+        return screened(screener.screen_rows(batch_rows(batch)))
