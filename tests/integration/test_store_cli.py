@@ -109,3 +109,40 @@ def test_demo_seeds_an_empty_database_once(db_url: str, capsys: pytest.CaptureFi
     store.close()
     assert main(["demo"]) == 0
     assert "already has accounts; nothing seeded" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("not a url", "got a value that is not a URL; expected a database URL such as"),
+        ("sqlite:////nonexistent-dir/x.db", "expected a database that can be opened"),
+        ("postgresql+psycopg://u:secret@127.0.0.1:1/db", "u:***@127.0.0.1:1/db"),
+    ],
+)
+def test_a_database_url_that_cannot_be_used_exits_2_naming_the_setting(
+    url: str,
+    expected: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LDNKIT_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    for command in (
+        ["db", "status"],
+        [
+            "users",
+            "create",
+            "--role",
+            "clinician",
+            "--email",
+            "a@b.test",
+            "--password",
+            "long-enough",
+        ],
+    ):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: LDNKIT_DATABASE_URL: got ")
+        assert expected in err
+        assert "secret" not in err
