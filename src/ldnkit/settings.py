@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ldnkit.validation import InputError, Problem, problems_from
 
 
 class Settings(BaseSettings):
@@ -26,5 +29,13 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
-    """Settings as the environment says now (tests change the environment between apps)."""
-    return Settings()
+    """Settings as the environment says now (tests change the environment between apps).
+
+    A bad value is an input error named by its environment variable, not a traceback.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InputError(
+            Problem(f"LDNKIT_{p.field.upper()}", p.received, p.expected) for p in problems_from(exc)
+        ) from None

@@ -146,3 +146,13 @@ def test_a_database_url_that_cannot_be_used_exits_2_naming_the_setting(
         assert err.startswith("error: LDNKIT_DATABASE_URL: got ")
         assert expected in err
         assert "secret" not in err
+
+
+def test_a_bad_setting_exits_2_naming_its_environment_variable(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LDNKIT_CDS_AUTH", "maybe")
+    assert main(["db", "status"]) == 2
+    assert capsys.readouterr().err == (
+        'error: LDNKIT_CDS_AUTH: got "maybe"; expected one of on or off\n'
+    )
