@@ -261,9 +261,22 @@ def test_misspelt_opioids_are_still_opioids(written: str, ingredient: str) -> No
         ("Meptid 200mg", {"meptazinol"}, False),
         ("ethylmorphine", {"ethylmorphine"}, False),
         ("piritramide", {"piritramide"}, False),
+        ("Panadeine Forte", {"codeine", "acetaminophen"}, False),
+        ("Mersyndol", {"codeine", "acetaminophen", "doxylamine"}, False),
+        ("Endone 5 mg", {"oxycodone"}, False),
+        ("Kapanol 20mg", {"morphine"}, True),
+        ("Hydromorph Contin 3 mg", {"hydromorphone"}, True),
+        ("M-Eslon 10 mg", {"morphine"}, True),
+        ("Statex", {"morphine"}, False),
+        ("Supeudol", {"oxycodone"}, False),
+        ("Tridural 100 mg", {"tramadol"}, True),
+        ("Zytram XL", {"tramadol"}, True),
+        ("Metadol", {"methadone"}, True),
     ],
 )
-def test_uk_and_newer_brands_are_opioids(brand: str, expected: set[str], long_acting: bool) -> None:
+def test_uk_australian_canadian_and_newer_brands_are_opioids(
+    brand: str, expected: set[str], long_acting: bool
+) -> None:
     r = recognise(brand)
     assert ids(r) == expected, r.explanation
     assert r.is_opioid
