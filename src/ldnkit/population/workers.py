@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -44,12 +46,27 @@ def screen_batches(
     screener.warm_up()
     global _job
     _job = screener, batches
+    context = multiprocessing.get_context("fork")
+    count = min(workers, len(batches))
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(min(workers, len(batches)), mp_context=context) as pool:
-            yield from pool.map(_screen_batch, range(len(batches)))
+        with ProcessPoolExecutor(count, mp_context=context, initializer=_worker_started) as pool:
+            with warnings.catch_warnings():
+                # Python 3.12+ warns on fork (done at the first submit) when the process has
+                # other threads, such as a progress bar's refresh. The workers only run the
+                # screen on memory they inherited and take fresh terminal streams (see
+                # _worker_started), so they never wait on a lock those threads held.
+                warnings.filterwarnings("ignore", ".*fork.*", DeprecationWarning)
+                screened_batches = pool.map(_screen_batch, range(len(batches)))
+            yield from screened_batches
     finally:
         _job = None
+
+
+def _worker_started() -> None:
+    # Another thread of the parent may have held a terminal stream's lock at the moment of
+    # the fork; a worker writes nothing, so it gets streams of its own instead of risking a
+    # wait on that lock when it flushes them at exit.
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the worker)
 
 
 def _screen_batch(number: int) -> Screened:
