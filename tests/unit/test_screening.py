@@ -361,3 +361,19 @@ def test_placeholder_dates_at_the_calendars_ends_are_screened_not_crashed() -> N
     )
     assert rules(early) == ["procedure-hold"]
     assert "0001-01-02" in early.findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("condition", "rule"),
+    [
+        ("Crohn's disease of ileum", "condition-not-recommended"),
+        ("Crohn's colitis", "condition-not-recommended"),
+        ("hepatitis C", "liver-chronic"),
+        ("chronic hepatitis B", "liver-chronic"),
+        ("CKD stage 4", "kidney-impaired"),
+        ("chronic renal failure", "kidney-impaired"),
+    ],
+)
+def test_common_free_text_names_agree_with_their_codes(condition: str, rule: str) -> None:
+    # K50.0, B18.x and N18.4 are flagged by code; the same diagnosis typed as text must be too.
+    assert rule in rules(run(conditions=[condition]))
