@@ -744,6 +744,15 @@ def test_no_feedback_gets_a_500(cds: str, item: dict[str, Any]) -> None:
             {"card": "c", "outcome": "ignored", "outcomeTimestamp": "2026-11-23T10:05:31Z"},
             'feedback[1].outcome: got "ignored"; expected one of accepted or overridden',
         ),
+        (
+            # The card column holds 100 characters; PostgreSQL refuses more (a 500 there).
+            {
+                "card": "c" * 101,
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-23T10:05:31Z",
+            },
+            "feedback[1].card: got",
+        ),
     ],
 )
 def test_bad_feedback_is_400_and_stores_nothing(

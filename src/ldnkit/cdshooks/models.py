@@ -209,7 +209,9 @@ class FeedbackItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    card: NonEmpty
+    # Card ids are the UUIDs ldnkit sent; the store keeps up to 100 characters (PostgreSQL
+    # refuses longer ones, which would otherwise be a 500 after validation passed).
+    card: Annotated[str, Field(min_length=1, max_length=100)]
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[AcceptedSuggestion] | None = None
     overrideReason: OverrideReason | None = None
