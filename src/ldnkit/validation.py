@@ -133,5 +133,30 @@ def problems_from(exc: ValidationError) -> list[Problem]:
     ]
 
 
+NUL_EXPECTED = "text without NUL (0x00) characters"
+
+
+def nul_problems(value: object, field: str = "input") -> list[Problem]:
+    """One problem per text holding a NUL character, anywhere in parsed JSON or form values.
+
+    PostgreSQL text cannot hold NUL; found at the door, it is bad input rather than a failed
+    write (and SQLite, which would store it, behaves the same way).
+    """
+    if isinstance(value, str):
+        return [Problem(field, show(value), NUL_EXPECTED)] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            found += nul_problems(key, field) + nul_problems(item, _joined(field, str(key)))
+        return found
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in nul_problems(item, f"{field}[{i}]")]
+    return []
+
+
+def _joined(field: str, key: str) -> str:
+    return key if field == "input" else f"{field}.{key}"
+
+
 def input_error(exc: ValidationError) -> InputError:
     return InputError(problems_from(exc))

@@ -155,6 +155,24 @@ def test_a_note_with_a_lone_surrogate_is_422_not_500(server: Server) -> None:
         assert [e["day"] for e in patient.get(path).json()].count("2026-10-07") == 0
 
 
+def test_text_with_a_nul_character_is_422_in_diary_and_token(server: Server) -> None:
+    # PostgreSQL cannot store NUL in text: refused at the door on every database alike.
+    path = f"/api/v1/patients/{server.fresh}/diary"
+    entry = {"day": "2026-10-08", "pain": 3, "fatigue": 3, "sleep_quality": 5, "note": "a\x00b"}
+    with client(server, "f@api.test") as patient:
+        response = patient.post(path, json=entry)
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["msg"] == (
+            'note: got "a\\u0000b"; expected text without NUL (0x00) characters'
+        )
+        assert [e["day"] for e in patient.get(path).json()].count("2026-10-08") == 0
+    token = httpx.post(
+        f"{server.url}/api/v1/token", data={"username": "f\x00@api.test", "password": "x"}
+    )
+    assert token.status_code == 422
+    assert token.json()["detail"][0]["field"] == "email"
+
+
 def test_the_response_route_assesses_a_treated_patient_and_waits_for_a_plan(server: Server) -> None:
     with client(server, "doc@api.test") as doctor:
         treated = doctor.get(f"/api/v1/patients/{server.treated}/response").json()

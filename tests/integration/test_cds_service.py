@@ -753,6 +753,10 @@ def test_no_feedback_gets_a_500(cds: str, item: dict[str, Any]) -> None:
             },
             "feedback[1].card: got",
         ),
+        (
+            {"card": "c\x00", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:05:31Z"},
+            'feedback[1].card: got "c\\u0000"; expected text without NUL (0x00) characters',
+        ),
     ],
 )
 def test_bad_feedback_is_400_and_stores_nothing(

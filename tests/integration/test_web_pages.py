@@ -146,6 +146,18 @@ def test_intake_with_a_tampered_row_count_re_renders_a_bounded_form(site: Site, 
         assert 'name="med_name_50"' not in response.text
 
 
+def test_a_form_with_a_nul_character_is_refused_and_saves_nothing(site: Site) -> None:
+    with signed_in(site, "doc@pages.test") as doctor:
+        before = doctor.get("/clinic").text.count("/clinic/patients/")
+        csrf = csrf_from(doctor.get("/clinic/patients/new").text)
+        response = doctor.post(
+            "/clinic/patients/new", data={"csrf_token": csrf, "name": "Nul\x00Patient"}
+        )
+        assert response.status_code == 422
+        assert "expected text without NUL (0x00) characters" in response.text
+        assert doctor.get("/clinic").text.count("/clinic/patients/") == before
+
+
 def test_a_plan_is_previewed_refused_above_5_mg_saved_and_exported(site: Site) -> None:
     base = f"/clinic/patients/{site.patient}/plan"
     start = (dt.date.today() + dt.timedelta(days=1)).isoformat()

@@ -37,7 +37,7 @@ from ldnkit.cdshooks.prefetch import PREFETCH_TEMPLATES, Fetcher
 from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.screening import screen
 from ldnkit.settings import Settings, get_settings
-from ldnkit.validation import Problem, problems_from
+from ldnkit.validation import Problem, nul_problems, problems_from
 
 log = logging.getLogger("ldnkit.cdshooks")
 
@@ -170,6 +170,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
         raise CdsError(400, [f"body: not valid JSON ({exc})"]) from exc
     if not isinstance(parsed, dict):
         raise CdsError(400, [f"body: got {type(parsed).__name__}; expected a JSON object"])
+    problems = nul_problems(parsed)
+    if problems:
+        raise CdsError(400, [str(p) for p in problems])
     return parsed
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.response import ResponseAssessment
 from ldnkit.store.records import PatientRecord
-from ldnkit.validation import InputError
+from ldnkit.validation import InputError, nul_problems
 from ldnkit.web.deps import ApiActor, StoreDep
 from ldnkit.web.security import TOKEN_LIFETIME, LoginRequired, authenticate
 from ldnkit.web.views import parse, patient_view
@@ -155,6 +155,9 @@ async def record(
         data = await request.json()
     except ValueError:
         raise InputError.single("body", "text that is not JSON", "a JSON object") from None
+    problems = nul_problems(data)
+    if problems:
+        raise InputError(problems)
     entry: DiaryEntry = parse(DiaryEntry, data)
     saved: DiaryEntry = await run_in_threadpool(store.record_entry, actor, patient_id, entry, how)
     return saved

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from ldnkit.store.records import Actor
 from ldnkit.store.repository import Store
+from ldnkit.validation import InputError, nul_problems
 from ldnkit.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -80,6 +81,9 @@ async def posted_form(request: Request) -> Form:
     for key, value in form.multi_items():
         if isinstance(value, str):
             fields.setdefault(key, []).append(value)
+    problems = [p for key, values in fields.items() for v in values for p in nul_problems(v, key)]
+    if problems:
+        raise InputError(problems)
     return Form(fields)
 
 

@@ -22,6 +22,7 @@ from fastapi import Request, Response
 from ldnkit.store.passwords import verify_password
 from ldnkit.store.records import Account, Actor
 from ldnkit.store.repository import Store
+from ldnkit.validation import InputError, nul_problems
 
 SESSION_COOKIE = "ldnkit_session"
 PRE_SESSION_COOKIE = "ldnkit_csrf"
@@ -100,6 +101,9 @@ def authenticate(
     store: Store, limiter: LoginLimiter, request: Request, email: str, password: str
 ) -> Account | None:
     """The account when the password is right; counts failures and audits every attempt."""
+    problems = nul_problems({"email": email, "password": password})
+    if problems:  # the API's token form does not come through posted_form
+        raise InputError(problems)
     email_key = email.strip().lower()
     address = client_address(request)
     limiter.check(email_key, address)
