@@ -246,6 +246,30 @@ def test_bad_clients_file_is_refused_at_start_with_a_reason(
     assert expected in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"x": 1}', 'LDNKIT_CDS_CLIENTS: got {"x": 1}; expected a list'),
+        (
+            b'[{"iss": "https://x.org", "jwks": {"keys": []}}]',
+            "LDNKIT_CDS_CLIENTS[0].jwks.keys: got []",
+        ),
+        (b'[{"iss": "\xff"}]', "expected a JSON list of clients in UTF-8 text"),
+    ],
+)
+def test_a_bad_clients_file_names_the_setting(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    # An operator reads "[0].jwks.keys" alone without knowing which file or setting it is in.
+    path = tmp_path / "clients.json"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        load_clients(path)
+    (problem,) = caught.value.problems
+    assert str(problem).startswith("LDNKIT_CDS_CLIENTS")
+    assert expected in str(problem)
+
+
 ODD = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6)
 ODD_JSON = st.recursive(ODD, lambda inner: st.lists(inner, max_size=2), max_leaves=4)
 

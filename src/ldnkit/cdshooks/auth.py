@@ -29,7 +29,7 @@ import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from ldnkit.validation import InputError, input_error
+from ldnkit.validation import InputError, Problem, input_error
 
 # Asymmetric JWS algorithms only: the spec forbids `none` and every shared-secret (HMAC) one.
 ALLOWED_ALGORITHMS = frozenset(
@@ -99,10 +99,22 @@ def load_clients(path: Path) -> dict[str, TrustedClient]:
             str(path),
             f"a JSON list of clients ({exc.msg}, line {exc.lineno})",
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError.single(
+            "LDNKIT_CDS_CLIENTS", str(path), "a JSON list of clients in UTF-8 text"
+        ) from exc
     try:
         clients = TypeAdapter(list[TrustedClient]).validate_python(raw)
     except ValidationError as exc:
-        raise input_error(exc) from exc
+        # Name the setting, so an operator knows which file "[0].jwks" is in.
+        raise InputError(
+            Problem(
+                "LDNKIT_CDS_CLIENTS" + ("" if p.field == "input" else p.field),
+                p.received,
+                p.expected,
+            )
+            for p in input_error(exc).problems
+        ) from exc
     by_iss: dict[str, TrustedClient] = {}
     for client in clients:
         if client.iss in by_iss:
