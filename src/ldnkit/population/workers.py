@@ -28,7 +28,7 @@ _job: tuple[RowScreener, Sequence[Any]] | None = None
 
 def default_workers(patients: int) -> int:
     """One process per CPU this process may use, for exports large enough to gain from it."""
-    if patients < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+    if patients < PARALLEL_FROM:
         return 1
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -39,7 +39,9 @@ def screen_batches(
     """Screened output of each Arrow batch of engine rows, in batch order."""
     if workers is None:
         workers = default_workers(sum(b.num_rows for b in batches))
-    if workers <= 1 or len(batches) <= 1:
+    # Without fork (Windows), workers would have to be sent the screener and its rows: the
+    # batches are screened here instead.
+    if workers <= 1 or len(batches) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for batch in batches:
             yield _screen(screener, batch)
         return
