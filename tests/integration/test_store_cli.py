@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,28 @@ def test_a_bad_setting_exits_2_naming_its_environment_variable(
     assert capsys.readouterr().err == (
         'error: LDNKIT_CDS_AUTH: got "maybe"; expected one of on or off\n'
     )
+
+
+def test_serve_on_a_port_in_use_exits_2_without_claiming_to_run(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert "running" not in out
+    assert err.endswith(
+        f"error: --port: got {port}; expected a port free on 127.0.0.1 (Address already in use)\n"
+    )
+
+
+def test_serve_with_a_bad_clients_file_exits_2_without_claiming_to_run(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clients = tmp_path / "clients.json"
+    clients.write_text('{"iss": "https://ehr.example.org"}')
+    monkeypatch.setenv("LDNKIT_CDS_CLIENTS", str(clients))
+    assert main(["serve", "--port", "1"]) == 2
+    out, err = capsys.readouterr()
+    assert "running" not in out
+    assert "error: LDNKIT_CDS_CLIENTS: got" in err

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
 import typer
 
 from ldnkit.bootstrap import open_store
@@ -9,6 +12,7 @@ from ldnkit.cli.app import app
 from ldnkit.cli.demo import print_logins, seed_if_empty
 from ldnkit.cli.render import console
 from ldnkit.store.demo import DEMO_CLINICIAN, demo_logins
+from ldnkit.validation import InputError
 
 
 @app.command()
@@ -30,8 +34,22 @@ def serve(
         has_demo = store.account_by_email(DEMO_CLINICIAN) is not None
     finally:
         store.close()
+    # Built and the port tried before saying "running": a bad LDNKIT_CDS_CLIENTS file or a
+    # port in use is then the only thing printed, with exit status 2.
+    application = create_app()
+    _check_port_free(host, port)
     shown = "127.0.0.1" if host == "0.0.0.0" else host  # noqa: S104 (only the printed URL)
     console.print(f"ldnkit is running at http://{shown}:{port}/  (Ctrl+C stops it)")
     if seeded or has_demo:
         print_logins(seeded or demo_logins())
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning", proxy_headers=True)
+    uvicorn.run(application, host=host, port=port, log_level="warning", proxy_headers=True)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise InputError.single("--port", port, f"a port free on {host} ({reason})") from None
