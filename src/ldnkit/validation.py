@@ -33,6 +33,10 @@ class InputError(Exception):
         self.problems = list(problems)
         super().__init__("; ".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[list[Problem]]]:
+        # Rebuilt from its problems, so it survives the trip back from a worker process.
+        return (type(self), (self.problems,))
+
     @classmethod
     def single(cls, field: str, received: object, expected: str) -> InputError:
         return cls([Problem(field, show(received), expected)])

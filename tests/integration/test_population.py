@@ -82,9 +82,10 @@ def test_synthea_resolved_conditions_and_stopped_orders_do_not_count(tmp_path: P
     assert meperidine["active_opioids"] == ""
     assert "opioid" not in meperidine["rules"]
     # Chronic low back pain is active for this patient and is a candidate condition.
-    assert "Chronic low-back pain" in rows["ca15b832-01e4-41dd-6a52-97bd3e5510cb"][
-        "candidate_conditions"
-    ]
+    assert (
+        "Chronic low-back pain"
+        in rows["ca15b832-01e4-41dd-6a52-97bd3e5510cb"]["candidate_conditions"]
+    )
     # Social findings and resolved conditions are no candidate for anyone.
     assert all(r["on_naltrexone"] == "false" for r in rows.values())
 
@@ -167,8 +168,12 @@ def test_cli_population_screen_table_and_json(
     ],
 )
 def test_cli_population_bad_input_exits_2(
-    extra: list[str], field: str, synthetic: Path, tmp_path: Path,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    field: str,
+    synthetic: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["population", "screen", str(synthetic), *extra]) == 2
@@ -191,3 +196,32 @@ def test_cli_population_synth_json(tmp_path: Path, capsys: pytest.CaptureFixture
     data = json.loads(capsys.readouterr().out)
     assert data["resources"]["Patient"] == 12
     assert (out / "Patient.000.ndjson").read_text().count("\n") == 12
+
+
+def test_an_impossible_order_date_is_one_clear_error(
+    synthetic: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "export"
+    shutil.copytree(synthetic, folder)
+    orders = next(folder.glob("MedicationRequest*"))
+    lines = orders.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["authoredOn"] = "2017-13-45"
+    orders.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    code = main(
+        [
+            "population",
+            "screen",
+            str(folder),
+            "--as-of",
+            "2026-11-23",
+            "--out",
+            str(tmp_path / "rows.csv"),
+        ]
+    )
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        'error: MedicationRequest.authoredOn: got "2017-13-45"; '
+        "expected a calendar date that exists (YYYY, YYYY-MM or YYYY-MM-DD)"
+    )
+    assert not (tmp_path / "rows.csv").exists()

@@ -90,23 +90,31 @@ _UNIT_DAYS = {
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
 
 
-def fhir_date(value: Any, *, latest: bool = False) -> dt.date | None:
-    """The calendar date of a FHIR date/dateTime; partial dates give their first (or last) day."""
+def fhir_date(value: Any, *, latest: bool = False, field: str = "date") -> dt.date | None:
+    """The calendar date of a FHIR date/dateTime; partial dates give their first (or last) day.
+
+    A value shaped like a date that is not one (2017-13-45) is bad input, named by `field`.
+    """
     if not isinstance(value, str):
         return None
     match = _PARTIAL_DATE.match(value)
     if not match:
         return None
     year, month, day = match.groups()
-    if day:
-        return dt.date(int(year), int(month), int(day))
-    if month:
-        first = dt.date(int(year), int(month), 1)
-        if not latest:
-            return first
-        following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        return following - dt.timedelta(days=1)
-    return dt.date(int(year), 12, 31) if latest else dt.date(int(year), 1, 1)
+    try:
+        if day:
+            return dt.date(int(year), int(month), int(day))
+        if month:
+            first = dt.date(int(year), int(month), 1)
+            if not latest:
+                return first
+            following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            return following - dt.timedelta(days=1)
+        return dt.date(int(year), 12, 31) if latest else dt.date(int(year), 1, 1)
+    except ValueError:
+        raise InputError.single(
+            field, value, "a calendar date that exists (YYYY, YYYY-MM or YYYY-MM-DD)"
+        ) from None
 
 
 def _codings(concept: Any) -> list[dict[str, Any]]:
@@ -231,7 +239,7 @@ def request_supply_days(resource: Mapping[str, Any]) -> float:
 def request_start(resource: Mapping[str, Any]) -> dt.date | None:
     """The day a MedicationRequest's supply starts: authoredOn, else the validity start."""
     validity = (resource.get("dispenseRequest") or {}).get("validityPeriod") or {}
-    return fhir_date(resource.get("authoredOn"), latest=True) or fhir_date(
+    return fhir_date(resource.get("authoredOn"), latest=True, field="authoredOn") or fhir_date(
         validity.get("start"), latest=True
     )
 

@@ -83,7 +83,7 @@ def _demographics(
 
 @lru_cache(maxsize=65536)
 def _day(value: str | None) -> dt.date | None:
-    return fhir_date(value, latest=True)
+    return fhir_date(value, latest=True, field="MedicationRequest.authoredOn")
 
 
 @lru_cache(maxsize=65536)
