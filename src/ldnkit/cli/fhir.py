@@ -12,23 +12,15 @@ import typer
 from rich.table import Table
 
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
+from ldnkit.cli.render import JSON_OPTION_HELP, console, date_option, emit
 from ldnkit.validation import InputError
 
-fhir_app = typer.Typer(help="Read FHIR R4 input (Bundle, resource, NDJSON, Bulk Data folder).",
-                       no_args_is_help=True)
+fhir_app = typer.Typer(
+    help="Read FHIR R4 input (Bundle, resource, NDJSON, Bulk Data folder).", no_args_is_help=True
+)
 app.add_typer(fhir_app, name="fhir")
 export_app = typer.Typer(help="Export a patient's record to other systems.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
-
-
-def _date(value: str | None, option: str) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError.single(option, value, "a date YYYY-MM-DD") from None
 
 
 @fhir_app.command("profile")
@@ -48,7 +40,7 @@ def profile_command(
     """Show the screening profile ldnkit reads from FHIR: what counts and what does not."""
     from ldnkit.fhir.reading import profile_from_file
 
-    profile = profile_from_file(file, _date(as_of, "--as-of"), patient)
+    profile = profile_from_file(file, date_option("--as-of", as_of) or dt.date.today(), patient)
 
     def human() -> None:
         console.print(
@@ -60,22 +52,23 @@ def profile_command(
         for column in ("Name", "RxNorm", "Status", "Last dose"):
             table.add_column(column)
         for med in profile.medications:
-            table.add_row(med.name or "", med.rxnorm or "", med.status,
-                          str(med.last_dose or ""))
+            table.add_row(med.name or "", med.rxnorm or "", med.status, str(med.last_dose or ""))
         console.print(table)
         conditions = Table(title="Active conditions")
         conditions.add_column("Condition")
         for condition in profile.conditions:
             conditions.add_row(
-                condition if isinstance(condition, str)
-                else f"{condition.system} {condition.code}"
+                condition if isinstance(condition, str) else f"{condition.system} {condition.code}"
             )
         console.print(conditions)
         if profile.allergies:
-            console.print("Allergies: " + ", ".join(
-                a if isinstance(a, str) else (a.name or f"RxNorm {a.rxnorm}")
-                for a in profile.allergies
-            ))
+            console.print(
+                "Allergies: "
+                + ", ".join(
+                    a if isinstance(a, str) else (a.name or f"RxNorm {a.rxnorm}")
+                    for a in profile.allergies
+                )
+            )
         for procedure in profile.planned_procedures:
             console.print(f"Planned: {procedure.name or 'procedure'} on {procedure.date}")
 
@@ -90,8 +83,10 @@ def export_fhir_command(
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Bundle file to write (default patient-ID.fhir.json; - for "
-                                   "standard output)."),
+        typer.Option(
+            "--out",
+            help="Bundle file to write (default patient-ID.fhir.json; - for standard output).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_OPTION_HELP)] = False,
 ) -> None:
@@ -150,9 +145,11 @@ def patient_bundle(store: Any, actor: Any, patient_id: int) -> dict[str, Any]:
         plan = build_plan(PlanRequest.model_validate(saved.request))
         # The stored steps are the plan as saved (adjustments included), not a recomputation.
         plan = plan.model_copy(update={"steps": tuple(Step.model_validate(s) for s in saved.steps)})
-        resources.append(plan_to_medication_request(
-            plan, pid, authored_on=saved.created_at.date(), request_id=f"plan-{saved.id}"
-        ))
+        resources.append(
+            plan_to_medication_request(
+                plan, pid, authored_on=saved.created_at.date(), request_id=f"plan-{saved.id}"
+            )
+        )
     resources.extend(diary_to_observations(store.diary(actor, patient_id), pid))
     for questionnaire in store.questionnaires(actor, patient_id, kind="fiqr"):
         response = fiqr_to_questionnaire_response(
@@ -160,12 +157,14 @@ def patient_bundle(store: Any, actor: Any, patient_id: int) -> dict[str, Any]:
         )
         response["id"] = f"fiqr-{questionnaire.id}"
         resources.append(response)
-    return validated({
-        "resourceType": "Bundle",
-        "type": "collection",
-        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "entry": [
-            {"fullUrl": f"urn:ldnkit:{r['resourceType']}/{r.get('id', i)}", "resource": r}
-            for i, r in enumerate(resources)
-        ],
-    })
+    return validated(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "entry": [
+                {"fullUrl": f"urn:ldnkit:{r['resourceType']}/{r.get('id', i)}", "resource": r}
+                for i, r in enumerate(resources)
+            ],
+        }
+    )

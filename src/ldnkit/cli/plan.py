@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, emit, parse_model
+from ldnkit.cli.render import JSON_OPTION_HELP, console, date_option, emit, parse_model
 from ldnkit.domain.formulation import (
     CapsuleCount,
     CapsuleSupply,
@@ -73,15 +73,6 @@ def _as_options() -> Iterator[None]:
 # misspelled protocol, "abc" for a dose, 2026-13-01) is one "--option: got ...; expected ..."
 # line with exit code 2, like any other input error.
 _Text = str | None
-
-
-def _day(option: str, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError.single(option, value, "a date YYYY-MM-DD") from None
 
 
 def _whole(option: str, value: str | None) -> int | None:
@@ -175,15 +166,18 @@ def plan_command(
         }
         # An option left out is missing, not null: "a value (this field is required)".
         request = parse_model(PlanRequest, {k: v for k, v in given.items() if v is not None})
-        procedure_day = _day("--procedure", procedure)
-        stop_day, hold = _day("--opioids-stop", opioids_stop), _whole("--hold-days", hold_days)
+        procedure_day = date_option("--procedure", procedure)
+        stop_day, hold = (
+            date_option("--opioids-stop", opioids_stop),
+            _whole("--hold-days", hold_days),
+        )
         if (stop_day or hold is not None) and not procedure_day:
             raise InputError.single(
                 "--procedure", None, "a procedure date when --opioids-stop or --hold-days is given"
             )
         plan = build_plan(request)
-        plan = _apply(plan, _day("--step-back", step_back_on), step_back)
-        plan = _apply(plan, _day("--morning-from", morning_from), move_to_morning)
+        plan = _apply(plan, date_option("--step-back", step_back_on), step_back)
+        plan = _apply(plan, date_option("--morning-from", morning_from), move_to_morning)
         if procedure_day:
             plan = hold_for_procedure(plan, procedure_day, stop_day, hold)
         supply_days = _whole("--capsules-days", capsules_days)

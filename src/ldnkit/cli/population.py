@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
+from ldnkit.cli.render import JSON_OPTION_HELP, console, date_option, emit
 from ldnkit.validation import InputError
 
 population_app = typer.Typer(
@@ -26,15 +26,6 @@ _VERDICT_STYLE = {
     "wait": "cyan",
     "contraindicated": "red",
 }
-
-
-def _date(value: str | None, option: str) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError.single(option, value, "a date YYYY-MM-DD") from None
 
 
 def _progress(label: str, quiet: bool) -> Progress:
@@ -69,7 +60,7 @@ def screen_command(
     from ldnkit.population.duckdb_engine import count_patients
     from ldnkit.population.run import ENGINES, screen_population
 
-    day = _date(as_of, "--as-of")
+    day = date_option("--as-of", as_of) or dt.date.today()
     if engine not in ENGINES:
         raise InputError.single("--engine", engine, "one of " + ", ".join(ENGINES))
     if spark_master is not None and engine != "spark":
@@ -124,13 +115,17 @@ def synth_command(
     """Write a synthetic FHIR Bulk Data export shaped like Synthea's, for scale tests."""
     from ldnkit.population.synth import generate
 
-    day = _date(as_of, "--as-of")
+    day = date_option("--as-of", as_of) or dt.date.today()
     if out.exists() and not out.is_dir():
         raise InputError.single("--out", str(out), "a folder (new or existing)")
     with _progress("Generating", as_json) as bar:
         task = bar.add_task("synth", total=patients)
         counts = generate(
-            patients, out, seed=seed, as_of=day, compress=gzip,
+            patients,
+            out,
+            seed=seed,
+            as_of=day,
+            compress=gzip,
             progress=lambda n: bar.advance(task, n),
         )
     data = {"out": str(out), "patients": patients, "resources": counts}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
+from ldnkit.domain.titration import EARLIEST, LATEST
 from ldnkit.validation import InputError, input_error
 
 console = Console(highlight=False, soft_wrap=True)
@@ -34,6 +36,23 @@ def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
         emit_json(data)
     else:
         human()
+
+
+def date_option(option: str, value: str | None) -> dt.date | None:
+    """A date typed on the command line (None when not given).
+
+    Parsed here rather than by the option's type, so a bad date is the same one-line input
+    error as every other problem, and bounded so that date arithmetic never overflows.
+    """
+    if value is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError.single(option, value, "a date YYYY-MM-DD") from None
+    if not EARLIEST <= day <= LATEST:
+        raise InputError.single(option, value, f"a date from {EARLIEST} to {LATEST}")
+    return day
 
 
 def read_json_file(path: Path, what: str) -> Any:

@@ -12,24 +12,17 @@ from rich.table import Table
 
 from ldnkit.analytics.charts import symptom_chart_svg
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, emit, parse_model, read_json_file
+from ldnkit.cli.render import (
+    JSON_OPTION_HELP,
+    console,
+    date_option,
+    emit,
+    parse_model,
+    read_json_file,
+)
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.response import Intake, ResponseAssessment, assess
-from ldnkit.domain.titration import EARLIEST, LATEST
 from ldnkit.validation import InputError, Problem, show
-
-
-def _date_option(option: str, value: str) -> dt.date:
-    # Parsed here rather than by the option type so a bad date is the same one-line input
-    # error as every other problem with this command's input.
-    try:
-        day = dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError.single(option, value, "a date YYYY-MM-DD") from None
-    # The assessment looks weeks back from these days; the calendar's ends would overflow.
-    if not EARLIEST <= day <= LATEST:
-        raise InputError.single(option, value, f"a date from {EARLIEST} to {LATEST}")
-    return day
 
 
 class PlanStep(BaseModel):
@@ -171,8 +164,9 @@ def response_command(
     ] = None,
 ) -> None:
     """Assess the response to LDN: baseline against the latest 14 days, with intervals."""
-    first = _date_option("--start", start)
-    until = _date_option("--as-of", as_of) if as_of is not None else None
+    first = date_option("--start", start)
+    assert first is not None  # a required option
+    until = date_option("--as-of", as_of)
     diary = read_diary(read_json_file(diary_file, "DIARY.json"))
     day = until or max((e.day for e in diary.entries), default=first)
     steps = [(s.start, s.end, s.dose_mg) for s in diary.steps]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +9,14 @@ import typer
 
 from ldnkit.cli.app import app
 from ldnkit.cli.knowledge import Citations
-from ldnkit.cli.render import JSON_OPTION_HELP, console, emit, parse_model, read_json_file
+from ldnkit.cli.render import (
+    JSON_OPTION_HELP,
+    console,
+    date_option,
+    emit,
+    parse_model,
+    read_json_file,
+)
 from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.screening import Screening, screen
 from ldnkit.fhir.reading import profile_from_file
@@ -82,10 +88,4 @@ def _profile(
             )
         return parse_model(PatientProfile, read_json_file(profile, "profile"))
     assert fhir is not None
-    day = None
-    if as_of is not None:
-        try:
-            day = dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise InputError.single("--as-of", as_of, "a date YYYY-MM-DD") from None
-    return profile_from_file(fhir, day, patient)
+    return profile_from_file(fhir, date_option("--as-of", as_of), patient)
