@@ -132,6 +132,15 @@ def _symptom_desc(
     return " ".join(parts)
 
 
+def _empty_chart(out: list[str], frame: Frame, message: str) -> str:
+    """Close an opened chart with a centred message instead of axes and lines."""
+    out.append(
+        text(frame.width / 2, frame.height / 2, message, 14, text_anchor="middle", fill="#555")
+    )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def symptom_chart_svg(
     entries: Sequence[DiaryEntry],
     steps: Sequence[StepTuple] = (),
@@ -151,18 +160,7 @@ def symptom_chart_svg(
     out = svg_open(frame, ident, title, desc, "ldn-symptom-chart")
     out.append(text(frame.left, 20, title, 15, font_weight="600", fill="#111"))
     if not diary:
-        out.append(
-            text(
-                frame.width / 2,
-                frame.height / 2,
-                "No diary entries yet",
-                14,
-                text_anchor="middle",
-                fill="#555",
-            )
-        )
-        out.append("</svg>")
-        return "\n".join(out)
+        return _empty_chart(out, frame, "No diary entries yet")
 
     days = DateAxis(first, last, frame)
     values = ValueAxis(0, 10, frame)
@@ -331,18 +329,7 @@ def fiqr_chart_svg(
     out = svg_open(frame, ident, title, desc, "ldn-fiqr-chart")
     out.append(text(frame.left, 22, title, 15, font_weight="600", fill="#111"))
     if not series:
-        out.append(
-            text(
-                frame.width / 2,
-                frame.height / 2,
-                "No FIQR questionnaires yet",
-                14,
-                text_anchor="middle",
-                fill="#555",
-            )
-        )
-        out.append("</svg>")
-        return "\n".join(out)
+        return _empty_chart(out, frame, "No FIQR questionnaires yet")
     days = DateAxis(first, last, frame)
     values = ValueAxis(0, 100, frame)
     out.extend(value_axis(values, (0, 25, 50, 75, 100)))
