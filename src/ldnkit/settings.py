@@ -24,8 +24,6 @@ class Settings(BaseSettings):
     cds_clients: Path | None = None
     # "off" disables CDS Hooks JWT checks: for local testing only, announced loudly at start.
     cds_auth: Literal["on", "off"] = "on"
-    # Secret for signing session cookies and CSRF tokens; generated per process when unset.
-    secret_key: str | None = None
 
 
 def get_settings() -> Settings:
