@@ -133,3 +133,23 @@ def test_invalid_resource_in_bundle_is_reported_by_name_and_field(tmp_path: Path
     with pytest.raises(InputError) as caught:
         profile_from_file(path, AS_OF)
     assert [p.field for p in caught.value.problems] == ["Patient/p1.birthDate"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("bad.ndjson", b"\xff\xfe", "expected UTF-8 encoded FHIR JSON"),
+        ("bad.json", b"\xff{}", "expected UTF-8 encoded FHIR JSON"),
+        ("fake.ndjson.gz", b"not gzip at all", "expected valid gzip"),
+    ],
+)
+def test_unreadable_files_are_one_error_naming_the_file(
+    tmp_path: Path, name: str, content: bytes, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        read_resources(path)
+    (problem,) = caught.value.problems
+    assert problem.field == name
+    assert str(problem).endswith(expected)

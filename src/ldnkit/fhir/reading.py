@@ -10,7 +10,9 @@ import datetime as dt
 import gzip
 import json
 import re
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +46,22 @@ def _open_text(path: Path) -> Any:
     return path.open(encoding="utf-8")
 
 
+@contextmanager
+def _unreadable_as_input_error(path: Path) -> Iterator[None]:
+    """A file that is not UTF-8 text (or not really gzip) is bad input naming the file."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise InputError.single(
+            path.name, f"bytes that are not UTF-8 at offset {exc.start}", "UTF-8 encoded FHIR JSON"
+        ) from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise InputError.single(path.name, f"a damaged gzip file ({exc})", "valid gzip") from None
+
+
 def iter_ndjson(path: Path) -> Iterator[dict[str, Any]]:
     """The resources of one NDJSON file (plain or .gz); a bad line is an error naming it."""
-    with _open_text(path) as handle:
+    with _unreadable_as_input_error(path), _open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -54,7 +69,8 @@ def iter_ndjson(path: Path) -> Iterator[dict[str, Any]]:
                 resource = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError.single(
-                    f"{path.name} line {number}", f"invalid JSON at column {exc.colno}",
+                    f"{path.name} line {number}",
+                    f"invalid JSON at column {exc.colno}",
                     "one FHIR resource as JSON per line",
                 ) from None
             if not isinstance(resource, dict):
@@ -83,7 +99,7 @@ def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
         full_url = entry.get("fullUrl")
         # Transaction bundles often carry no ids, only `urn:uuid:` full URLs that references use.
         if isinstance(full_url, str) and full_url.startswith("urn:uuid:") and "id" not in resource:
-            resource = {**resource, "id": full_url[len("urn:uuid:"):]}
+            resource = {**resource, "id": full_url[len("urn:uuid:") :]}
         resources.append(resource)
     if problems:
         raise InputError(problems)
@@ -98,12 +114,13 @@ def read_resources(path: Path) -> list[dict[str, Any]]:
         raise InputError.single("file", str(path), "an existing FHIR JSON, NDJSON or folder")
     if path.name.endswith((".ndjson", ".ndjson.gz")):
         return list(iter_ndjson(path))
-    with _open_text(path) as handle:
+    with _unreadable_as_input_error(path), _open_text(path) as handle:
         try:
             data = json.load(handle)
         except json.JSONDecodeError as exc:
             raise InputError.single(
-                path.name, f"invalid JSON at line {exc.lineno} column {exc.colno}",
+                path.name,
+                f"invalid JSON at line {exc.lineno} column {exc.colno}",
                 "a FHIR resource or Bundle as JSON",
             ) from None
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
