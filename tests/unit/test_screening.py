@@ -263,10 +263,15 @@ def test_same_condition_as_text_and_code_is_reported_once() -> None:
     assert rules(result) == ["condition-not-recommended"]
 
 
-def test_unknown_medication_is_reported_for_a_check() -> None:
+def test_unknown_medication_is_never_a_clean_pass() -> None:
+    # It could be an opioid under a name the lexicon does not know.
     result = run(medications=[active("zzqx-unheard-of 10 mg")])
     assert rules(result) == ["medication-unrecognised"]
-    assert result.verdict == "eligible"
+    assert result.verdict == "caution"
+
+
+def test_a_stopped_unknown_medication_needs_no_check() -> None:
+    assert run(medications=[stopped("zzqx-unheard-of 10 mg", AS_OF)]).verdict == "eligible"
 
 
 def test_findings_are_listed_most_severe_first() -> None:
