@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,9 +28,20 @@ class Server:
     fresh: int  # no plan, no diary
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('api')}/api.db"
+# The whole API runs once on SQLite and once on PostgreSQL.
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    fresh_database: Callable[[str, Path], AbstractContextManager[str]],
+) -> Iterator[Server]:
+    with fresh_database(request.param, tmp_path_factory.mktemp("api")) as db_url:
+        yield from _serve_clinic(db_url)
+
+
+def _serve_clinic(db_url: str) -> Iterator[Server]:
     store = Store.open(db_url)
     store.upgrade()
     doctor = create_account(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from ldnkit.domain.diary import DiaryEntry, MergeConflict
 from ldnkit.store import migrate
@@ -19,7 +18,6 @@ from ldnkit.store.passwords import hash_password, verify_password
 from ldnkit.store.repository import Forbidden, NotFound, Store
 from ldnkit.validation import InputError
 
-PG_URL = os.environ.get("LDNKIT_TEST_POSTGRES_URL")
 TABLES = {
     "clinicians", "patients", "accounts", "sessions", "screenings", "plans", "diary_entries",
     "questionnaires", "visit_notes", "audit_log",
@@ -35,23 +33,14 @@ INJECTIONS = [
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    fresh_database: Callable[[str, Path], AbstractContextManager[str]],
+) -> Iterator[str]:
     """A URL for an empty database of each kind; PostgreSQL gets a fresh database per test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/clinic.db"
-        return
-    if not PG_URL:
-        pytest.skip("LDNKIT_TEST_POSTGRES_URL is not set (CI sets it; see .ci/run)")
-    name = f"ldnkit_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
