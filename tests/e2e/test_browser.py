@@ -6,6 +6,7 @@ Screenshots of the main pages go to test-artifacts/screenshots/ so a person can 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,9 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 if not Path(CHROMIUM).exists():
+    # In CI a missing browser must fail loudly, not pass as a quiet skip.
+    if os.environ.get("CI"):
+        pytest.fail("Debian's chromium is missing; .ci/run installs it", pytrace=False)
     pytest.skip(
         "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,9 @@ AS_OF = dt.date(2026, 11, 23)
 
 def test_spark_and_duckdb_write_identical_rows(tmp_path: Path) -> None:
     if shutil.which("java") is None:
+        # In CI a missing JDK must fail loudly, not pass as a quiet skip.
+        if os.environ.get("CI"):
+            pytest.fail("no JDK; .ci/run installs default-jre-headless", pytrace=False)
         pytest.skip("no JDK on this machine (CI installs default-jre-headless)")
     folder = tmp_path / "export"
     generate(60, folder, seed=11, as_of=AS_OF, per_file=200)
