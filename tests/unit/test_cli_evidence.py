@@ -141,6 +141,12 @@ def test_an_unknown_condition_exits_2_with_one_line_and_a_suggestion(
     assert '"Fibromyalgia"' in lines[0]
 
 
+def test_the_beginning_of_a_name_gets_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "evidence", "fibro")
+    assert code == 2
+    assert err.strip().endswith('did you mean "Fibromyalgia"?')
+
+
 def test_nonsense_gets_no_suggestion_but_the_same_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -190,10 +190,11 @@ class KnowledgeBase:
     def suggest_conditions(self, text: str, limit: int = 3) -> list[str]:
         """Names close to a string that matched nothing, for "did you mean" hints."""
         names = {normalise_name(n): c.name for c in self.conditions for n in (c.name, *c.synonyms)}
-        close = difflib.get_close_matches(
-            normalise_name(text), list(names), n=limit * 3, cutoff=0.6
-        )
-        return list(dict.fromkeys(names[k] for k in close))[:limit]
+        typed = normalise_name(text)
+        # A beginning ("fibro") is as telling as a near spelling ("fibromyalga").
+        starts = [k for k in names if len(typed) >= 3 and k.startswith(typed)]
+        close = difflib.get_close_matches(typed, list(names), n=limit * 3, cutoff=0.6)
+        return list(dict.fromkeys(names[k] for k in (*starts, *close)))[:limit]
 
 
 # -- loading ----------------------------------------------------------------------------------
