@@ -218,6 +218,14 @@ def test_levothyroxine_asks_for_thyroid_monitoring() -> None:
 def test_hashimoto_by_code_asks_for_thyroid_monitoring() -> None:
     result = run(conditions=[{"system": "icd10cm", "code": "E06.3"}])
     assert rules(result) == ["thyroid-medication"]
+    # A bare code means little to a reader: the finding names what it was recognised as.
+    assert result.findings[0].subject == "ICD10CM E06.3 (Hashimoto's thyroiditis)"
+
+
+def test_a_condition_named_as_written_is_not_named_twice() -> None:
+    (finding,) = run(conditions=["Multiple sclerosis"]).findings
+    assert finding.subject == "Multiple sclerosis"
+    assert finding.message.startswith("Multiple sclerosis: ")
 
 
 def test_heavy_alcohol_is_a_caution() -> None:

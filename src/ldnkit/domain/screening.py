@@ -381,7 +381,6 @@ def condition_positions(facts: _Facts, out: list[Finding]) -> None:
                 _finding(
                     rule_id,
                     label,
-                    condition=condition.name,
                     summary=condition.summary.strip(),
                     extra_sources=tuple(condition.sources),
                 )
@@ -428,11 +427,23 @@ def _conditions_by_role(profile: PatientProfile) -> dict[str, list[tuple[str, Co
 
 def _recognise_condition(entry: str | CodedCondition) -> tuple[str, Condition | None]:
     if isinstance(entry, CodedCondition):
-        return (
-            f"{entry.system.upper()} {entry.code}",
-            knowledge_base().find_condition(entry.code, entry.system),
-        )
-    return entry, knowledge_base().find_condition(entry)
+        return _recognised(entry.code, entry.system)
+    return _recognised(entry, None)
+
+
+# Keyed by plain strings: the same conditions recur across the patients of a population.
+@lru_cache(maxsize=65536)
+def _recognised(text: str, system: str | None) -> tuple[str, Condition | None]:
+    """The condition a text or code names, and how findings should name it.
+
+    A code (or a synonym) means little to most readers, so the label adds the name it was
+    recognised as: "SNOMED 431857002 (Chronic kidney disease)".
+    """
+    condition = knowledge_base().find_condition(text, system)
+    label = text if system is None else f"{system.upper()} {text}"
+    if condition is not None and label.casefold() != condition.name.casefold():
+        label = f"{label} ({condition.name})"
+    return label, condition
 
 
 def _allergy_facts(profile: PatientProfile) -> tuple[tuple[str, Recognition], ...]:
