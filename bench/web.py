@@ -34,7 +34,7 @@ from contextlib import contextmanager
 import httpx
 
 from ldnkit.store.demo import DEMO_CLINICIAN, DEMO_PASSWORD
-from ldnkit.web.server import api_token, sign_in
+from ldnkit.web.server import api_token, sign_in, wait_until_serving
 
 
 @contextmanager
@@ -52,12 +52,7 @@ def demo_server() -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(600):
-                try:
-                    httpx.get(f"{url}/login", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
+            wait_until_serving(url)
             yield url
         finally:
             process.terminate()

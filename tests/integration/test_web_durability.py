@@ -20,7 +20,7 @@ import httpx
 
 from ldnkit.store.accounts import NewAccount, create_account
 from ldnkit.store.repository import Store
-from ldnkit.web.server import api_token
+from ldnkit.web.server import api_token, wait_until_serving
 
 PASSWORD = "durable-pass-1"
 CLIENTS = 4
@@ -45,14 +45,7 @@ def ldnkit_serve(db_url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(300):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("ldnkit serve did not start")
+        wait_until_serving(f"http://127.0.0.1:{port}", seconds=15)
         yield process
     finally:
         if process.poll() is None:

@@ -43,6 +43,19 @@ def background_server(settings: Settings, host: str = "127.0.0.1", port: int = 0
         thread.join(timeout=15)
 
 
+def wait_until_serving(base_url: str, seconds: float = 30) -> None:
+    """Block until a server started elsewhere (`ldnkit serve` in a subprocess) answers."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(f"{base_url}/login", timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing answered at {base_url}") from None
+            time.sleep(0.05)
+
+
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
