@@ -11,27 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
-from ldnkit.knowledge import Condition, Conflict, KnowledgeBase, Source, knowledge_base
+from ldnkit.cli.render import JSON_OPTION_HELP, Citations, console, emit
+from ldnkit.knowledge import Condition, Conflict, KnowledgeBase, knowledge_base
 from ldnkit.knowledge.models import SOURCE_KINDS
 from ldnkit.validation import InputError, Problem, show
-
-
-class Citations:
-    """Numbers sources in the order a page first cites them: [1], [2], ..."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self._kb = kb
-        self._numbers: dict[str, int] = {}
-
-    def numbers(self, source_ids: Iterable[str]) -> list[int]:
-        return [self._numbers.setdefault(s, len(self._numbers) + 1) for s in source_ids]
-
-    def mark(self, source_ids: Iterable[str]) -> str:
-        return "".join(f"[{n}]" for n in self.numbers(source_ids))
-
-    def references(self) -> list[tuple[int, Source]]:
-        return [(n, self._kb.source(s)) for s, n in self._numbers.items()]
 
 
 def _unknown_condition(kb: KnowledgeBase, text: str) -> InputError:

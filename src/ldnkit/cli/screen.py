@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from ldnkit.cli.app import app
-from ldnkit.cli.knowledge import Citations
 from ldnkit.cli.render import (
     JSON_OPTION_HELP,
+    Citations,
     console,
     date_option,
     emit,
