@@ -39,9 +39,7 @@ from ldnkit.validation import InputError
 from ldnkit.web.app import create_app
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "cds"
-SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
-if not SYNTHEA.exists():  # a checkout beside the shared folder rather than at /work/main
-    SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-bulk-10"
+SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea-bulk-10"
 IBUPROFEN_PATIENT = "ca15b832-01e4-41dd-6a52-97bd3e5510cb"  # Synthea: active ibuprofen only
 TOKEN = "some-opaque-fhir-access-token"  # the spec example's fhirAuthorization token
 

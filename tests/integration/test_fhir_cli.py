@@ -12,9 +12,7 @@ from ldnkit.bootstrap import open_store
 from ldnkit.cli import main
 from ldnkit.store.demo import seed_demo
 
-SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
-if not SYNTHEA.is_dir():
-    SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-bulk-10"
+SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea-bulk-10"
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
 BACK_PAIN_PATIENT = "ca15b832-01e4-41dd-6a52-97bd3e5510cb"
 

@@ -16,9 +16,7 @@ from ldnkit.fhir.reading import bulk_files, profile_from_file, read_resources
 from ldnkit.validation import InputError
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
-SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
-if not SYNTHEA.is_dir():  # the checkout's sibling, wherever it lives
-    SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-bulk-10"
+SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea-bulk-10"
 AS_OF = dt.date(2026, 11, 23)
 MEPERIDINE_PATIENT = "79a66c97-6131-3213-f3c9-4606946ab056"
 

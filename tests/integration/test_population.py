@@ -21,9 +21,7 @@ from ldnkit.fhir.reading import read_resources
 from ldnkit.population.run import screen_population
 from ldnkit.population.synth import generate
 
-SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
-if not SYNTHEA.is_dir():
-    SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-bulk-10"
+SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea-bulk-10"
 AS_OF = dt.date(2026, 11, 23)
 
 

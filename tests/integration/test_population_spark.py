@@ -14,9 +14,7 @@ from ldnkit.population.synth import generate
 
 pytestmark = pytest.mark.spark
 
-SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
-if not SYNTHEA.is_dir():
-    SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-bulk-10"
+SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea-bulk-10"
 AS_OF = dt.date(2026, 11, 23)
 
 

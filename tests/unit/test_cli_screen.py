@@ -149,9 +149,7 @@ def test_screen_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -
     assert "Screen a patient for starting LDN" in capsys.readouterr().out
 
 
-SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-bulk-10"
-if not SYNTHEA.exists():
-    SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
+SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea-bulk-10"
 # In the Synthea export: a meperidine order stopped in 1980 and chronic kidney disease.
 MEPERIDINE_PATIENT = "79a66c97-6131-3213-f3c9-4606946ab056"
 

@@ -10,9 +10,7 @@ import pytest
 
 from ldnkit.knowledge import knowledge_base
 
-SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-bulk-10"
-if not SYNTHEA.exists():
-    SYNTHEA = Path("/work/shared/data/synthea-bulk-10")
+SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea-bulk-10"
 SNOMED_SYSTEM = "http://snomed.info/sct"
 
 
