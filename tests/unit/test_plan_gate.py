@@ -165,3 +165,26 @@ def test_an_override_reason_at_the_length_limit_is_kept_whole() -> None:
     with pytest.raises(InputError) as caught:
         override_reason(" ", field="--override-reason")
     assert caught.value.problems[0].field == "--override-reason"
+
+
+def test_a_refusal_names_the_callers_fields_with_the_screens_words() -> None:
+    early = check_plan_start(_profile(PERCOCET_4_DAYS_AGO), dt.date(2026, 11, 25))
+    assert str(early.problem("--start", "--override-reason")) == (
+        '--start: got "2026-11-25"; expected a start on or after 2026-11-26, the earliest start '
+        "the safety screen allows (it says wait: Percocet 5/325); or --override-reason with the "
+        "reason for starting against the screen"
+    )
+    contraindicated = check_plan_start(_profile(TRAMADOL), DAY)
+    assert str(contraindicated.problem("start", "override_reason")) == (
+        "override_reason: got nothing; expected the reason for starting against the safety "
+        "screen, which says contraindicated (tramadol 50 mg) and gives no start date"
+    )
+    past = check_plan_start(_profile(), DAY - dt.timedelta(days=1))
+    assert past.problem("start", "override_reason").field == "start"
+    undated = Finding("opioid-washout-undated", "wait", "oxycodone", "x", ("s",))
+    no_date = check_start(Screening("wait", None, (undated,)), DAY, DAY)
+    assert no_date.problem("start", "override_reason").expected.endswith(
+        "which says wait and cannot give a start date yet (oxycodone)"
+    )
+    with pytest.raises(ValueError, match="allowed"):
+        check_plan_start(_profile(), DAY).problem("start", "override_reason")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.screening import Finding, Screening, screen
-from ldnkit.validation import InputError
+from ldnkit.validation import InputError, Problem, show
 
 Refusal = Literal[
     "contraindicated", "no-earliest-start", "before-earliest-start", "before-screening"
@@ -43,6 +43,10 @@ def screen_for_start(profile: PatientProfile, start: dt.date) -> Screening:
     return screen(profile if day == profile.as_of else profile.model_copy(update={"as_of": day}))
 
 
+def _day(value: dt.date | None, mode: Literal["python", "json"]) -> Any:
+    return value.isoformat() if mode == "json" and value is not None else value
+
+
 @dataclass(frozen=True, slots=True)
 class StartCheck:
     """A plan's start day against the screen made for it: allowed, or why not."""
@@ -69,12 +73,31 @@ class StartCheck:
         )
         return late or tuple(f for f in findings if f.severity == "wait")
 
+    def model_dump(self, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
+        """The check as the plan's outputs show it (the CLI's --json, the JSON API)."""
+        return {
+            "screened_on": _day(self.screened_on, mode),
+            "verdict": self.screening.verdict,
+            "earliest_start": _day(self.screening.earliest_start, mode),
+            "start_allowed": self.allowed,
+            "explanation": self.explanation(),
+            "findings": [f.model_dump(mode) for f in self.screening.findings],
+        }
+
+    @property
+    def _subjects(self) -> str:
+        """What the blocking findings are about: "tramadol 50 mg"."""
+        return "; ".join(dict.fromkeys(f.subject for f in self.blocking))
+
+    @property
+    def _why(self) -> str:
+        return f" ({self._subjects})" if self._subjects else ""
+
     def explanation(self) -> str:
         """What the screen says about this start, in one sentence (empty when allowed)."""
         verdict = self.screening.verdict
         earliest = self.screening.earliest_start
-        subjects = "; ".join(dict.fromkeys(f.subject for f in self.blocking))
-        why = f" ({subjects})" if subjects else ""
+        why = self._why
         if self.refusal == "contraindicated":
             return f"The safety screen says contraindicated{why}: it gives no start date."
         if self.refusal == "no-earliest-start":
@@ -93,6 +116,43 @@ class StartCheck:
                 f"speaks for {self.screened_on} and later, not for earlier days."
             )
         return ""
+
+    def problem(self, start_field: str, reason_field: str) -> Problem:
+        """The refusal as bad input, named by the caller's fields (an option, a JSON key)."""
+        if self.refusal is None:
+            raise ValueError("an allowed start is not a problem")
+        verdict = self.screening.verdict
+        why = self._why
+        against = f"or {reason_field} with the reason for starting against the screen"
+        if self.refusal == "before-earliest-start":
+            return Problem(
+                start_field,
+                show(self.start.isoformat()),
+                f"a start on or after {self.screening.earliest_start}, the earliest start the "
+                f"safety screen allows (it says {verdict}"
+                + (f": {self._subjects}" if self._subjects else "")
+                + f"); {against}",
+            )
+        if self.refusal == "before-screening":
+            return Problem(
+                start_field,
+                show(self.start.isoformat()),
+                f"a start on or after {self.screened_on} (the safety screen speaks for that day "
+                f"and later); {against}",
+            )
+        if self.refusal == "no-earliest-start":
+            return Problem(
+                reason_field,
+                "nothing",
+                f"the reason for starting against the safety screen, which says {verdict} and "
+                f"cannot give a start date yet{why}",
+            )
+        return Problem(
+            reason_field,
+            "nothing",
+            "the reason for starting against the safety screen, which says contraindicated"
+            f"{why} and gives no start date",
+        )
 
 
 def check_start(screening: Screening, start: dt.date, screened_on: dt.date) -> StartCheck:
@@ -136,6 +196,10 @@ class Override:
     reason: str
     at: dt.datetime
     by: str | None = None  # the deciding account; None where there is none (the command line)
+
+    def model_dump(self, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
+        at: Any = self.at.isoformat() if mode == "json" else self.at
+        return {"reason": self.reason, "by": self.by, "at": at}
 
 
 @dataclass(frozen=True, slots=True)
