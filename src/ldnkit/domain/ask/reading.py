@@ -68,6 +68,11 @@ _CUE_LAY = frozenset(
         "where-to-get",
         "regular-naltrexone",
         "higher-dose",
+        "how-it-works",
+        "not-tolerated",
+        "titration-pace",
+        "dissolve",
+        "narcotic",
     }
 )
 _CUE_WORDS = frozenset(
@@ -81,12 +86,18 @@ _CUE_WORDS = frozenset(
         "washout",
         "fiqr",
         "wpi",
+        "criteria",
+        "diagnostic",
+        "diagnosis",
     }
 )
 
 _ABOUT_THE_DRUG = frozenset({"stop", "stopping", "stopped", "quit", "quitting", "off"})
-_OF_THE_DRUG = frozenset({"dose", "doses", "dosage", "medication", "medicine", "meds", "pills"})
+_OF_THE_DRUG = frozenset(
+    {"dose", "doses", "dosage", "medication", "medicine", "meds", "pills", "last", "final"}
+)
 _UNITS = frozenset({"mg", "mcg", "ml", "milligrams"})
+_DUMMY_IT = re.compile(r"\b(?:is|was) it \w+ (?:to|for)\b|\bit (?:is|s) \w+ (?:to|for)\b")
 _ICD = re.compile(r"\b[A-Za-z]\d{2}(?:\.\d{1,4})?\b")
 _SNOMED = re.compile(r"\b\d{6,18}\b")
 
@@ -130,7 +141,10 @@ class Reading:
     drugs: list[DrugMention] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
     ldn_named: bool = False
-    pronoun: bool = False  # "is it safe...": in ldnkit, "it" is LDN
+    pronoun: bool = False  # "can I drink on it": in ldnkit, "it" is LDN
+    # "is it safe to take ibuprofen...": an "it" that stands for nothing; with another drug
+    # named, the question is about that drug.
+    dummy_it: bool = False
     cue: bool = False
     english: bool = True
 
@@ -153,7 +167,7 @@ class Reading:
         when it names no other drug and every word is one the knowledge base uses, so that "the
         normal dose of metformin" or "amoxicillin in pregnancy" is not taken for an LDN question.
         """
-        if self.ldn_named or self.pronoun:
+        if self.ldn_named or (self.pronoun and not (self.dummy_it and self.other_drug)):
             return True
         if self.other_drug or self.unknown:
             return False
@@ -193,6 +207,7 @@ def read(text: str, corpus: Corpus) -> Reading:
     said = [t.word for t in toks]
     taken = [False] * len(toks)
     reading.pronoun = any(w in ("it", "this") for w in said)
+    reading.dummy_it = _DUMMY_IT.search(" ".join(said)) is not None
     # Lay phrases first: "pain meds" and "kidney transplant" must not be read word by word.
     _read_lay_words(reading, said, taken, corpus)
     _read_drugs(reading, text, toks, said, taken, corpus)
@@ -443,6 +458,8 @@ def _number(
     """An amount ("4.5 mg", "50mg") is searched as written; a bare number ("3 months") is not
     searched at all: "3" alone matches doses, days and patients alike."""
     after = token.position + 1
+    if _age(reading, toks, taken, token, corpus):
+        return
     if after >= len(toks) or toks[after].word not in _UNITS or taken[after]:
         return
     taken[after] = True
@@ -458,6 +475,24 @@ def _number(
             subjects=subjects,
         )
     )
+
+
+def _age(
+    reading: Reading, toks: list[Token], taken: list[bool], token: Token, corpus: Corpus
+) -> bool:
+    """ "my 12 year old", "an 80-year-old": a child or an older person, as the lay words say."""
+    following = [t.word for t in toks[token.position + 1 : token.position + 3]]
+    if following not in (["year", "old"], ["years", "old"]) or not token.word.isdigit():
+        return False
+    age = int(token.word)
+    said = ("under", "18") if age < 18 else ("over", "65") if age >= 65 else None
+    phrase = corpus.lay.get(said) if said else None
+    if phrase is None:
+        return False
+    for i in range(token.position + 1, token.position + 3):
+        taken[i] = True
+    _lay_group(reading, phrase.says, phrase.means, phrase.term.id, corpus)
+    return True
 
 
 def _read_words(reading: Reading, toks: list[Token], taken: list[bool], corpus: Corpus) -> None:

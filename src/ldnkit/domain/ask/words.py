@@ -50,7 +50,10 @@ STOPWORDS = frozenset(
     prescriber clinician pharmacist patient patients someone anyone thing start started
     starting begin alongside cause causes caused causing affect affects affected reduce
     reduces lower lowers raise raises increase increases improve improves change changes
-    worsen worse watch long come comes count counts
+    worsen worse watch long come comes count counts switch switching switched normal bad
+    wrong problem problems issue issues question questions quick wondering wonder curious
+    worried worry concerned scared afraid heard read told friend husband wife mom dad partner
+    family guys stuff basically literally totally tonight tomorrow yesterday today anybody
     """.split()  # noqa: SIM905
 )
 
