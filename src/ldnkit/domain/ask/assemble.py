@@ -30,7 +30,7 @@ from ldnkit.domain.ask.model import (
     ConflictPosition,
     Status,
 )
-from ldnkit.domain.ask.reading import Reading, read
+from ldnkit.domain.ask.reading import DrugMention, Reading, read
 from ldnkit.domain.ask.records import Record, render_rule
 from ldnkit.domain.drugs import DrugClass
 from ldnkit.domain.screening import washout_days
@@ -48,6 +48,7 @@ COVERAGE_NEEDED = 0.5
 
 _OPIOID = frozenset({DrugClass.OPIOID_AGONIST, DrugClass.OPIOID_PARTIAL_AGONIST})
 _THYROID = frozenset({DrugClass.THYROID_HORMONE, DrugClass.ANTITHYROID})
+_GUT = frozenset({DrugClass.PERIPHERAL_OPIOID_AGONIST})
 # Subjects whose first record is a rule rendered for the drug the question names.
 _RENDERED = {"opioids": "rule:opioid-active", "gut-opioids": "rule:opioid-peripheral"}
 # At equal coverage, what a record is decides: side effects and statements first; the screen's
@@ -246,70 +247,43 @@ def _condition_groups(reading: Reading) -> Iterable[tuple[Condition, int]]:
     return zip(reading.conditions, groups, strict=True)
 
 
+def _rendered(rule_id: str, drugs: list[DrugMention], **values: object) -> Record:
+    """A screen rule rendered for the drugs named, citing the rule's and the drugs' sources."""
+    rule = rule_texts()[rule_id]
+    return Record(
+        id=f"rule:{rule_id}",
+        kind="rule",
+        title=None,  # the text starts with the drugs
+        text=render_rule(
+            rule, subject=" and ".join(dict.fromkeys(d.written for d in drugs)), **values
+        ),
+        sources=_sources(rule.sources, *(d.recognition.sources for d in drugs)),
+    )
+
+
 def _drug_rules(reading: Reading) -> Iterable[tuple[Record, str]]:
-    """The screen's rules for the drugs the question names, rendered for them."""
-    texts = rule_texts()
+    """The screen's rules for the drugs the question names, with the subject each answers."""
     opioids = [d for d in reading.drugs if d.classes & _OPIOID]
     if opioids:
-        rule = texts["opioid-active"]
         names = dict.fromkeys(i.name for d in opioids for i in d.ingredients if i.classes & _OPIOID)
+        long_acting = any(d.recognition.long_acting for d in opioids)
         # Several opioids: the longest opioid-free interval of them, never a shorter one.
         washout = max(washout_days(d.recognition) for d in opioids)
-        acting = "long-acting" if any(d.recognition.long_acting for d in opioids) else None
-        yield (
-            Record(
-                id="rule:opioid-active",
-                kind="rule",
-                title=None,
-                text=render_rule(
-                    rule,
-                    subject=" and ".join(dict.fromkeys(d.written for d in opioids)),
-                    ingredients=" + ".join(names),
-                    kind=f"({acting or 'short-acting'})",
-                    washout=washout,
-                ),
-                sources=_sources(rule.sources, *(d.recognition.sources for d in opioids)),
-            ),
-            "opioids",
+        record = _rendered(
+            "opioid-active",
+            opioids,
+            ingredients=" + ".join(names),
+            kind="(long-acting)" if long_acting else "(short-acting)",
+            washout=washout,
         )
+        yield record, "opioids"
     thyroid = [d for d in reading.drugs if d.classes & _THYROID]
     if thyroid:
-        rule = texts["thyroid-medication"]
-        subject = " and ".join(dict.fromkeys(d.written for d in thyroid))
-        yield (
-            Record(
-                id="rule:thyroid-medication",
-                kind="rule",
-                title=None,
-                text=render_rule(rule, subject=subject),
-                sources=_sources(rule.sources, *(d.recognition.sources for d in thyroid)),
-            ),
-            "thyroid",
-        )
-    gut = [
-        d
-        for d in reading.drugs
-        if DrugClass.PERIPHERAL_OPIOID_AGONIST in d.classes and not d.classes & _OPIOID
-    ]
+        yield _rendered("thyroid-medication", thyroid), "thyroid"
+    gut = [d for d in reading.drugs if d.classes & _GUT and not d.classes & _OPIOID]
     if gut:
-        rule = texts["opioid-peripheral"]
-        subject = " and ".join(dict.fromkeys(d.written for d in gut))
-        yield (
-            Record(
-                id="rule:opioid-peripheral",
-                kind="rule",
-                title=None,
-                text=render_rule(
-                    rule,
-                    subject=subject,
-                    ingredients=" + ".join(
-                        dict.fromkeys(i.name for d in gut for i in d.ingredients)
-                    ),
-                ),
-                sources=rule.sources,
-            ),
-            "gut-opioids",
-        )
+        names = dict.fromkeys(i.name for d in gut for i in d.ingredients)
+        yield _rendered("opioid-peripheral", gut, ingredients=" + ".join(names)), "gut-opioids"
 
 
 def _sources(*lists: Sequence[str]) -> tuple[str, ...]:

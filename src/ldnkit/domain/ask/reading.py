@@ -179,9 +179,10 @@ def _add_subject(reading: Reading, subject: str) -> None:
         reading.subjects.append(subject)
 
 
-def _find(haystack: list[str], needle: list[str], taken: list[bool]) -> int | None:
+def _find(haystack: list[str], needle: list[str]) -> int | None:
+    """Where a run of words first appears in another."""
     for i in range(len(haystack) - len(needle) + 1):
-        if haystack[i : i + len(needle)] == needle and not any(taken[i : i + len(needle)]):
+        if haystack[i : i + len(needle)] == needle:
             return i
     return None
 
@@ -270,7 +271,7 @@ def _read_drugs(
             match.how in _LOOSE and all(w in corpus.known for w in span)
         ):
             continue  # ordinary words ("as a", "taking") read as a look-alike drug name
-        start = _find(said, span, [False] * len(said)) if span else None
+        start = _find(said, span) if span else None
         if start is not None:
             spans.setdefault((start, start + len(span)), []).append(match)
     starts = sorted(s for s, _ in spans)
