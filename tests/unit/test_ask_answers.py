@@ -126,6 +126,8 @@ def test_a_two_part_question_answers_both_parts() -> None:
         ("fibromyalga LDN evidence", "condition:fibromyalgia"),
         ("fibro and low dose naltrexone evidence", "condition:fibromyalgia"),
         ("M79.7 LDN evidence", "condition:fibromyalgia"),
+        ("M79.7", "condition:fibromyalgia"),
+        ("95417003", "condition:fibromyalgia"),
         ("What if I need pain meds while on LDN?", "no-opioids"),
         ("is a glass of wine ok with low dose naltrexone", "avoid-alcohol"),
         ("does low dose naltrexone cause diarrhea", "side-effect:diarrhoea"),

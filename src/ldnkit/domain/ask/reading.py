@@ -265,6 +265,8 @@ def _read_drugs(
     corpus: Corpus,
 ) -> None:
     spans: dict[tuple[int, int], list[IngredientMatch]] = {}
+    if not said:  # nothing but a code, already read
+        return
     for match in recognise(text).ingredients:
         span = words(match.matched)
         if all(w in STOPWORDS for w in span) or (

@@ -53,7 +53,8 @@ STOPWORDS = frozenset(
     worsen worse watch long come comes count counts switch switching switched normal bad
     wrong problem problems issue issues question questions quick wondering wonder curious
     worried worry concerned scared afraid heard read told friend husband wife mom dad partner
-    family guys stuff basically literally totally tonight tomorrow yesterday today anybody
+    family guys stuff basically literally totally tonight tomorrow yesterday today anybody vs
+    versus
     """.split()  # noqa: SIM905
 )
 
