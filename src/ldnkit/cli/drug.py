@@ -48,8 +48,8 @@ def drug(
     emit(result, as_json, lambda: _show(result))
 
 
-def _yes_no(value: bool) -> str:
-    return "yes" if value else "no"
+def _yes_no(value: bool | None) -> str:
+    return "unknown" if value is None else "yes" if value else "no"
 
 
 def _show(r: Recognition) -> None:

@@ -149,7 +149,7 @@ class DrugFacts:
 
     @property
     def is_opioid(self) -> bool:
-        return self.recognition.is_opioid
+        return self.recognition.is_opioid is True
 
 
 _OPIOID_CLASSES = frozenset({DrugClass.OPIOID_AGONIST, DrugClass.OPIOID_PARTIAL_AGONIST})
