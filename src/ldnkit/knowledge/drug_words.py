@@ -83,8 +83,11 @@ class Vocabulary(_Record):
         for name, category in self.categories.items():
             for word in sorted(category.words):
                 found.setdefault(word, name)
+        # A unit is read with its number ("5 MG"); alone, only a unit of several letters
+        # counts ("MG" after a strength list): a lone "l" or "g" may be a broken name.
         for word in sorted(self.units.all):
-            found.setdefault(word, "unit")
+            if len(word) > 1:
+                found.setdefault(word, "unit")
         return found
 
     @cached_property

@@ -16,6 +16,7 @@ from ldnkit.domain.drugs.classify import LDN_MAX_MG, STANDARD_MIN_MG, VIVITROL_M
 from ldnkit.domain.drugs.model import (
     Ambiguity,
     CodeConflict,
+    Guess,
     How,
     IngredientMatch,
     Recognition,
@@ -31,6 +32,7 @@ __all__ = [
     "Ambiguity",
     "CodeConflict",
     "DrugClass",
+    "Guess",
     "How",
     "IngredientMatch",
     "NaltrexoneKind",

@@ -52,7 +52,16 @@ def naltrexone_kind(
     vocab = index().vocab
     if has_opioid:
         return None, "naltrexone inside an opioid product (abuse deterrent): not an LDN product"
+    release = release_marks(reading)
+    slow = (
+        f'naltrexone with release modifier "{release[0]}": a slow-release form, not the '
+        "immediate-release naltrexone LDN uses"
+        if release
+        else ""
+    )
     for product in reading.products:
+        if product.naltrexone_kind == "ldn" and slow:
+            return "slow_release", slow
         if product.naltrexone_kind:
             return product.naltrexone_kind, f'naltrexone kind from "{product.name}"'
     ids = {h.ingredient.id for h in reading.hits}
@@ -61,12 +70,8 @@ def naltrexone_kind(
     s = hit.strength
     if reading.words & vocab.injection_words or (s is not None and s.mg == VIVITROL_MG):
         return "extended_release_injection", "naltrexone by injection: the extended-release form"
-    release = release_marks(reading)
-    if release:
-        return "slow_release", (
-            f'naltrexone with release modifier "{release[0]}": a slow-release form, not the '
-            "immediate-release naltrexone LDN uses"
-        )
+    if slow:
+        return "slow_release", slow
     if s is None or s.mg is None:
         return None, (
             "naltrexone without a strength: kind unknown "

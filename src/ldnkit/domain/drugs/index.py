@@ -79,10 +79,17 @@ class Index:
     letters: dict[str, frozenset[str]] = field(default_factory=dict)
     # Names of several words written as one ("MSContin"), for names typed without spaces.
     run_together: dict[str, Entry] = field(default_factory=dict)
+    # First words of names of several words ("nurofen" of "Nurofen Plus"), for misspellings of
+    # a name's first word; True when a brand, whose spelling is held to fewer edits.
+    heads: dict[str, bool] = field(default_factory=dict)
     # (single-word name, ingredient id): the names a shortened word may be the beginning of.
     truncatable: list[tuple[str, str]] = field(default_factory=list)
     codes: dict[str, CodeEntry] = field(default_factory=dict)
     atc: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
+    # Names one word longer than another name, with other ingredients ("Tylenol 3" holds
+    # codeine, "Robitussin AC" too): a stray word or number beside the shorter name could be
+    # the longer one. Shorter entry -> [(the extra word, longer entry)].
+    variants: dict[Entry, list[tuple[str, Entry]]] = field(default_factory=dict)
 
     def add(self, name: str, entry: Entry) -> None:
         words = key(name)
@@ -95,6 +102,9 @@ class Index:
         self.longest_from[words[0]] = max(self.longest_from.get(words[0], 0), len(words))
         if len(words) > 1:
             self.run_together.setdefault("".join(words), entry)
+            if words[0].isalpha():
+                brand = entry.kind == "product" or self.heads.get(words[0], False)
+                self.heads[words[0]] = brand
         spelled = entry.kind in ("ingredient", "product")
         if spelled and len(words) == 1 and words[0].isalpha() and known is None:
             self.by_length.setdefault(len(words[0]), []).append(words[0])
@@ -174,10 +184,18 @@ def _add_value_sets(index: Index) -> None:
         index.add(brand, Entry(brand, ingredients, "product", product=product))
 
 
+def _find_variants(index: Index) -> None:
+    for words, variant in index.phrases.items():
+        base = index.phrases.get(words[:-1]) if len(words) > 1 else None
+        if base is not None and set(base.ingredients) != set(variant.ingredients):
+            index.variants.setdefault(base, []).append((words[-1], variant))
+
+
 @cache
 def index() -> Index:
     """The look-up tables, built once per process."""
     built = Index(lexicon(), vocabulary())
     _add_lexicon(built)
     _add_value_sets(built)
+    _find_variants(built)
     return built

@@ -40,6 +40,17 @@ class Ambiguity(BaseModel):
     note: str | None = None
 
 
+class Guess(BaseModel):
+    """A word read as a non-opioid by its spelling or as a shortened name: a guess that a
+    misspelt opioid could hide behind, so it is never a clean pass."""
+
+    model_config = ConfigDict(frozen=True)
+
+    written: str
+    reading: str  # "ibuprofen"
+    how: Literal["misspelling", "truncation"]
+
+
 class CodeConflict(BaseModel):
     """An RxNorm code and a name that resolve to different ingredients."""
 
@@ -55,7 +66,8 @@ class Recognition(BaseModel):
 
     `is_opioid` is True when an opioid was found, False only when every word and code was read
     and none is an opioid, and None (unknown) otherwise: a word left unread, an ambiguous
-    abbreviation with an opioid reading, or a code the lexicon cannot resolve.
+    abbreviation with an opioid reading, a word read as a non-opioid only by its spelling or
+    its beginning, or a code the lexicon cannot resolve.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -71,6 +83,7 @@ class Recognition(BaseModel):
     naltrexone_kind: NaltrexoneKind | None
     unread: tuple[str, ...] = ()
     ambiguous: tuple[Ambiguity, ...] = ()
+    guesses: tuple[Guess, ...] = ()
     unresolved_code: str | None = None
     code_conflict: CodeConflict | None = None
     value_sets: tuple[str, ...] = ()
@@ -84,5 +97,6 @@ class Recognition(BaseModel):
             bool(self.ingredients)
             and not self.unread
             and not self.ambiguous
+            and not self.guesses
             and self.unresolved_code is None
         )

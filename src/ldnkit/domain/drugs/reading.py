@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 
 from ldnkit.domain.drugs.index import Entry, index
-from ldnkit.domain.drugs.model import Ambiguity, How
+from ldnkit.domain.drugs.model import Ambiguity, Guess, How
 from ldnkit.domain.drugs.scan import Ratio, Strength, Word, scan
-from ldnkit.domain.drugs.spelling import beginnings, nearest
+from ldnkit.domain.drugs.spelling import beginnings, distance, nearest, nearest_heads
 from ldnkit.knowledge.drugs import DrugClass, Ingredient, Product
 
 _CLASS_WORDS = {
@@ -52,17 +52,25 @@ class Reading:
     hits: list[Hit] = field(default_factory=list)
     products: list[Product] = field(default_factory=list)
     ambiguous: list[Ambiguity] = field(default_factory=list)
+    guesses: list[Guess] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     words: set[str] = field(default_factory=set)
     other: dict[str, list[str]] = field(default_factory=dict)  # category -> words as written
     flat: str = ""  # lower-case words, for phrases such as "extended release"
+    # What each read name meant and where it ended, for numbers left beside it.
+    entries: list[tuple[Entry, int]] = field(default_factory=list)
+    taken: set[int] = field(default_factory=set)  # positions of words read as part of a name
+    # Numbers and vocabulary words not part of a name, with their positions: "3" in
+    # "Tylenol Tab #3" or "Tylenol a3", "a" in "Robitussin A".
+    loose: list[tuple[str, int]] = field(default_factory=list)
 
     def extend(self, other: Reading) -> None:
         self.hits += other.hits
         self.products += other.products
         self.ambiguous += other.ambiguous
+        self.guesses += other.guesses
         self.unread += other.unread
         self.lines += other.lines
         self.sources += other.sources
@@ -105,17 +113,54 @@ def read_text(text: str, how_override: How | None = None) -> Reading:
             if glued is not None:
                 n, entry, extra = glued
                 reading.words.update(extra)
+        near: tuple[str, int] | None = None
+        if entry is None:
+            misspelt = _misspelt_phrase(words, i)
+            if misspelt is not None:
+                n, entry, near = misspelt
         if entry is not None:
             span = " ".join(w.text for w in words[i : i + n])
-            how = how_override or _how(entry, words[i : i + n])
-            _add_entry(reading, entry, span, how, (words[i].pos, words[i + n - 1].pos))
+            how = how_override or ("misspelling" if near else _how(entry, words[i : i + n]))
+            where = (words[i].pos, words[i + n - 1].pos)
+            _add_entry(reading, entry, span, how, where, near)
+            reading.taken.update(w.pos for w in words[i : i + n])
             i += n
             continue
         _read_word(reading, words[i], how_override)
         i += 1
+    reading.loose += [(w.key, w.pos) for w in words if w.number and w.pos not in reading.taken]
+    _variant_forms(reading)
     _assign_ratios(reading.hits, found.ratios)
     _assign_strengths(reading.hits, found.strengths)
     return reading
+
+
+def _variant_forms(reading: Reading) -> None:
+    """ "Tylenol Tab #3", "Robitussin A": a number or short word left beside a name whose
+    longer form is another product (Tylenol #3 and Robitussin AC hold codeine) could mean that
+    form; both readings are named."""
+    ix = index()
+    for entry, end in reading.entries:
+        for extra, variant in ix.variants.get(entry, ()):
+            if any(_could_be(key, extra) and pos > end for key, pos in reading.loose):
+                note = f'"{entry.name}" with "{extra}" beside it could be "{variant.name}"'
+                _add_ambiguity(
+                    reading,
+                    f"{entry.name} {extra}",
+                    (entry.ingredients, variant.ingredients),
+                    note,
+                    (variant.product.sources if variant.product else ()),
+                )
+
+
+def _could_be(key: str, extra: str) -> bool:
+    """A stray word could be a variant's extra word: the same number, or a short word a slip
+    away from it ("a" for "ac")."""
+    if key == extra:
+        return True
+    if key.isdigit() or extra.isdigit():
+        return False
+    return len(extra) <= 3 and distance(key, extra, 1) <= 1
 
 
 def _phrase(words: tuple[Word, ...], i: int, shortest: int) -> tuple[int, Entry | None]:
@@ -129,6 +174,38 @@ def _phrase(words: tuple[Word, ...], i: int, shortest: int) -> tuple[int, Entry 
         if entry is not None:
             return n, entry
     return 0, None
+
+
+def _longer_name(first: str, words: tuple[Word, ...], after: int) -> tuple[int, Entry] | None:
+    """The longest name that starts with the (corrected or joined) word `first` and goes on
+    with words[after:], written without a gap: (words it takes after `first`, entry)."""
+    ix = index()
+    rest = words[after:]
+    for extra in range(min(ix.longest_from.get(first, 0) - 1, len(rest)), 0, -1):
+        part = rest[:extra]
+        if part[-1].pos - words[after - 1].pos != extra:
+            continue
+        entry = ix.phrases.get((first, *(w.key for w in part)))
+        if entry is not None:
+            return extra, entry
+    return None
+
+
+def _misspelt_phrase(words: tuple[Word, ...], i: int) -> tuple[int, Entry, tuple[str, int]] | None:
+    """A name of several words whose first word is misspelt ("Tylenl #3"): the first word is
+    corrected before the longer names it starts are looked up, so the number is not lost."""
+    ix = index()
+    key = words[i].key
+    if len(key) < 5 or not key.isalpha() or ix.vocab.category(key) is not None:
+        return None
+    near = nearest(key)
+    candidates = [near[:2]] if near is not None else []
+    candidates += [h for h in nearest_heads(key) if near is None or h[0] != near[0]]
+    for name, edits in candidates:
+        longer = _longer_name(name, words, i + 1)
+        if longer is not None:
+            return 1 + longer[0], longer[1], (name, edits)
+    return None
 
 
 def _how(entry: Entry, part: tuple[Word, ...]) -> How:
@@ -159,8 +236,13 @@ def _written_apart_or_glued(
         if len(part) == n and part[-1].pos - part[0].pos == n - 1:
             if any(w.number for w in part):
                 continue
-            entry = _one_word("".join(w.key for w in part))
+            joined = "".join(w.key for w in part)
+            entry = _one_word(joined)
             if entry is not None:
+                # "Tyleno l #2": the joined name may start a longer one ("tylenol 2").
+                longer = _longer_name(joined, words, i + n)
+                if longer is not None:
+                    return n + longer[0], longer[1], ()
                 return n, entry, ()
     key = words[i].key
     entry = ix.run_together.get(key)
@@ -175,6 +257,9 @@ def _written_apart_or_glued(
             or _GLUED_STRENGTH.match(tail)
         )
         if entry is not None and glued_on:
+            longer = _longer_name(head, words, i + 1)
+            if longer is not None:
+                return 1 + longer[0], longer[1], (tail,)
             return 1, entry, (tail,)
     return None
 
@@ -184,7 +269,7 @@ def _read_word(reading: Reading, word: Word, how_override: How | None) -> None:
     ix = index()
     if word.number:
         return
-    if _vocabulary(reading, word.key, word.text):
+    if _vocabulary(reading, word.key, word.text, word.pos):
         return
     if word.key in ix.atc:
         for ing_id, verified in ix.atc[word.key]:
@@ -204,16 +289,17 @@ def _read_word(reading: Reading, word: Word, how_override: How | None) -> None:
     if not all(ix.phrases.get((r,)) is not None or ix.vocab.category(r) is not None for r in runs):
         reading.unread.append(word.text)
         return
+    reading.loose += [(r, word.pos) for r in _RUNS.findall(word.key) if r.isdigit()]
     for run in runs:
         entry = ix.phrases.get((run,))
         if entry is not None:
             _add_entry(reading, entry, word.text, how_override or _how(entry, (word,)),
                        (word.pos, word.pos))  # fmt: skip
         else:
-            _vocabulary(reading, run, run)
+            _vocabulary(reading, run, run, word.pos)
 
 
-def _vocabulary(reading: Reading, key: str, text: str) -> bool:
+def _vocabulary(reading: Reading, key: str, text: str, pos: int = -1) -> bool:
     vocab = index().vocab
     category = vocab.category(key)
     if category is None and vocab.is_pattern_word(key):
@@ -221,6 +307,7 @@ def _vocabulary(reading: Reading, key: str, text: str) -> bool:
     if category is None:
         return False
     reading.other.setdefault(category, []).append(text)
+    reading.loose.append((key, pos))
     return True
 
 
@@ -291,6 +378,7 @@ def _add_entry(
         a = entry.abbreviation
         _add_ambiguity(reading, span, a.readings, a.note, a.sources)
         return
+    reading.entries.append((entry, where[1]))
     ingredients = [ix.lex.ingredient(i) for i in entry.ingredients]
     contents = " + ".join(i.name for i in ingredients)
     if near is not None:
@@ -309,6 +397,8 @@ def _add_entry(
         reading.lines.append(f'tall-man spelling "{span}" = {contents}')
     elif how != "truncation" and span.lower() != ingredients[0].name:
         reading.lines.append(f'name "{span}" = {contents}')
+    if how in ("misspelling", "truncation") and not ix.is_opioid(entry.ingredients):
+        reading.guesses.append(Guess(written=span, reading=contents, how=how))
     if entry.product is not None:
         reading.products.append(entry.product)
         reading.sources.extend(entry.product.sources)

@@ -105,7 +105,8 @@ def _recognition(
             unread
             or unresolved_code
             or any(a.opioid_possible for a in reading.ambiguous)
-            or not hits
+            or reading.guesses
+            or not (hits or reading.ambiguous)
         )
         is_opioid = None if unsure else False
     if sets is not None and sets.is_opioid and not opioids:
@@ -151,6 +152,7 @@ def _recognition(
         naltrexone_kind=kind,
         unread=unread,
         ambiguous=tuple(dict.fromkeys(reading.ambiguous)),
+        guesses=tuple(dict.fromkeys(reading.guesses)),
         unresolved_code=unresolved_code,
         code_conflict=conflict,
         value_sets=sets.value_sets if sets is not None else (),

@@ -11,9 +11,10 @@ beginning shared by several ingredients is ambiguous and every reading is return
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-from ldnkit.domain.drugs.index import Entry, index
+from ldnkit.domain.drugs.index import index
 
 
 def distance(a: str, b: str, limit: int) -> int:
@@ -36,29 +37,39 @@ def distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def _allowed_edits(n: int, entry: Entry) -> int:
+def _allowed_edits(n: int, brand: bool) -> int:
     """Edits tolerated between words whose shorter one has n letters: fewer for brands."""
-    if entry.product is not None:  # brand names are short and arbitrary: stay strict
+    if brand:  # brand names are short and arbitrary: stay strict
         return 0 if n < 6 else 1 if n < 10 else 2
     return 0 if n < 5 else 1 if n < 7 else 2
+
+
+def _within(word: str, names: Iterable[str], brand: Callable[[str], bool]) -> list[tuple[int, str]]:
+    """(distance, name) for every name within its allowed edits of `word`."""
+    found: list[tuple[int, str]] = []
+    letters = set(word)
+    for name in names:
+        if abs(len(name) - len(word)) > 2:
+            continue
+        allowed = _allowed_edits(min(len(word), len(name)), brand(name))
+        # One edit changes the set of letters by at most two: a cheap test that skips the
+        # full distance for almost every unrelated name.
+        if allowed == 0 or len(letters ^ set(name)) > 2 * allowed:
+            continue
+        d = distance(word, name, allowed)
+        if d <= allowed:
+            found.append((d, name))
+    return found
 
 
 @lru_cache(maxsize=8192)
 def nearest(word: str) -> tuple[str, int, tuple[str, ...]] | None:
     """The closest lexicon word within its allowed edits: (name, distance, tied names)."""
     ix = index()
-    found: list[tuple[int, str]] = []
-    letters = set(word)
-    for length in range(len(word) - 2, len(word) + 3):
-        for name in ix.by_length.get(length, ()):
-            allowed = _allowed_edits(min(len(word), length), ix.phrases[(name,)])
-            # One edit changes the set of letters by at most two: a cheap test that skips
-            # the full distance for almost every unrelated name.
-            if allowed == 0 or len(letters ^ ix.letters[name]) > 2 * allowed:
-                continue
-            d = distance(word, name, allowed)
-            if d <= allowed:
-                found.append((d, name))
+    names = (
+        n for length in range(len(word) - 2, len(word) + 3) for n in ix.by_length.get(length, ())
+    )
+    found = _within(word, names, lambda n: ix.phrases[(n,)].kind == "product")
     if not found:
         return None
     best = min(d for d, _ in found)
@@ -69,6 +80,14 @@ def nearest(word: str) -> tuple[str, int, tuple[str, ...]] | None:
     chosen = ix.phrases[(tied[0],)].ingredients
     others = tuple(n for n in tied[1:] if ix.phrases[(n,)].ingredients != chosen)
     return tied[0], best, others
+
+
+@lru_cache(maxsize=8192)
+def nearest_heads(word: str) -> tuple[tuple[str, int], ...]:
+    """First words of longer names within their allowed edits of `word`, closest first."""
+    ix = index()
+    found = _within(word, ix.heads, lambda n: ix.heads[n])
+    return tuple((name, d) for d, name in sorted(found))
 
 
 @lru_cache(maxsize=8192)
