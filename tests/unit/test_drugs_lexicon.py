@@ -106,6 +106,8 @@ def test_every_clinical_drug_code_is_recognised_by_code_alone() -> None:
         assert by_code.ingredients
         assert {m.id for m in by_code.ingredients} == {m.id for m in by_text.ingredients}
         assert by_code.is_opioid == by_text.is_opioid
+        # Read to the last word, so the code resolves: the screen flags codes that do not.
+        assert by_code.fully_read, drug.display
 
 
 def _recase(text: str, flips: list[bool]) -> str:

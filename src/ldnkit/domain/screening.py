@@ -646,30 +646,35 @@ def unknown_conditions(facts: _Facts, out: list[Finding]) -> None:
         out.append(_finding("condition-unrecognised", text))
 
 
-# The screen, in the order findings of equal severity are listed.
-RULES: tuple[Rule, ...] = (
-    opioid_active,
-    hypersensitivity,
-    liver,
-    opioid_washout,
-    procedure_hold,
-    pregnancy,
-    breastfeeding,
-    kidney,
-    thyroid,
-    alcohol,
-    naltrexone_products,
-    opioid_use_disorder,
-    condition_positions,
-    medications_none,
-    unrecognised_medications,
-    ambiguous_medications,
-    guessed_medications,
-    code_conflicts,
-    opioid_peripheral,
-    not_recorded,
-    unknown_conditions,
+# The screen, in the order findings of equal severity are listed, each rule with what it needs
+# present: a medication group or condition role (or "allergies", "procedures",
+# "unknown_conditions"); None for the profile's own fields, read for every patient. A rule whose
+# needs are absent is skipped: population screening runs the screen for every patient, and most
+# take a few drugs and have a few conditions.
+_NEEDS: tuple[tuple[Rule, frozenset[str] | None], ...] = (
+    (opioid_active, frozenset({"opioid"})),
+    (hypersensitivity, frozenset({"allergies"})),
+    (liver, None),
+    (opioid_washout, frozenset({"stopped_opioid"})),
+    (procedure_hold, frozenset({"procedures"})),
+    (pregnancy, None),
+    (breastfeeding, None),
+    (kidney, None),
+    (thyroid, frozenset({"thyroid"})),
+    (alcohol, None),
+    (naltrexone_products, frozenset({"naltrexone"})),
+    (opioid_use_disorder, frozenset({"opioid_use_disorder"})),
+    (condition_positions, frozenset(_CONDITION_RULES)),
+    (medications_none, None),
+    (unrecognised_medications, frozenset({"unrecognised", "stopped_unknown"})),
+    (ambiguous_medications, frozenset({"ambiguous"})),
+    (guessed_medications, frozenset({"guessed"})),
+    (code_conflicts, frozenset({"conflict"})),
+    (opioid_peripheral, frozenset({"peripheral"})),
+    (not_recorded, None),
+    (unknown_conditions, frozenset({"unknown_conditions"})),
 )
+RULES: tuple[Rule, ...] = tuple(rule for rule, _ in _NEEDS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -820,9 +825,17 @@ def _most_severe_first(finding: Finding) -> int:
 def screen(profile: PatientProfile) -> Screening:
     """Screen one patient for starting LDN on `profile.as_of`."""
     facts = gather_facts(profile)
+    present = {*facts.medications, *facts.by_role}
+    if facts.allergies:
+        present.add("allergies")
+    if profile.planned_procedures:
+        present.add("procedures")
+    if facts.unknown_conditions:
+        present.add("unknown_conditions")
     findings: list[Finding] = []
-    for rule in RULES:
-        rule(facts, findings)
+    for rule, needs in _NEEDS:
+        if needs is None or not needs.isdisjoint(present):
+            rule(facts, findings)
     if len(findings) > 1:
         findings.sort(key=_most_severe_first)  # stable: rule order within a severity
     worst = findings[0].severity if findings else "info"
