@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
@@ -98,6 +99,7 @@ class Finding:
     resolves_on: dt.date | None = None
     blocks: tuple[dt.date, dt.date] | None = None
     undated: bool = False
+    rank: int = 0  # SEVERITY_RANK of the severity, kept for sorting many findings fast
 
     def model_dump(self, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
         """The contract's finding object (the start-date fields are internal and left out)."""
@@ -175,6 +177,7 @@ def _cached_finding(
         resolves_on=resolves_on,
         blocks=blocks,
         undated=undated,
+        rank=SEVERITY_RANK[text.severity],
     )
 
 
@@ -677,6 +680,12 @@ _NEEDS: tuple[tuple[Rule, frozenset[str] | None], ...] = (
 RULES: tuple[Rule, ...] = tuple(rule for rule, _ in _NEEDS)
 
 
+@lru_cache(maxsize=4096)
+def _rules_for(present: frozenset[str]) -> tuple[Rule, ...]:
+    """The rules to run when these groups and roles are present, in screen order."""
+    return tuple(rule for rule, needs in _NEEDS if needs is None or not needs.isdisjoint(present))
+
+
 # ---------------------------------------------------------------------------------------------
 # Recognising the profile once
 
@@ -802,13 +811,18 @@ def gather_facts(profile: PatientProfile) -> _Facts:
 def earliest_start(as_of: dt.date, findings: Sequence[Finding]) -> dt.date | None:
     """The first day on or after `as_of` that no finding stands against; None if none can be
     dated (a contraindication, or a finding whose end is unknown)."""
-    if any(f.severity == "contraindicated" or f.undated for f in findings):
-        return None
     day = as_of
+    windows: list[tuple[dt.date, dt.date]] = []
     for f in findings:
+        if f.severity == "contraindicated" or f.undated:
+            return None
         if f.resolves_on is not None and f.resolves_on > day:
             day = f.resolves_on
-    windows = sorted(f.blocks for f in findings if f.blocks is not None)
+        if f.blocks is not None:
+            windows.append(f.blocks)
+    if not windows:
+        return day
+    windows.sort()
     moved = True
     while moved:  # a window may push the day into a later window
         moved = False
@@ -818,8 +832,7 @@ def earliest_start(as_of: dt.date, findings: Sequence[Finding]) -> dt.date | Non
     return day
 
 
-def _most_severe_first(finding: Finding) -> int:
-    return -SEVERITY_RANK[finding.severity]
+_BY_RANK = attrgetter("rank")
 
 
 def screen(profile: PatientProfile) -> Screening:
@@ -833,11 +846,11 @@ def screen(profile: PatientProfile) -> Screening:
     if facts.unknown_conditions:
         present.add("unknown_conditions")
     findings: list[Finding] = []
-    for rule, needs in _NEEDS:
-        if needs is None or not needs.isdisjoint(present):
-            rule(facts, findings)
+    for rule in _rules_for(frozenset(present)):
+        rule(facts, findings)
     if len(findings) > 1:
-        findings.sort(key=_most_severe_first)  # stable: rule order within a severity
+        # Most severe first; stable (also reversed): rule order within a severity.
+        findings.sort(key=_BY_RANK, reverse=True)
     worst = findings[0].severity if findings else "info"
     return Screening(_VERDICT[worst], earliest_start(profile.as_of, findings), tuple(findings))
 
