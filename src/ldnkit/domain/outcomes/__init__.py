@@ -1,0 +1,36 @@
+"""Clinic outcomes of LDN: therapy courses in, the published case series' figures out.
+
+`clinic_outcomes(courses, as_of, grace_days)` computes the `ldnkit outcomes` figures from
+`TherapyCourse` records, whatever they were read from (a FHIR export, the clinic database).
+The definitions are in `definitions`, the statistics (scipy) in `statistics`.
+"""
+
+from ldnkit.domain.outcomes.course import (
+    Diagnosis,
+    Dispense,
+    Medication,
+    PainScore,
+    Prescription,
+    TherapyCourse,
+)
+from ldnkit.domain.outcomes.figures import (
+    ClinicOutcomes,
+    OutcomeRun,
+    PersistenceFigures,
+    PredictorFigures,
+    clinic_outcomes,
+)
+
+__all__ = [
+    "ClinicOutcomes",
+    "Diagnosis",
+    "Dispense",
+    "Medication",
+    "OutcomeRun",
+    "PainScore",
+    "PersistenceFigures",
+    "PredictorFigures",
+    "Prescription",
+    "TherapyCourse",
+    "clinic_outcomes",
+]
