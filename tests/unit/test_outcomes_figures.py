@@ -271,7 +271,8 @@ def test_published_figures_are_cited_and_shown_beside_the_clinic_figure() -> Non
     assert by_id["never-filled"].clinic_value == pytest.approx(1 / 13)
     assert by_id["some-relief"].value == 0.64
     assert by_id["some-relief"].clinic_value == 0.7
-    cited = {s.id for s in series.sources}
+    cited = {s.id for s in series.references}
+    assert set(series.sources) <= cited
     assert "mckenzie-brown-2023" in cited
     for figure in series.figures:
         assert set(figure.sources) <= cited

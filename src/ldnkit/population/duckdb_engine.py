@@ -210,19 +210,20 @@ WHERE p.id IS NOT NULL
 """
 
 
-def _pid(column: str) -> str:
+def reference_id(column: str) -> str:
+    """SQL for the id a Reference column points to (`Patient/<id>` or `urn:uuid:<id>`)."""
     return _PID.format(ref=f"{column}.reference")
 
 
 def _format(sql: str) -> str:
     return sql.format(
-        cond_pid=_pid("subject"),
-        req_pid=_pid("subject"),
-        stmt_pid=_pid("subject"),
-        allergy_pid=_pid("patient"),
-        obs_pid=_pid("subject"),
-        proc_pid=_pid("subject"),
-        sr_pid=_pid("subject"),
+        cond_pid=reference_id("subject"),
+        req_pid=reference_id("subject"),
+        stmt_pid=reference_id("subject"),
+        allergy_pid=reference_id("patient"),
+        obs_pid=reference_id("subject"),
+        proc_pid=reference_id("subject"),
+        sr_pid=reference_id("subject"),
         period=PERIOD,
     )
 
@@ -248,21 +249,39 @@ def _columns_literal(columns: dict[str, str]) -> str:
     return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items()) + "}"
 
 
-def _register(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+def register_views(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    columns: dict[str, dict[str, str]],
+    *,
+    skip_unreadable: bool = False,
+) -> dict[str, list[Path]]:
+    """One view per resource type over its NDJSON files, reading only the given columns.
+
+    A type without files gets an empty view. With `skip_unreadable`, a line that is not JSON
+    reads as a row of nulls and a field of the wrong shape as null, for the caller to count,
+    instead of failing the read. Returns the export's files by type.
+    """
     files = bulk_files(folder)
-    for kind, columns in COLUMNS.items():
+    lenient = ", ignore_errors=true" if skip_unreadable else ""
+    for kind, wanted in columns.items():
         paths = files.get(kind)
         if paths:
             listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
             source = (
                 f"read_json([{listed}], format='newline_delimited', "
-                f"columns={_columns_literal(columns)})"
+                f"columns={_columns_literal(wanted)}{lenient})"
             )
         else:
-            nulls = ", ".join(f'NULL::{kind_} AS "{name}"' for name, kind_ in columns.items())
+            nulls = ", ".join(f'NULL::{kind_} AS "{name}"' for name, kind_ in wanted.items())
             source = f"(SELECT {nulls} WHERE false)"
         # Built from the constant column list and quoted file paths only.
         con.execute(f'CREATE TEMP VIEW "{kind}" AS SELECT * FROM {source}')  # noqa: S608
+    return files
+
+
+def _register(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    register_views(con, folder, COLUMNS)
 
 
 def medication_index(folder: Path) -> dict[str, dict[str, Any]]:

@@ -111,7 +111,8 @@ class PublishedSeriesOut(_Out):
     setting: str
     figures: tuple[PublishedFigureOut, ...]
     predictors: tuple[PublishedPredictorOut, ...]
-    sources: tuple[CitedSource, ...]
+    sources: tuple[str, ...]  # the series itself
+    references: tuple[CitedSource, ...]  # every source cited above, in full
 
 
 class ClinicOutcomes(_Out):
@@ -358,7 +359,8 @@ def published_beside(series: PublishedSeries, figures: ClinicOutcomes) -> Publis
             )
             for p in series.predictors
         ),
-        sources=tuple(
+        sources=series.sources,
+        references=tuple(
             CitedSource(
                 id=s.id,
                 citation=s.citation,
