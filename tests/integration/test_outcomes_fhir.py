@@ -223,9 +223,16 @@ def test_generated_resources_are_valid_fhir_with_real_icd10cm_codes(generated: P
 
 def test_duckdb_reading_agrees_with_a_plain_python_reading(generated: Path) -> None:
     """The SQL narrows rows; every figure must equal the domain's over every record."""
-    duck = outcomes_from_export(generated, GENERATED_AS_OF)[0].figures
+    duck = outcomes_from_export(generated, GENERATED_AS_OF, workers=1)[0].figures
     plain = clinic_outcomes(_plain_courses(generated), GENERATED_AS_OF).figures
     assert duck == plain
+
+
+def test_worker_processes_give_the_figures_of_one_process(generated: Path) -> None:
+    one = outcomes_from_export(generated, GENERATED_AS_OF, workers=1)[0]
+    three = outcomes_from_export(generated, GENERATED_AS_OF, workers=3)[0]
+    assert three.figures == one.figures
+    assert three.sensitivity == one.sensitivity
 
 
 def _plain_courses(folder: Path) -> list[TherapyCourse]:

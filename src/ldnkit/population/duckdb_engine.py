@@ -102,8 +102,6 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 
-# `Patient/<id>` and `urn:uuid:<id>`: the two forms Bulk Data exports write.
-_PID = "regexp_extract({ref}, '(?:^|/|urn:uuid:)([^/:?]+)$', 1)"
 
 # Step 1: the facts worth keeping, each kind of condition and of order numbered once, so that
 # Python maps every distinct code or order shape once instead of once per patient.
@@ -211,8 +209,15 @@ WHERE p.id IS NOT NULL
 
 
 def reference_id(column: str) -> str:
-    """SQL for the id a Reference column points to (`Patient/<id>` or `urn:uuid:<id>`)."""
-    return _PID.format(ref=f"{column}.reference")
+    """SQL for the id a Reference column points to (`Patient/<id>` or `urn:uuid:<id>`).
+
+    The last path segment without a `urn:uuid:` prefix; empty when it is not an id (a search
+    such as `Patient?identifier=...`, another URN). String functions rather than a regular
+    expression: this runs on every record and costs half as much.
+    """
+    last = f"string_split({column}.reference, '/')[-1]"
+    bare = f"(CASE WHEN starts_with({last}, 'urn:uuid:') THEN substr({last}, 10) ELSE {last} END)"
+    return f"(CASE WHEN contains({bare}, ':') OR contains({bare}, '?') THEN '' ELSE {bare} END)"
 
 
 def _format(sql: str) -> str:
@@ -282,6 +287,26 @@ def register_views(
 
 def _register(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     register_views(con, folder, COLUMNS)
+
+
+def plain_scan(folder: Path) -> int:
+    """Every record of every file read by DuckDB with its own schema detection, then dropped.
+
+    The floor the benchmarks compare with: nothing can read the export faster than reading it.
+    Returns the number of records read.
+    """
+    con = duckdb.connect()
+    records = 0
+    try:
+        for paths in bulk_files(folder).values():
+            reader = con.sql(
+                "SELECT * FROM read_json($files, format='newline_delimited')",
+                params={"files": [str(p) for p in paths]},
+            ).to_arrow_reader(100_000)
+            records += sum(batch.num_rows for batch in reader)
+    finally:
+        con.close()
+    return records
 
 
 def medication_index(folder: Path) -> dict[str, dict[str, Any]]:

@@ -28,26 +28,35 @@ and checked instead.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
 import duckdb
+import numpy as np
 
 from ldnkit.domain.outcomes import (
     Diagnosis,
     Dispense,
     Medication,
     OutcomeRun,
+    OutcomeTally,
     PainScore,
     Prescription,
     TherapyCourse,
-    clinic_outcomes,
+    grace_periods,
+    outcome_run,
 )
-from ldnkit.domain.outcomes.course import DispenseStatus, ObservationStatus, RequestStatus
+from ldnkit.domain.outcomes.course import (
+    CodeSystem,
+    DispenseStatus,
+    ObservationStatus,
+    RequestStatus,
+)
 from ldnkit.domain.outcomes.definitions import PAIN_MAX, PAIN_MIN, PAIN_NRS_LOINC, read_ldn
 from ldnkit.fhir.mapping import ICD10CM, LOINC, RXNORM, SNOMED
+from ldnkit.knowledge import knowledge_base
 from ldnkit.population.duckdb_engine import (
     CODE,
     REF,
@@ -55,6 +64,8 @@ from ldnkit.population.duckdb_engine import (
     reference_id,
     register_views,
 )
+from ldnkit.population.rows import paused_gc
+from ldnkit.population.workers import default_workers, fork_map
 from ldnkit.validation import InputError
 
 REQUIRED_TYPES = ("MedicationRequest", "MedicationDispense")
@@ -152,122 +163,135 @@ CREATE TEMP MACRO status_problem(status, allowed, kind) AS CASE
 END;
 """
 
-# Step 1: every order and fill with its checks, and the distinct medications they name.
-_ORDERS = f"""
+# Step 1: each file read once, into tables of the fields used; the distinct medications named.
+_READ = f"""
 CREATE TEMP TABLE req AS
-SELECT *, CASE
-    WHEN status_problem(status, $request_status, 'MedicationRequest') IS NOT NULL
-      THEN status_problem(status, $request_status, 'MedicationRequest')
-    WHEN intent IS NULL THEN 'no intent'
-    WHEN NOT list_contains($intents, intent) THEN 'intent "' || intent || '" is not an intent'
-    WHEN pid IS NULL OR pid = '' THEN 'no patient (subject)'
-    WHEN concept IS NULL AND medref IS NULL THEN 'no medication'
-    WHEN not_a_number(json_extract(dose, '$.value')) THEN 'dose is not a number'
-    ELSE date_problem(authoredOn, 'authoredOn')
-  END AS problem
-FROM (
-  SELECT *, dose_in_mg(dose) AS dose_mg FROM (
-    SELECT id, {reference_id("subject")} AS pid, status, intent, authoredOn,
-      medicationCodeableConcept AS concept, medicationReference AS medref,
-      json_extract(dosageInstruction, '$[0].doseAndRate[0].doseQuantity') AS dose
-    FROM "MedicationRequest" WHERE resourceType = 'MedicationRequest'
-  )
-);
+SELECT *, hash(concept, medref, dose_mg) AS mkey FROM (SELECT *, dose_in_mg(dose) AS dose_mg FROM (
+  SELECT resourceType AS rtype, id, {reference_id("subject")} AS pid, status, intent,
+    authoredOn, medicationCodeableConcept AS concept, medicationReference AS medref,
+    json_extract(dosageInstruction, '$[0].doseAndRate[0].doseQuantity') AS dose
+  FROM "MedicationRequest"
+));
 CREATE TEMP TABLE disp AS
-SELECT *, dose_in_mg(dose) AS dose_mg FROM (
-  SELECT id, {reference_id("subject")} AS pid, status, whenHandedOver,
-    daysSupply, medicationCodeableConcept AS concept, medicationReference AS medref,
+SELECT *, hash(concept, medref, dose_mg) AS mkey FROM (SELECT *, dose_in_mg(dose) AS dose_mg FROM (
+  SELECT resourceType AS rtype, id, {reference_id("subject")} AS pid, status, whenHandedOver,
+    json_extract(daysSupply, '$.value') AS days, medicationCodeableConcept AS concept,
+    medicationReference AS medref,
     json_extract(dosageInstruction, '$[0].doseAndRate[0].doseQuantity') AS dose,
     {reference_id("authorizingPrescription[1]")} AS presc
-  FROM "MedicationDispense" WHERE resourceType = 'MedicationDispense'
-);
+  FROM "MedicationDispense"
+));
+CREATE TEMP TABLE obs AS
+SELECT resourceType AS rtype, id, {reference_id("subject")} AS pid, status, effectiveDateTime,
+  json_extract(valueQuantity, '$.value') AS quantity, valueInteger
+FROM "Observation"
+WHERE resourceType IS DISTINCT FROM 'Observation' OR len(list_filter(code.coding,
+  lambda c: c.system = '{LOINC}' AND list_contains($pain_loinc, c.code))) > 0;
+CREATE TEMP TABLE cond AS
+SELECT resourceType AS rtype, id, {reference_id("subject")} AS pid,
+  clinicalStatus IS NOT NULL AS has_clinical, verificationStatus IS NOT NULL AS has_verification,
+  json_extract_string(clinicalStatus, '$.coding[0].code') AS clinical,
+  json_extract_string(verificationStatus, '$.coding[0].code') AS verification,
+  recordedDate,
+  list_transform(list_filter(code.coding, lambda c: c.system IN ('{ICD10CM}', '{SNOMED}')
+    AND c.code IS NOT NULL),
+    lambda c: CASE WHEN c.system = '{ICD10CM}' THEN 'icd10cm' ELSE 'snomed' END || '|' || c.code)
+    AS codes
+FROM "Condition";
+CREATE TEMP TABLE pat AS SELECT resourceType AS rtype, id FROM "Patient";
 CREATE TEMP TABLE med_kind AS
 SELECT row_number() OVER () - 1 AS kind, * FROM (
-  SELECT DISTINCT concept, medref, dose_mg FROM (
-    SELECT concept, medref, dose_mg FROM req UNION ALL SELECT concept, medref, dose_mg FROM disp
+  SELECT DISTINCT mkey, concept, medref, dose_mg FROM (
+    SELECT mkey, concept, medref, dose_mg FROM req WHERE rtype = 'MedicationRequest'
+    UNION ALL
+    SELECT mkey, concept, medref, dose_mg FROM disp WHERE rtype = 'MedicationDispense'
   ) WHERE concept IS NOT NULL OR medref IS NOT NULL
 );
 """  # noqa: S608 (built from constants only)
 _KINDS = "SELECT kind, concept, medref, dose_mg FROM med_kind"
+# Medications are joined back by a 64-bit hash of what they name; two that share one would
+# join twice, so that is checked (and has not been seen).
+_KIND_HASHES_UNIQUE = "SELECT count(*) = count(DISTINCT mkey) FROM med_kind"
 
 # Step 2: the readings joined back; patients with an LDN order; the checks of what matters.
-_MATTERS = f"""
+_CHECK = """
 CREATE TEMP TABLE req_k AS
-SELECT r.*, k.kind, coalesce(kr.reading, 'other') AS reading
+SELECT r.id, r.pid, r.status, r.authoredOn, k.kind, coalesce(kr.reading, 'other') AS reading,
+  coalesce(
+    status_problem(r.status, $request_status, 'MedicationRequest'),
+    CASE WHEN r.intent IS NULL THEN 'no intent'
+      WHEN NOT list_contains($intents, r.intent) THEN 'intent "' || r.intent || '" is not an intent'
+      WHEN r.pid IS NULL OR r.pid = '' THEN 'no patient (subject)'
+      WHEN r.concept IS NULL AND r.medref IS NULL THEN 'no medication'
+      WHEN not_a_number(json_extract(r.dose, '$.value')) THEN 'dose is not a number' END,
+    date_problem(r.authoredOn, 'authoredOn')
+  ) AS problem
 FROM req r
-LEFT JOIN med_kind k ON r.concept IS NOT DISTINCT FROM k.concept
-  AND r.medref IS NOT DISTINCT FROM k.medref AND r.dose_mg IS NOT DISTINCT FROM k.dose_mg
-LEFT JOIN kind_reading kr ON kr.kind = k.kind;
+LEFT JOIN med_kind k ON k.mkey = r.mkey
+LEFT JOIN kind_reading kr ON kr.kind = k.kind
+WHERE r.rtype = 'MedicationRequest';
 CREATE TEMP TABLE candidate AS
-SELECT DISTINCT pid FROM req_k WHERE problem IS NULL AND reading = 'ldn';
+SELECT row_number() OVER (ORDER BY pid) - 1 AS idx, pid FROM (
+  SELECT DISTINCT pid FROM req_k WHERE problem IS NULL AND reading = 'ldn'
+);
 CREATE TEMP TABLE disp_k AS
-SELECT d.*, k.kind, coalesce(kr.reading, 'other') AS reading,
-  o.reading AS presc_reading, o.authoredOn AS presc_authored, CASE
-    WHEN status_problem(d.status, $dispense_status, 'MedicationDispense') IS NOT NULL
-      THEN status_problem(d.status, $dispense_status, 'MedicationDispense')
-    WHEN d.concept IS NULL AND d.medref IS NULL THEN 'no medication'
-    WHEN not_a_number(json_extract(d.daysSupply, '$.value')) THEN 'daysSupply is not a number'
-    WHEN json_number(json_extract(d.daysSupply, '$.value')) < 1
-      THEN 'daysSupply is less than one day'
-    WHEN not_a_number(json_extract(d.dose, '$.value')) THEN 'dose is not a number'
-    WHEN date_problem(d.whenHandedOver, 'whenHandedOver') IS NOT NULL
-      THEN date_problem(d.whenHandedOver, 'whenHandedOver')
-    WHEN day_of(d.whenHandedOver) < day_of(o.authoredOn)
-      THEN 'handed over before its prescription was written'
-  END AS problem
+SELECT c.idx, d.id, d.presc, d.whenHandedOver, d.status, d.days, k.kind,
+  coalesce(kr.reading, 'other') AS reading, o.reading AS presc_reading,
+  coalesce(
+    status_problem(d.status, $dispense_status, 'MedicationDispense'),
+    CASE WHEN d.concept IS NULL AND d.medref IS NULL THEN 'no medication'
+      WHEN not_a_number(d.days) THEN 'daysSupply is not a number'
+      WHEN json_number(d.days) < 1 THEN 'daysSupply is less than one day'
+      WHEN not_a_number(json_extract(d.dose, '$.value')) THEN 'dose is not a number' END,
+    date_problem(d.whenHandedOver, 'whenHandedOver'),
+    CASE WHEN day_of(d.whenHandedOver) < day_of(o.authoredOn)
+      THEN 'handed over before its prescription was written' END
+  ) AS problem
 FROM disp d
 JOIN candidate c ON c.pid = d.pid
-LEFT JOIN med_kind k ON d.concept IS NOT DISTINCT FROM k.concept
-  AND d.medref IS NOT DISTINCT FROM k.medref AND d.dose_mg IS NOT DISTINCT FROM k.dose_mg
+LEFT JOIN med_kind k ON k.mkey = d.mkey
 LEFT JOIN kind_reading kr ON kr.kind = k.kind
 LEFT JOIN (SELECT id, authoredOn, reading FROM req_k WHERE problem IS NULL) o
-  ON o.id = d.presc;
+  ON o.id = d.presc
+WHERE d.rtype = 'MedicationDispense';
 CREATE TEMP TABLE pain AS
-SELECT o.*, CASE
-    WHEN status_problem(status, $observation_status, 'Observation') IS NOT NULL
-      THEN status_problem(status, $observation_status, 'Observation')
-    WHEN date_problem(effectiveDateTime, 'effectiveDateTime') IS NOT NULL
-      THEN date_problem(effectiveDateTime, 'effectiveDateTime')
-    WHEN not_a_number(json_extract(valueQuantity, '$.value')) OR not_a_number(valueInteger)
-      THEN 'value is not a number'
-    WHEN value IS NULL THEN 'no numeric value'
-    WHEN value < $pain_min OR value > $pain_max THEN 'pain score outside 0-10'
-  END AS problem
+SELECT idx, id, status, effectiveDateTime, value, coalesce(
+    status_problem(status, $observation_status, 'Observation'),
+    date_problem(effectiveDateTime, 'effectiveDateTime'),
+    CASE WHEN not_a_number(quantity) OR not_a_number(valueInteger) THEN 'value is not a number'
+      WHEN value IS NULL THEN 'no numeric value'
+      WHEN value < $pain_min OR value > $pain_max THEN 'pain score outside 0-10' END
+  ) AS problem
 FROM (
-  SELECT id, {reference_id("subject")} AS pid, status, effectiveDateTime, valueQuantity,
-    valueInteger,
-    coalesce(json_number(json_extract(valueQuantity, '$.value')), json_number(valueInteger))
-      AS value
-  FROM "Observation"
-  WHERE resourceType = 'Observation' AND len(list_filter(code.coding,
-    lambda c: c.system = '{LOINC}' AND list_contains($pain_loinc, c.code))) > 0
-) o JOIN candidate c ON c.pid = o.pid;
-CREATE TEMP TABLE cond AS
-SELECT x.*, CASE
-    WHEN clinicalStatus IS NOT NULL AND NOT coalesce(list_contains($clinical, clinical), false)
+  SELECT c.idx, o.*, coalesce(json_number(quantity), json_number(valueInteger)) AS value
+  FROM obs o JOIN candidate c ON c.pid = o.pid WHERE o.rtype = 'Observation'
+);
+CREATE TEMP TABLE diag AS
+SELECT c.idx, x.id, x.codes, x.clinical, x.verification, x.recordedDate, CASE
+    WHEN has_clinical AND NOT coalesce(list_contains($clinical, clinical), false)
       THEN 'clinicalStatus is not a condition clinical status'
-    WHEN verificationStatus IS NOT NULL
-      AND NOT coalesce(list_contains($verification, verification), false)
+    WHEN has_verification AND NOT coalesce(list_contains($verification, verification), false)
       THEN 'verificationStatus is not a condition verification status'
     WHEN recordedDate IS NOT NULL THEN date_problem(recordedDate, 'recordedDate')
   END AS problem
-FROM (
-  SELECT id, {reference_id("subject")} AS pid, clinicalStatus, verificationStatus,
-    json_extract_string(clinicalStatus, '$.coding[0].code') AS clinical,
-    json_extract_string(verificationStatus, '$.coding[0].code') AS verification,
-    recordedDate,
-    list_transform(list_filter(code.coding, lambda c: c.system IN ('{ICD10CM}', '{SNOMED}')
-      AND c.code IS NOT NULL),
-      lambda c: {{'system': CASE WHEN c.system = '{ICD10CM}' THEN 'icd10cm' ELSE 'snomed' END,
-             'code': c.code}}) AS codes
-  FROM "Condition" WHERE resourceType = 'Condition'
-) x JOIN candidate c ON c.pid = x.pid;
-"""  # noqa: S608 (built from constants only)
+FROM cond x JOIN candidate c ON c.pid = x.pid WHERE x.rtype = 'Condition';
+"""
 
 # What was skipped, and why: one row per type and reason, with an example id.
 _SKIPPED = """
 SELECT kind, reason, count(*) AS n, min(id) AS example FROM (
-  SELECT 'MedicationRequest' AS kind, problem AS reason, id FROM req_k
+  SELECT kind, CASE WHEN rtype IS NULL
+      THEN 'not a FHIR resource (a line that is not JSON, or no resourceType)'
+      ELSE 'a ' || rtype || ' in a ' || kind || ' file' END AS reason, id
+  FROM (
+    SELECT 'Patient' AS kind, rtype, id FROM pat
+    UNION ALL SELECT 'MedicationRequest', rtype, id FROM req
+    UNION ALL SELECT 'MedicationDispense', rtype, id FROM disp
+    UNION ALL SELECT 'Observation', rtype, id FROM obs
+    UNION ALL SELECT 'Condition', rtype, id FROM cond
+  ) WHERE rtype IS DISTINCT FROM kind
+  UNION ALL
+  SELECT 'MedicationRequest', problem, id FROM req_k
     WHERE problem IS NOT NULL AND (reading <> 'other' OR problem = 'no medication'
       OR starts_with(problem, 'no patient'))
   UNION ALL
@@ -279,46 +303,34 @@ SELECT kind, reason, count(*) AS n, min(id) AS example FROM (
   UNION ALL
   SELECT 'Observation', problem, id FROM pain WHERE problem IS NOT NULL
   UNION ALL
-  SELECT 'Condition', problem, id FROM cond WHERE problem IS NOT NULL
+  SELECT 'Condition', problem, id FROM diag WHERE problem IS NOT NULL
   UNION ALL
-  SELECT 'Condition', 'no recordedDate: not used as a predictor', id FROM cond
+  SELECT 'Condition', 'no recordedDate: not used as a predictor', id FROM diag
     WHERE problem IS NULL AND recordedDate IS NULL
 ) GROUP BY ALL ORDER BY kind, n DESC, reason
 """
 
-_UNREADABLE = """
-SELECT '{kind}' AS kind, CASE WHEN resourceType IS NULL
-    THEN 'not a FHIR resource (a line that is not JSON, or no resourceType)'
-    ELSE 'a ' || resourceType || ' in a {kind} file' END AS reason,
-  count(*) AS n, min(id) AS example
-FROM "{kind}" WHERE resourceType IS DISTINCT FROM '{kind}' GROUP BY ALL
-"""
-
-# Step 3: one row per patient with an LDN order, with what the domain reads.
-_COURSES = """
-WITH
-o AS (SELECT pid, list({'id': id, 'authored': day_of(authoredOn), 'status': status,
-        'kind': kind}) AS orders
-      FROM req_k WHERE problem IS NULL AND reading = 'ldn' GROUP BY pid),
-f AS (SELECT pid, list({'id': id, 'presc': presc, 'day': day_of(whenHandedOver),
-        'status': status, 'kind': kind,
-        'days': CAST(round(json_number(json_extract(daysSupply, '$.value'))) AS INTEGER)})
-        AS fills
-      FROM disp_k WHERE problem IS NULL AND (reading = 'ldn' OR presc_reading = 'ldn')
-      GROUP BY pid),
-p AS (SELECT pid, list({'day': day_of(effectiveDateTime), 'value': value, 'status': status,
-        'moment': effectiveDateTime}) AS scores
-      FROM pain WHERE problem IS NULL GROUP BY pid),
-d AS (SELECT pid, list({'codes': codes, 'clinical': clinical, 'verification': verification,
-        'recorded': day_of(recordedDate)}) AS diagnoses
-      FROM cond WHERE problem IS NULL AND len(codes) > 0 GROUP BY pid)
-SELECT c.pid, o.orders, f.fills, p.scores, d.diagnoses
-FROM candidate c
-JOIN o ON o.pid = c.pid
-LEFT JOIN f ON f.pid = c.pid
-LEFT JOIN p ON p.pid = c.pid
-LEFT JOIN d ON d.pid = c.pid
-"""
+# Step 3: what the domain reads, flat and sorted by patient number (compact Arrow tables).
+_FLAT = {
+    "patients": "SELECT idx, pid FROM candidate ORDER BY idx",
+    "orders": """
+SELECT idx, id, day_of(authoredOn), status, kind FROM req_k r JOIN candidate c USING (pid)
+WHERE problem IS NULL AND reading = 'ldn' ORDER BY idx
+""",
+    "fills": """
+SELECT idx, id, presc, day_of(whenHandedOver), status,
+  CAST(round(json_number(days)) AS INTEGER), kind
+FROM disp_k WHERE problem IS NULL AND (reading = 'ldn' OR presc_reading = 'ldn') ORDER BY idx
+""",
+    "pain": """
+SELECT idx, day_of(effectiveDateTime), value, status, effectiveDateTime
+FROM pain WHERE problem IS NULL ORDER BY idx
+""",
+    "diagnoses": """
+SELECT idx, array_to_string(codes, ' '), clinical, verification, day_of(recordedDate)
+FROM diag WHERE problem IS NULL AND len(codes) > 0 ORDER BY idx
+""",
+}
 
 
 @dataclass(frozen=True)
@@ -341,11 +353,71 @@ class Skipped:
 
 @dataclass
 class Export:
-    """An export read for outcomes: its courses (read once, lazily) and what was skipped."""
+    """An export read for outcomes: what the domain reads, flat, and what was skipped.
+
+    `tables` are Arrow tables sorted by `idx`, the number of a patient with an LDN order
+    (0 to `candidates` - 1): patients, orders, fills, pain scores, diagnoses.
+    """
 
     patients: int
+    candidates: int
     skipped: list[Skipped]
-    courses: Iterator[TherapyCourse]
+    tables: dict[str, Any]
+    kinds: dict[int, Medication]
+
+    def courses(self, low: int = 0, high: int | None = None) -> Iterator[TherapyCourse]:
+        """The courses of patients `low` to `high` - 1 (all by default)."""
+        high = self.candidates if high is None else min(high, self.candidates)
+        if low >= high:
+            return
+        # Built whole with the cycle collector paused: many small objects, no cycles.
+        with paused_gc():
+            courses = self._build(low, high)
+        yield from courses
+
+    def _build(self, low: int, high: int) -> list[TherapyCourse]:
+        part = {name: _rows_between(table, low, high) for name, table in self.tables.items()}
+        unnamed = Medication(None)
+        kinds = self.kinds
+        orders: list[list[Prescription]] = [[] for _ in range(low, high)]
+        fills: list[list[Dispense]] = [[] for _ in range(low, high)]
+        scores: list[list[PainScore]] = [[] for _ in range(low, high)]
+        diagnoses: list[list[Diagnosis]] = [[] for _ in range(low, high)]
+        for idx, rid, authored, status, kind in part["orders"]:
+            orders[idx - low].append(Prescription(rid, authored, status, kinds[kind]))
+        for idx, rid, presc, day, status, days, kind in part["fills"]:
+            medication = unnamed if kind is None else kinds[kind]
+            fills[idx - low].append(Dispense(rid, presc or None, day, status, days, medication))
+        for idx, day, value, status, moment in part["pain"]:
+            scores[idx - low].append(PainScore(day, value, status, moment))
+        coded: dict[str, tuple[tuple[CodeSystem, str], ...]] = {}  # the same codes, read once
+        for idx, codes, clinical, verification, recorded in part["diagnoses"]:
+            if codes not in coded:
+                coded[codes] = tuple(_coding(code) for code in codes.split(" "))
+            diagnoses[idx - low].append(Diagnosis(coded[codes], clinical, verification, recorded))
+        return [
+            TherapyCourse(
+                pid,
+                tuple(orders[idx - low]),
+                tuple(fills[idx - low]),
+                tuple(scores[idx - low]),
+                tuple(diagnoses[idx - low]),
+            )
+            for idx, pid in part["patients"]
+        ]
+
+
+def _coding(text: str) -> tuple[CodeSystem, str]:
+    system, _, code = text.partition("|")
+    return ("icd10cm" if system == "icd10cm" else "snomed"), code
+
+
+def _rows_between(table: Any, low: int, high: int) -> Iterator[tuple[Any, ...]]:
+    """The rows of an idx-sorted Arrow table with low <= idx < high, as tuples."""
+    index = table.column(0).to_numpy()
+    first, last = (int(i) for i in np.searchsorted(index, [low, high]))
+    part = table.slice(first, last - first)
+    return zip(*(column.to_pylist() for column in part.columns), strict=True)
 
 
 def parameters() -> dict[str, Any]:
@@ -411,10 +483,11 @@ def kind_medication(
     return next((m for m in candidates if read_ldn(m) != "dose-unknown"), candidates[0])
 
 
-def read_export(folder: Path, batch_size: int = 20_000) -> Export:
+def read_export(folder: Path) -> Export:
     """Read a Bulk Data export for outcomes; InputError when it cannot be read at all."""
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         files = register_views(con, folder, COLUMNS, skip_unreadable=True)
         missing = [kind for kind in REQUIRED_TYPES if kind not in files]
         if missing:
@@ -425,103 +498,63 @@ def read_export(folder: Path, batch_size: int = 20_000) -> Export:
             )
         params = parameters()
         _run(con, _MACROS, params)
-        _run(con, _ORDERS, params)
+        _run(con, _READ, params)
         medications = medication_index(folder) if "Medication" in files else {}
         kinds = {
             kind: kind_medication(concept, medref, dose, medications)
             for kind, concept, medref, dose in con.execute(_KINDS).fetchall()
         }
+        ((unique,),) = con.execute(_KIND_HASHES_UNIQUE).fetchall()
+        if not unique:  # pragma: no cover - a 64-bit collision among a clinic's medications
+            raise InputError.single(
+                "folder", str(folder), "medications ldnkit can tell apart (please report this)"
+            )
         con.execute("CREATE TEMP TABLE kind_reading (kind BIGINT, reading VARCHAR)")
         if kinds:
             readings = [(kind, read_ldn(medication)) for kind, medication in kinds.items()]
             con.executemany("INSERT INTO kind_reading VALUES (?, ?)", readings)
-        _run(con, _MATTERS, params)
-        skipped = _skipped(con, files)
+        _run(con, _CHECK, params)
+        skipped = [
+            Skipped(kind, reason, int(n), example)
+            for kind, reason, n, example in con.execute(_SKIPPED).fetchall()
+        ]
         ((patients,),) = con.execute(
-            "SELECT count(DISTINCT id) FROM \"Patient\" WHERE resourceType = 'Patient'"
+            "SELECT count(DISTINCT id) FROM pat WHERE rtype = 'Patient'"
         ).fetchall()
-        reader = con.sql(_COURSES).to_arrow_reader(batch_size)
+        ((candidates,),) = con.execute("SELECT count(*) FROM candidate").fetchall()
+        tables = {name: con.sql(sql).to_arrow_table() for name, sql in _FLAT.items()}
     except duckdb.Error as exc:
-        con.close()
         first = str(exc).splitlines()[0]
         raise InputError.single(
             "folder", str(folder), f"readable FHIR R4 NDJSON ({first})"
         ) from None
-    except BaseException:
+    finally:
+        # Closed before any worker process is forked: DuckDB runs threads of its own.
         con.close()
-        raise
-    return Export(
-        patients=int(patients),
-        skipped=skipped,
-        courses=_courses(con, reader, kinds),
-    )
+    return Export(int(patients), int(candidates), skipped, tables, kinds)
 
 
 def outcomes_from_export(
-    folder: Path, as_of: dt.date, grace_days: int | None = None
+    folder: Path, as_of: dt.date, grace_days: int | None = None, workers: int | None = None
 ) -> tuple[OutcomeRun, Export]:
-    """The clinic's outcome figures from a Bulk Data export, and what the reading skipped."""
+    """The clinic's outcome figures from a Bulk Data export, and what the reading skipped.
+
+    The courses are assessed in `workers` processes (default: one per CPU for large exports),
+    each tallying a range of patients; the tallies are merged before the figures are made.
+    """
     export = read_export(folder)
-    return clinic_outcomes(export.courses, as_of, grace_days), export
+    grace, graces = grace_periods(grace_days)
+    count = default_workers(export.candidates) if workers is None else workers
+    bounds = [export.candidates * part // max(count, 1) for part in range(max(count, 1) + 1)]
+    knowledge_base()  # loaded once here, not once in every worker
 
+    def tally(part: int) -> OutcomeTally:
+        with paused_gc():
+            courses = export.courses(bounds[part], bounds[part + 1])
+            return OutcomeTally(as_of, graces).add_courses(courses)
 
-def _skipped(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> list[Skipped]:
-    rows = [
-        r
-        for kind in READ_TYPES
-        if kind in files
-        for r in con.execute(_UNREADABLE.format(kind=kind)).fetchall()
-    ]
-    rows += con.execute(_SKIPPED).fetchall()
-    return [Skipped(kind, reason, int(n), example) for kind, reason, n, example in rows]
-
-
-def _courses(
-    con: duckdb.DuckDBPyConnection, reader: Any, kinds: dict[int, Medication]
-) -> Iterator[TherapyCourse]:
-    """The courses, batch by batch; the connection closes when they are all read."""
-    try:
-        for batch in reader:
-            columns = [batch.column(name).to_pylist() for name in batch.schema.names]
-            for pid, orders, fills, scores, diagnoses in zip(*columns, strict=True):
-                yield _course(pid, orders, fills or (), scores or (), diagnoses or (), kinds)
-    finally:
-        con.close()
-
-
-def _course(
-    pid: str,
-    orders: Sequence[dict[str, Any]],
-    fills: Sequence[dict[str, Any]],
-    scores: Sequence[dict[str, Any]],
-    diagnoses: Sequence[dict[str, Any]],
-    kinds: dict[int, Medication],
-) -> TherapyCourse:
-    unnamed = Medication(None)
-    return TherapyCourse(
-        patient_id=pid,
-        prescriptions=tuple(
-            Prescription(o["id"], o["authored"], o["status"], kinds[o["kind"]]) for o in orders
-        ),
-        dispenses=tuple(
-            Dispense(
-                f["id"],
-                f["presc"] or None,
-                f["day"],
-                f["status"],
-                f["days"],
-                kinds.get(f["kind"], unnamed) if f["kind"] is not None else unnamed,
-            )
-            for f in fills
-        ),
-        pain=tuple(PainScore(s["day"], s["value"], s["status"], s["moment"] or "") for s in scores),
-        diagnoses=tuple(
-            Diagnosis(
-                tuple((c["system"], c["code"]) for c in d["codes"]),
-                d["clinical"],
-                d["verification"],
-                d["recorded"],
-            )
-            for d in diagnoses
-        ),
-    )
+    tallies = fork_map(tally, len(bounds) - 1, count)
+    total = tallies[0]
+    for other in tallies[1:]:
+        total.merge(other)
+    return outcome_run(total, grace), export

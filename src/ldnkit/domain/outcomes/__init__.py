@@ -16,9 +16,12 @@ from ldnkit.domain.outcomes.course import (
 from ldnkit.domain.outcomes.figures import (
     ClinicOutcomes,
     OutcomeRun,
+    OutcomeTally,
     PersistenceFigures,
     PredictorFigures,
     clinic_outcomes,
+    grace_periods,
+    outcome_run,
 )
 
 __all__ = [
@@ -27,10 +30,13 @@ __all__ = [
     "Dispense",
     "Medication",
     "OutcomeRun",
+    "OutcomeTally",
     "PainScore",
     "PersistenceFigures",
     "PredictorFigures",
     "Prescription",
     "TherapyCourse",
     "clinic_outcomes",
+    "grace_periods",
+    "outcome_run",
 ]

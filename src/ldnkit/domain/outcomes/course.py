@@ -2,16 +2,16 @@
 
 FHIR exports and the clinic database are both mapped onto these records, so the definitions
 in `definitions.py` are written once. Statuses use the FHIR R4 value sets because both sources
-speak them (the database writes FHIR when it exports). The records are plain frozen dataclasses,
-not pydantic models: a clinic-wide run builds a million of them, and their fields are checked
-where they are read (the FHIR reading skips, and counts, what does not fit).
+speak them (the database writes FHIR when it exports). The records are typed named tuples, not
+pydantic models or frozen dataclasses: a clinic-wide run builds a million of them, and building
+either of those costs several times more. Their fields are checked where they are read (the
+FHIR reading skips, and counts, what does not fit).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 RequestStatus = Literal[
     "active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown"
@@ -40,8 +40,7 @@ ObservationStatus = Literal[
 CodeSystem = Literal["icd10cm", "snomed"]
 
 
-@dataclass(frozen=True, slots=True)
-class Medication:
+class Medication(NamedTuple):
     """What an order or a fill names, and the dose per administration when it states one."""
 
     name: str | None
@@ -49,8 +48,7 @@ class Medication:
     dose_mg: float | None = None  # the stated dose in mg (FHIR doseQuantity in mg), if any
 
 
-@dataclass(frozen=True, slots=True)
-class Prescription:
+class Prescription(NamedTuple):
     """An order for a medicine (FHIR MedicationRequest)."""
 
     id: str | None
@@ -59,8 +57,7 @@ class Prescription:
     medication: Medication
 
 
-@dataclass(frozen=True, slots=True)
-class Dispense:
+class Dispense(NamedTuple):
     """A fill handed to the patient (FHIR MedicationDispense)."""
 
     id: str | None
@@ -71,8 +68,7 @@ class Dispense:
     medication: Medication
 
 
-@dataclass(frozen=True, slots=True)
-class PainScore:
+class PainScore(NamedTuple):
     """A pain score on the 0-10 numeric rating scale."""
 
     day: dt.date
@@ -83,8 +79,7 @@ class PainScore:
     moment: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnosis:
+class Diagnosis(NamedTuple):
     """A recorded condition with its codes."""
 
     codes: tuple[tuple[CodeSystem, str], ...]
@@ -93,8 +88,7 @@ class Diagnosis:
     recorded: dt.date | None
 
 
-@dataclass(frozen=True, slots=True)
-class TherapyCourse:
+class TherapyCourse(NamedTuple):
     """Everything about one patient that clinic outcomes read."""
 
     patient_id: str

@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from ldnkit.domain.drugs import DrugClass, recognise
 from ldnkit.domain.outcomes.course import (
@@ -124,8 +123,7 @@ def ldn_fills(
     return fills
 
 
-@dataclass(frozen=True, slots=True)
-class Episode:
+class Episode(NamedTuple):
     """The first episode of therapy: from the start day to its end or to `as_of`."""
 
     start: dt.date
@@ -146,17 +144,20 @@ def first_episode(
     """
     if not fills:
         return None
+    # Whole days as ordinals: this runs for every started patient at every grace period.
     start = fills[0].handed_over
-    grace = dt.timedelta(days=grace_days)
-    end = start
+    first = end = start.toordinal()
     for fill in fills:
-        if fill.handed_over > end + grace:
+        day = fill.handed_over.toordinal()
+        if day > end + grace_days:
             break
-        supply = fill.days_supply if fill.days_supply is not None else default_days_supply
-        end = max(end, fill.handed_over) + dt.timedelta(days=supply)
-    if end + grace <= as_of:
-        return Episode(start, end, discontinued=True, duration_days=(end - start).days)
-    return Episode(start, end, discontinued=False, duration_days=(as_of - start).days)
+        end = max(end, day) + (
+            fill.days_supply if fill.days_supply is not None else default_days_supply
+        )
+    coverage_end = dt.date.fromordinal(end)
+    if end + grace_days <= as_of.toordinal():
+        return Episode(start, coverage_end, discontinued=True, duration_days=end - first)
+    return Episode(start, coverage_end, discontinued=False, duration_days=(as_of - start).days)
 
 
 def counted_pain(scores: Iterable[PainScore]) -> list[PainScore]:

@@ -194,9 +194,14 @@ def assess(course: TherapyCourse, as_of: dt.date, graces: Sequence[int]) -> Pati
 
 
 @dataclass
-class _Tally:
-    """Running totals, so that a clinic-wide run keeps a few numbers per patient only."""
+class OutcomeTally:
+    """Running totals of assessed courses: a few numbers per patient, mergeable across parts.
 
+    A clinic-wide run may tally parts of the clinic separately (in worker processes) and
+    merge them; the figures do not depend on how the courses were split.
+    """
+
+    as_of: dt.date
     graces: tuple[int, ...]
     prescribed: int = 0
     started: int = 0
@@ -208,7 +213,31 @@ class _Tally:
     group_n: Counter[str] = field(default_factory=Counter)
     group_responders: Counter[str] = field(default_factory=Counter)
 
+    def add_courses(self, courses: Iterable[TherapyCourse]) -> OutcomeTally:
+        """Assess and count each course; returns the tally itself."""
+        for course in courses:
+            outcome = assess(course, self.as_of, self.graces)
+            if outcome is not None:
+                self.add(outcome)
+        return self
+
+    def merge(self, other: OutcomeTally) -> None:
+        """Add what another part of the same clinic counted."""
+        if (other.as_of, other.graces) != (self.as_of, self.graces):
+            raise ValueError("tallies of different days or grace periods cannot be merged")
+        self.prescribed += other.prescribed
+        self.started += other.started
+        for grace in self.graces:
+            self.durations.setdefault(grace, []).extend(other.durations.get(grace, []))
+            self.ended.setdefault(grace, []).extend(other.ended.get(grace, []))
+        self.responders += other.responders
+        self.improved += other.improved
+        self.changes.extend(other.changes)
+        self.group_n.update(other.group_n)
+        self.group_responders.update(other.group_responders)
+
     def add(self, outcome: PatientOutcome) -> None:
+        """Count one assessed patient."""
         self.prescribed += 1
         if outcome.start is None:
             return
@@ -270,25 +299,32 @@ def _rate(count: int, total: int) -> float | None:
     return count / total if total else None
 
 
-def clinic_outcomes(
-    courses: Iterable[TherapyCourse], as_of: dt.date, grace_days: int | None = None
-) -> OutcomeRun:
-    """The clinic's figures on `as_of`, with persistence at the sensitivity grace periods."""
+def grace_periods(grace_days: int | None = None) -> tuple[int, tuple[int, ...]]:
+    """The grace period asked for (the default when None), and every one to tally."""
     rule = outcome_book().persistence
     grace = rule.default_grace_days if grace_days is None else grace_days
     if grace < 0:
         raise ValueError("grace days cannot be negative")
-    graces = tuple(dict.fromkeys((grace, *rule.sensitivity_grace_days)))
-    tally = _Tally(graces)
-    for course in courses:
-        outcome = assess(course, as_of, graces)
-        if outcome is not None:
-            tally.add(outcome)
+    return grace, tuple(dict.fromkeys((grace, *rule.sensitivity_grace_days)))
+
+
+def clinic_outcomes(
+    courses: Iterable[TherapyCourse], as_of: dt.date, grace_days: int | None = None
+) -> OutcomeRun:
+    """The clinic's figures on `as_of`, with persistence at the sensitivity grace periods."""
+    grace, graces = grace_periods(grace_days)
+    return outcome_run(OutcomeTally(as_of, graces).add_courses(courses), grace)
+
+
+def outcome_run(tally: OutcomeTally, grace: int) -> OutcomeRun:
+    """The figures of a complete tally, persistence with `grace` days (one it tallied)."""
+    if grace not in tally.graces:
+        raise ValueError(f"the tally has no persistence with {grace} days' grace")
     measured = len(tally.changes)
     mean, mean_ci = mean_with_t_interval(tally.changes)
     persistence, curve = tally.persistence(grace)
     figures = ClinicOutcomes(
-        as_of=as_of,
+        as_of=tally.as_of,
         grace_days=grace,
         prescribed=tally.prescribed,
         never_started=tally.prescribed - tally.started,
@@ -308,7 +344,9 @@ def clinic_outcomes(
     figures = figures.model_copy(
         update={"published": tuple(published_beside(s, figures) for s in outcome_book().published)}
     )
-    sensitivity = tuple((g, tally.persistence(g)[0]) for g in rule.sensitivity_grace_days)
+    sensitivity = tuple(
+        (g, tally.persistence(g)[0]) for g in outcome_book().persistence.sensitivity_grace_days
+    )
     return OutcomeRun(figures=figures, sensitivity=sensitivity, curve=curve)
 
 
