@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from ldnkit.cli import main
@@ -26,6 +27,7 @@ from ldnkit.domain.outcomes import (
 from ldnkit.fhir.boundary import resource_problems
 from ldnkit.fhir.mapping import patient_ref_id, subject_id
 from ldnkit.fhir.reading import bulk_files, iter_ndjson
+from ldnkit.population.duckdb_engine import reference_id
 from ldnkit.population.outcomes import outcomes_from_export, read_export
 from ldnkit.population.outcomes_synth import generate_clinic
 
@@ -299,3 +301,24 @@ def _fill(r: dict[str, Any]) -> Dispense:
         r["daysSupply"]["value"] if "daysSupply" in r else None,
         _medication(r),
     )
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("Patient/abc", "abc"),
+        ("urn:uuid:abc", "abc"),
+        ("abc", "abc"),
+        ("http://example.org/fhir/Patient/123", "123"),
+        ("Patient/123/_history/2", "2"),
+        ("Patient?identifier=x", ""),  # a search, not a patient
+        ("urn:oid:1.2.3", ""),
+        ("Patient/123/", ""),
+        (None, None),
+    ],
+)
+def test_references_are_read_as_the_id_they_end_with(
+    reference: str | None, expected: str | None
+) -> None:
+    sql = f"SELECT {reference_id('s')} FROM (SELECT {{'reference': ?::VARCHAR}} AS s)"
+    assert duckdb.connect().execute(sql, [reference]).fetchall() == [(expected,)]

@@ -28,10 +28,13 @@ from ldnkit.domain.outcomes import (
     Diagnosis,
     Dispense,
     Medication,
+    OutcomeTally,
     PainScore,
     Prescription,
     TherapyCourse,
     clinic_outcomes,
+    grace_periods,
+    outcome_run,
 )
 from ldnkit.domain.outcomes.figures import MIN_GROUP_MEASURED, clinic_value
 from ldnkit.domain.outcomes.statistics import (
@@ -298,3 +301,16 @@ def test_an_empty_clinic_has_counts_of_zero_and_no_rates() -> None:
     assert figures.nrs_change_mean is None
     assert figures.persistence.median_days is None
     assert figures.predictors == ()
+
+
+def test_tallies_of_parts_of_a_clinic_merge_into_the_whole() -> None:
+    courses = clinic()
+    grace, graces = grace_periods()
+    first = OutcomeTally(AS_OF, graces).add_courses(courses[:6])
+    first.merge(OutcomeTally(AS_OF, graces).add_courses(courses[6:]))
+    whole = clinic_outcomes(courses, AS_OF)
+    merged = outcome_run(first, grace)
+    assert merged.figures == whole.figures
+    assert merged.sensitivity == whole.sensitivity
+    with pytest.raises(ValueError, match="cannot be merged"):
+        first.merge(OutcomeTally(AS_OF + dt.timedelta(days=1), graces))
