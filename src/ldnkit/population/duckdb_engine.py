@@ -246,7 +246,20 @@ def parameters() -> dict[str, list[str]]:
     }
 
 
-def _used(sql: str, params: dict[str, list[str]]) -> dict[str, list[str]]:
+def run_script(con: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any]) -> None:
+    """Run SQL statements ending in `;` and a newline, each with the parameters it names."""
+    for statement in script.split(";\n"):
+        if statement.strip():
+            con.execute(statement, _used(statement, params))
+
+
+def unreadable_export(folder: Path, error: duckdb.Error) -> InputError:
+    """The one-line error for an export DuckDB could not read (its first line says why)."""
+    first = str(error).splitlines()[0]
+    return InputError.single("folder", str(folder), f"readable FHIR R4 NDJSON ({first})")
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
@@ -354,18 +367,13 @@ def patient_facts(
             con.execute(f"SET threads TO {int(threads)}")
         _register(con, folder)
         params = parameters()
-        for statement in _format(_FACTS).split(";"):
-            if statement.strip():
-                con.execute(statement, _used(statement, params))
+        run_script(con, _format(_FACTS), params)
         conditions = {k: c for k, c in con.execute(_CONDITION_KINDS).fetchall()}
         orders = {k: f for k, f in con.execute(_ORDER_KINDS).fetchall()}
         rows_sql = _format(_ROWS)
         reader = con.sql(rows_sql, params=_used(rows_sql, params)).to_arrow_reader(batch_size)
         yield Facts(conditions, orders, iter(reader))
     except duckdb.Error as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError.single(
-            "folder", str(folder), f"readable FHIR R4 NDJSON ({first})"
-        ) from None
+        raise unreadable_export(folder, exc) from None
     finally:
         con.close()

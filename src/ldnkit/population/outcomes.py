@@ -63,6 +63,8 @@ from ldnkit.population.duckdb_engine import (
     medication_index,
     reference_id,
     register_views,
+    run_script,
+    unreadable_export,
 )
 from ldnkit.population.rows import paused_gc
 from ldnkit.population.workers import default_workers, fork_map
@@ -435,13 +437,6 @@ def parameters() -> dict[str, Any]:
     }
 
 
-def _run(con: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any]) -> None:
-    for statement in script.split(";\n"):
-        if statement.strip():
-            used = {k: v for k, v in params.items() if f"${k}" in statement}
-            con.execute(statement, used)
-
-
 def _names(concept: dict[str, Any] | None) -> list[str]:
     """A medication concept's names, the written text first, then each coding's display."""
     if not concept:
@@ -497,8 +492,8 @@ def read_export(folder: Path) -> Export:
                 "a Bulk Data export with MedicationRequest and MedicationDispense files",
             )
         params = parameters()
-        _run(con, _MACROS, params)
-        _run(con, _READ, params)
+        run_script(con, _MACROS, params)
+        run_script(con, _READ, params)
         medications = medication_index(folder) if "Medication" in files else {}
         kinds = {
             kind: kind_medication(concept, medref, dose, medications)
@@ -513,7 +508,7 @@ def read_export(folder: Path) -> Export:
         if kinds:
             readings = [(kind, read_ldn(medication)) for kind, medication in kinds.items()]
             con.executemany("INSERT INTO kind_reading VALUES (?, ?)", readings)
-        _run(con, _CHECK, params)
+        run_script(con, _CHECK, params)
         skipped = [
             Skipped(kind, reason, int(n), example)
             for kind, reason, n, example in con.execute(_SKIPPED).fetchall()
@@ -524,10 +519,7 @@ def read_export(folder: Path) -> Export:
         ((candidates,),) = con.execute("SELECT count(*) FROM candidate").fetchall()
         tables = {name: con.sql(sql).to_arrow_table() for name, sql in _FLAT.items()}
     except duckdb.Error as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError.single(
-            "folder", str(folder), f"readable FHIR R4 NDJSON ({first})"
-        ) from None
+        raise unreadable_export(folder, exc) from None
     finally:
         # Closed before any worker process is forked: DuckDB runs threads of its own.
         con.close()

@@ -380,34 +380,15 @@ def published_beside(series: PublishedSeries, figures: ClinicOutcomes) -> Publis
         setting=series.setting,
         figures=tuple(
             PublishedFigureOut(
-                id=f.id,
-                text=f.text,
-                value=f.value,
-                unit=f.unit,
-                clinic=f.clinic,
+                **f.model_dump(),
                 clinic_value=clinic_value(f.clinic, figures) if f.clinic else None,
-                note=f.note,
-                sources=f.sources,
             )
             for f in series.figures
         ),
-        predictors=tuple(
-            PublishedPredictorOut(
-                text=p.text, groups=p.groups, p_value=p.p_value, sources=p.sources
-            )
-            for p in series.predictors
-        ),
+        predictors=tuple(PublishedPredictorOut(**p.model_dump()) for p in series.predictors),
         sources=series.sources,
         references=tuple(
-            CitedSource(
-                id=s.id,
-                citation=s.citation,
-                kind=s.kind,
-                year=s.year,
-                doi=s.doi,
-                pmid=s.pmid,
-                url=s.url,
-            )
+            CitedSource(**s.model_dump(include=set(CitedSource.model_fields)))
             for s in (kb.source(i) for i in dict.fromkeys(cited))
         ),
     )
