@@ -486,10 +486,11 @@ def read_export(folder: Path) -> Export:
         files = register_views(con, folder, COLUMNS, skip_unreadable=True)
         missing = [kind for kind in REQUIRED_TYPES if kind not in files]
         if missing:
+            # Without fills every patient would look never started: not a figure to give.
             raise InputError.single(
                 "folder",
-                f"{folder} (no {' or '.join(missing)} files)",
-                "a Bulk Data export with MedicationRequest and MedicationDispense files",
+                str(folder),
+                f"an export with {' and '.join(missing)} files (this folder has none)",
             )
         params = parameters()
         run_script(con, _MACROS, params)
