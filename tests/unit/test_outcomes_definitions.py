@@ -94,6 +94,8 @@ def test_naltrexone_within_the_band_is_ldn(medication: Medication) -> None:
         Medication("Troxyca ER"),  # naltrexone inside an opioid product
         Medication("lisinopril 10 mg tablet"),
         Medication(None),
+        Medication(None, rxnorm="not-a-code"),
+        Medication("  "),
     ],
 )
 def test_standard_dose_combination_injection_and_other_drugs_are_not_ldn(

@@ -65,10 +65,11 @@ def read_ldn(medication: Medication) -> LdnReading:
     The product is recognised by the drug recogniser; the dose is the stated dose in mg, else
     the strength in the name (a liquid's mg/mL is a concentration, not a dose).
     """
-    if not medication.name and not medication.rxnorm:
-        return "other"
     rxnorm = medication.rxnorm if medication.rxnorm and medication.rxnorm.isdigit() else None
-    found = recognise(medication.name or None, rxnorm)
+    name = (medication.name or "").strip() or None
+    if name is None and rxnorm is None:
+        return "other"
+    found = recognise(name, rxnorm)
     if DrugClass.NALTREXONE not in found.classes:
         return "other"
     if found.is_opioid or found.naltrexone_kind in _NEVER_LDN:
