@@ -82,6 +82,10 @@ def test_every_skipped_record_is_counted_with_its_reason(
             1,
             "rx8",
         ),
+        ("MedicationRequest", "names its drug by neither text nor RxNorm: cannot tell if LDN"): (
+            1,
+            "rx9",
+        ),
         ("MedicationDispense", "daysSupply is not a number"): (1, "f1d"),
         ("MedicationDispense", "handed over before its prescription was written"): (1, "f6a"),
         ("Observation", "pain score outside 0-10"): (1, "o6x"),

@@ -300,6 +300,13 @@ SELECT kind, reason, count(*) AS n, min(id) AS example FROM (
   SELECT 'MedicationRequest', 'naltrexone order with no dose in mg: not counted as LDN', id
     FROM req_k WHERE problem IS NULL AND reading = 'dose-unknown'
   UNION ALL
+  SELECT 'MedicationRequest', 'names its drug by neither text nor RxNorm: cannot tell if LDN', id
+    FROM req_k WHERE problem IS NULL AND reading = 'unnamed'
+  UNION ALL
+  SELECT 'MedicationDispense', 'names its drug by neither text nor RxNorm: cannot tell if LDN',
+    id FROM disp_k WHERE problem IS NULL AND reading = 'unnamed'
+    AND presc_reading IS DISTINCT FROM 'ldn'
+  UNION ALL
   SELECT 'MedicationDispense', problem, id FROM disp_k WHERE problem IS NOT NULL
     AND (reading <> 'other' OR presc_reading = 'ldn' OR problem = 'no medication')
   UNION ALL
@@ -478,6 +485,14 @@ def kind_medication(
     return next((m for m in candidates if read_ldn(m) != "dose-unknown"), candidates[0])
 
 
+def _reading(medication: Medication) -> str:
+    # A drug named only by a code ldnkit does not read (an NDC, a local code) is not "not LDN":
+    # it is counted as unreadable, so that a clinic sees how many it could not place.
+    if not medication.name and not medication.rxnorm:
+        return "unnamed"
+    return read_ldn(medication)
+
+
 def read_export(folder: Path) -> Export:
     """Read a Bulk Data export for outcomes; InputError when it cannot be read at all."""
     con = duckdb.connect()
@@ -507,7 +522,7 @@ def read_export(folder: Path) -> Export:
             )
         con.execute("CREATE TEMP TABLE kind_reading (kind BIGINT, reading VARCHAR)")
         if kinds:
-            readings = [(kind, read_ldn(medication)) for kind, medication in kinds.items()]
+            readings = [(kind, _reading(medication)) for kind, medication in kinds.items()]
             con.executemany("INSERT INTO kind_reading VALUES (?, ?)", readings)
         run_script(con, _CHECK, params)
         skipped = [
