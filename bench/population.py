@@ -26,28 +26,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from ldnkit.domain.screening import screen
 from ldnkit.fhir.mapping import profile_from_resources, subject_id
 from ldnkit.fhir.reading import bulk_files
+from ldnkit.population.duckdb_engine import plain_scan
 from ldnkit.population.run import screen_population
 from ldnkit.population.synth import generate
 
 AS_OF = dt.date(2026, 11, 23)
-
-
-def plain_scan(folder: Path) -> None:
-    """Every record of every file read by DuckDB with its own schema detection, then dropped."""
-    con = duckdb.connect()
-    for paths in bulk_files(folder).values():
-        listed = [str(p) for p in paths]
-        reader = con.sql(
-            f"SELECT * FROM read_json({listed}, format='newline_delimited')"
-        ).to_arrow_reader(100_000)
-        for _ in reader:
-            pass
-    con.close()
 
 
 def naive(folder: Path) -> None:

@@ -405,3 +405,24 @@ def test_the_percocet_patient_four_days_into_the_washout_gets_the_earliest_start
         builder = doctor.get(f"{patient_page}/plan").text
         assert f"Checked against the safety screen for {earliest}: " in builder
         assert "Started against the safety screen" not in builder
+
+
+def test_intake_offers_severe_kidney_impairment_and_shows_unknowns_as_not_recorded(
+    site: Site,
+) -> None:
+    with signed_in(site, "doc@pages.test") as doctor:
+        page = doctor.get("/clinic/patients/new").text
+        assert '<option value="severe">severely impaired</option>' in page
+        assert '<option value="unknown">not recorded</option>' in page
+        form = {
+            "csrf_token": csrf_from(page),
+            "name": "Kidney Patient",
+            "age": "60",
+            "med_name_0": "vitamin D",
+            "kidney": "severe",
+        }
+        response = doctor.post("/clinic/patients/new", data=form)
+        assert response.status_code == 303, response.text
+        record = doctor.get(response.headers["location"]).text
+        assert "not recorded, severely impaired, not recorded" in record
+        assert "be taken with severe kidney problems" in record

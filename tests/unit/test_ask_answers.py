@@ -33,6 +33,7 @@ def test_a_brand_opioid_gets_the_screens_opioid_rule_first_with_its_washout() ->
         subject="Norco",
         ingredients="hydrocodone",
         kind="(short-acting)",
+        read_as="",
         washout=7,
     )
     assert answer.statements[0].text == rendered
@@ -60,8 +61,10 @@ def test_methadone_and_buprenorphine_also_bring_the_switching_withdrawal_stateme
     assert "buprenorphine-methadone-withdrawal" in ids(ask("can i take ldn if im on suboxone"))
 
 
-def test_a_misspelt_opioid_is_still_an_opioid() -> None:
-    assert ids(ask("taking tramdol and want to try LDN"))[0] == "rule:opioid-active"
+def test_a_misspelt_opioid_is_still_an_opioid_and_the_rule_says_how_it_was_read() -> None:
+    answer = ask("taking tramdol and want to try LDN")
+    assert ids(answer)[0] == "rule:opioid-active"
+    assert '"tramdol"' in answer.statements[0].text
 
 
 def test_a_thyroid_drug_gets_the_monitoring_rule_and_the_disagreement() -> None:

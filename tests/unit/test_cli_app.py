@@ -50,7 +50,17 @@ def test_every_command_has_help_text(path: list[str], capsys: pytest.CaptureFixt
         p
         for p in COMMANDS
         if p[0]
-        in {"screen", "criteria", "plan", "liquid", "evidence", "sources", "drug", "response"}
+        in {
+            "screen",
+            "criteria",
+            "plan",
+            "liquid",
+            "evidence",
+            "sources",
+            "drug",
+            "response",
+            "outcomes",
+        }
     ],
     ids=lambda p: " ".join(p),
 )

@@ -80,3 +80,38 @@ def test_drug_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "RxNorm" in out
     assert "--json" in out
+
+
+def test_a_drug_that_cannot_be_read_is_unknown_not_no(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drug", "Qzplex 10 mg"]) == 0
+    out = capsys.readouterr().out
+    assert "Opioid (not to be combined with LDN): unknown" in out
+    assert 'Not read: "Qzplex"' in out
+
+
+def test_unknown_is_null_in_json_with_the_unread_words(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drug", "Xyzzy/acetaminophen", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["is_opioid"] is None
+    assert data["unread"] == ["Xyzzy"]
+    assert [m["id"] for m in data["ingredients"]] == ["acetaminophen"]
+
+
+@pytest.mark.parametrize("name", ["tianeptine", "Sublocade", "Brixadi", "BUP/NAL 8-2 film"])
+def test_opioids_once_called_no_are_opioids(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drug", name]) == 0
+    assert "Opioid (not to be combined with LDN): yes" in capsys.readouterr().out
+
+
+def test_an_ambiguous_abbreviation_shows_every_reading(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drug", "BUP/NAL 8-2 film"]) == 0
+    assert '"NAL" could mean: naloxone; naltrexone; nalbuphine; nalmefene' in (
+        capsys.readouterr().out
+    )
+
+
+def test_an_unknown_code_is_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drug", "acetaminophen", "--rxnorm", "99999999"]) == 0
+    out = capsys.readouterr().out
+    assert "RxNorm code 99999999 is not known to the lexicon" in out
+    assert "Opioid (not to be combined with LDN): unknown" in out

@@ -65,9 +65,60 @@ def test_screen_table_shows_verdict_and_findings(
 
 
 def test_eligible_profile_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["screen", write(tmp_path, {"as_of": "2026-11-23"}), "--json"])
+    recorded = {
+        "as_of": "2026-11-23",
+        "liver": "normal",
+        "kidney": "normal",
+        "pregnant": False,
+        "medications": [{"name": "lisinopril 10 mg", "status": "active"}],
+    }
+    code = main(["screen", write(tmp_path, recorded), "--json"])
     assert code == 0
     assert json.loads(capsys.readouterr().out)["verdict"] == "eligible"
+
+
+def test_a_profile_with_nothing_recorded_is_not_eligible(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 8: no medications and unknown liver, kidney and pregnancy status was a green
+    # "eligible"; now the empty list asks to confirm no opioid use, and the rest is "not recorded".
+    code = main(["screen", write(tmp_path, {"as_of": "2026-11-23"}), "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdict"] == "caution"
+    assert [f["rule"] for f in out["findings"]] == [
+        "medications-none-recorded",
+        "liver-not-recorded",
+        "kidney-not-recorded",
+        "pregnancy-not-recorded",
+    ]
+
+
+def test_an_undated_wait_says_the_start_cannot_be_dated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = {"as_of": "2026-11-23", "medications": [{"name": "tramadol", "status": "stopped"}]}
+    assert main(["screen", write(tmp_path, profile)]) == 0
+    out = capsys.readouterr().out
+    assert "Verdict: wait" in out
+    assert "Earliest start: cannot be dated yet" in out
+
+
+def test_a_last_dose_after_the_screening_day_exits_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = {
+        "as_of": "2026-11-23",
+        "medications": [
+            {"name": "lisinopril", "status": "active"},
+            {"name": "oxycodone", "status": "stopped", "last_dose": "2026-11-30"},
+        ],
+    }
+    assert main(["screen", write(tmp_path, profile)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        'error: medications[1].last_dose: got "2026-11-30"; expected a date on or before the '
+        "screening date as_of (2026-11-23)"
+    ]
 
 
 def test_misspelled_field_exits_2_naming_it(

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ldnkit.domain.drugs import DrugClass, recognise
-from ldnkit.knowledge.drugs import Lexicon, lexicon
+from ldnkit.knowledge.drug_words import vocabulary
+from ldnkit.knowledge.drugs import Abbreviation, Lexicon, abbreviations, lexicon
 from ldnkit.knowledge.files import read_data
 
 # FACTS.md section 7: the RxNorm ingredient and ATC codes verified by the clinical reference.
@@ -105,6 +106,8 @@ def test_every_clinical_drug_code_is_recognised_by_code_alone() -> None:
         assert by_code.ingredients
         assert {m.id for m in by_code.ingredients} == {m.id for m in by_text.ingredients}
         assert by_code.is_opioid == by_text.is_opioid
+        # Read to the last word, so the code resolves: the screen flags codes that do not.
+        assert by_code.fully_read, drug.display
 
 
 def _recase(text: str, flips: list[bool]) -> str:
@@ -151,3 +154,41 @@ def test_case_whitespace_strengths_and_forms_never_change_the_ingredients(
         & {DrugClass.OPIOID_AGONIST, DrugClass.OPIOID_PARTIAL_AGONIST}
         for i in expected
     )
+
+
+# ---- abbreviations and the words around drug names ---------------------------------------------
+
+
+def test_every_abbreviation_is_read_as_what_it_means() -> None:
+    for a in abbreviations():
+        r = recognise(a.written)
+        if a.means:
+            assert frozenset(m.id for m in r.ingredients) == frozenset(a.means), a.written
+        else:
+            assert len(r.ambiguous) == 1, a.written
+            assert len(r.ambiguous[0].readings) == len(a.readings), a.written
+
+
+def test_an_abbreviation_with_a_meaning_and_readings_is_refused() -> None:
+    with pytest.raises(ValidationError, match="not both"):
+        Abbreviation.model_validate(
+            {"written": "zz", "means": ["codeine"], "readings": [["codeine"], ["morphine"]],
+             "sources": ["nlm-rxnorm"]}
+        )  # fmt: skip
+
+
+def test_every_vocabulary_word_alone_is_read_and_is_no_drug() -> None:
+    vocab = vocabulary()
+    unread = []
+    for category in vocab.categories.values():
+        for word in category.words:
+            r = recognise(word)
+            if r.unread or r.ingredients:
+                unread.append(word)
+    assert unread == []
+
+
+def test_vocabulary_and_abbreviations_cite_known_sources() -> None:
+    cited = {entry["id"] for entry in read_data("sources.yaml")}
+    assert vocabulary().source_ids() <= cited
+    assert {s for a in abbreviations() for s in a.sources} <= cited

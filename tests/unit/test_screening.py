@@ -15,9 +15,18 @@ from ldnkit.knowledge import knowledge_base
 
 AS_OF = dt.date(2026, 11, 23)
 
+# A patient whose liver, kidney and pregnancy status and medication list are recorded, so each
+# test sees only the findings of the rule it is about (unrecorded status is a finding too).
+RECORDED: dict[str, Any] = {
+    "liver": "normal",
+    "kidney": "normal",
+    "pregnant": False,
+    "medications": [{"name": "lisinopril 10 MG Oral Tablet", "status": "active"}],
+}
+
 
 def run(**fields: Any) -> Screening:
-    return screen(PatientProfile.model_validate({"as_of": AS_OF.isoformat(), **fields}))
+    return screen(PatientProfile.model_validate({"as_of": AS_OF.isoformat(), **RECORDED, **fields}))
 
 
 def rules(result: Screening) -> list[str]:
@@ -123,10 +132,17 @@ def test_maintenance_opioids_need_two_weeks(name: str) -> None:
     assert result.earliest_start == AS_OF + dt.timedelta(days=4)
 
 
-def test_stopped_opioid_without_last_dose_asks_to_confirm() -> None:
+def test_stopped_opioid_without_last_dose_waits_for_the_date() -> None:
+    # Issue 8 changed this from a caution with a start date of today: the start cannot be dated.
     result = run(medications=[stopped("hydrocodone", None)])
-    assert result.verdict == "caution"
+    assert result.verdict == "wait"
+    assert result.earliest_start is None
     assert rules(result) == ["opioid-washout-undated"]
+    message = result.findings[0].message
+    assert "date of the last dose" in message
+    assert "7 to 10 days" in message
+    assert "14 days after methadone or buprenorphine" in message
+    assert "urine opioid screen" in message
 
 
 def test_contract_example_profile() -> None:
@@ -164,6 +180,11 @@ def test_procedure_hold_names_last_dose_and_restart() -> None:
     assert "2026-12-08" in finding.message  # 2 days before, at the latest
     assert "restart" in finding.message.lower()
     assert "whately-stead-2023" in finding.sources
+    # What to do if opioids are needed anyway, and the risk after naltrexone is stopped.
+    assert "emergency surgery" in finding.message
+    assert "higher than usual" in finding.message
+    assert "more sensitive to opioids" in finding.message
+    assert {"fda-revia-label", "fda-2013-hepatotoxicity-change"} <= set(finding.sources)
 
 
 def test_procedure_without_opioids_or_in_the_past_needs_no_hold() -> None:
@@ -278,8 +299,16 @@ def test_unknown_medication_is_never_a_clean_pass() -> None:
     assert result.verdict == "caution"
 
 
-def test_a_stopped_unknown_medication_needs_no_check() -> None:
-    assert run(medications=[stopped("zzqx-unheard-of 10 mg", AS_OF)]).verdict == "eligible"
+def test_an_unknown_medication_stopped_long_ago_needs_no_check() -> None:
+    long_ago = AS_OF - dt.timedelta(days=30)
+    assert run(medications=[stopped("zzqx-unheard-of 10 mg", long_ago)]).verdict == "eligible"
+
+
+def test_an_unknown_medication_stopped_recently_is_a_caution() -> None:
+    # Issue 8: it could be an opioid whose opioid-free interval has not passed (was eligible).
+    result = run(medications=[stopped("zzqx-unheard-of 10 mg", AS_OF - dt.timedelta(days=3))])
+    assert rules(result) == ["medication-unrecognised"]
+    assert "opioid-free interval may not have passed" in result.findings[0].message
 
 
 def test_findings_are_listed_most_severe_first() -> None:
@@ -321,7 +350,7 @@ _FIELDS = st.fixed_dictionaries(
         "liver": st.sampled_from(
             ["normal", "chronic_disease", "acute_hepatitis", "decompensated_cirrhosis", "unknown"]
         ),
-        "kidney": st.sampled_from(["normal", "impaired", "unknown"]),
+        "kidney": st.sampled_from(["normal", "impaired", "severe", "unknown"]),
         "alcohol": st.sampled_from(["none", "moderate", "heavy", "unknown"]),
         "pregnant": st.booleans(),
         "breastfeeding": st.booleans(),
@@ -359,21 +388,29 @@ def test_placeholder_dates_at_the_calendars_ends_are_screened_not_crashed() -> N
     # must stay within the calendar and still report what applies.
     late = screen(
         PatientProfile.model_validate(
-            {"as_of": "9999-12-31", "medications": [stopped("oxycodone", dt.date(9999, 12, 30))]}
+            {
+                **RECORDED,
+                "as_of": "9999-12-31",
+                "medications": [stopped("oxycodone", dt.date(9999, 12, 30))],
+            }
         )
     )
     assert late.verdict == "wait"
     assert rules(late) == ["opioid-washout"]
+    assert late.earliest_start == dt.date.max
     early = screen(
         PatientProfile.model_validate(
             {
+                **RECORDED,
                 "as_of": "0001-01-01",
                 "planned_procedures": [{"date": "0001-01-02", "opioids_expected": True}],
             }
         )
     )
-    assert rules(early) == ["procedure-hold"]
+    # The procedure is inside the hold window: a wait until after it (issue 8).
+    assert rules(early) == ["procedure-hold-window"]
     assert "0001-01-02" in early.findings[0].message
+    assert early.earliest_start == dt.date(1, 1, 9)
 
 
 @pytest.mark.parametrize(

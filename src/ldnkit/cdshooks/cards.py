@@ -74,7 +74,9 @@ class Drug:
 
     @property
     def is_opioid(self) -> bool:
-        return self.recognition.is_opioid
+        # An opioid found; a medication the screen cannot read is not treated as one here
+        # (the order rules act on what is known; the screen reports the unknown).
+        return self.recognition.is_opioid is True
 
     @property
     def is_naltrexone(self) -> bool:

@@ -9,6 +9,7 @@ from ldnkit.cli import (  # noqa: F401  (imported for their registrations)
     drug,
     fhir,
     knowledge,
+    outcomes,
     plan,
     population,
     response,

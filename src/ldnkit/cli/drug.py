@@ -40,9 +40,11 @@ def drug(
 ) -> None:
     """Show what a medication name or RxNorm code is recognised as, and why.
 
-    Lists the ingredients found (and how: generic, brand, tall-man, misspelling, RxNorm or
-    ATC code), their classes, whether it counts as an opioid for the LDN safety screen, whether
-    it is long-acting, the naltrexone product kind and strength, and the sources.
+    Lists the ingredients found (and how: generic, brand, tall-man, abbreviation, shortened
+    name, misspelling, RxNorm or ATC code), their classes, whether it counts as an opioid for
+    the LDN safety screen (yes, no, or unknown when a word or code cannot be read), the words
+    not read, abbreviations with several meanings, whether it is long-acting, the naltrexone
+    product kind and strength, and the sources.
     """
     result = recognise(name, rxnorm)
     emit(result, as_json, lambda: _show(result))
@@ -50,6 +52,12 @@ def drug(
 
 def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
+
+
+def _opioid(r: Recognition) -> Text:
+    if r.is_opioid is None:
+        return Text("unknown (not everything could be read)", style="yellow bold")
+    return Text(_yes_no(r.is_opioid), style="red bold" if r.is_opioid else "green")
 
 
 def _show(r: Recognition) -> None:
@@ -68,12 +76,28 @@ def _show(r: Recognition) -> None:
             classes = ", ".join(_CLASS_LABELS[c] for c in DrugClass if c in m.classes) or "-"
             table.add_row(m.name, classes, m.matched, how, strength)
         console.print(table)
-    else:
+    elif not r.ambiguous:
         console.print(
             Text("Not recognised: the safety screen treats it as unknown.", style="yellow")
         )
-    opioid = Text(_yes_no(r.is_opioid), style="red bold" if r.is_opioid else "green")
-    console.print(Text("Opioid (not to be combined with LDN): ").append(opioid))
+    if r.unread:
+        words = ", ".join(f'"{w}"' for w in r.unread)
+        console.print(Text(f"Not read: {words}", style="yellow"))
+    for a in r.ambiguous:
+        console.print(Text(f'"{a.written}" could mean: ' + "; ".join(a.readings), style="yellow"))
+    if r.unresolved_code:
+        console.print(
+            Text(f"RxNorm code {r.unresolved_code} is not known to the lexicon", style="yellow")
+        )
+    if r.code_conflict is not None:
+        c = r.code_conflict
+        console.print(
+            Text(
+                f"RxNorm {c.code} means {c.code_reading}; the name reads as {c.name_reading}",
+                style="yellow",
+            )
+        )
+    console.print(Text("Opioid (not to be combined with LDN): ").append(_opioid(r)))
     if r.is_opioid:
         console.print(Text(f"Long-acting: {_yes_no(r.long_acting)}"))
     if DrugClass.NALTREXONE in r.classes:

@@ -29,7 +29,12 @@ _STYLE = {"contraindicated": "bold red", "wait": "bold yellow", "caution": "yell
 def _show(result: Screening) -> None:
     style = _STYLE.get(result.verdict, "bold green")
     console.print(f"Verdict: [{style}]{result.verdict}[/]")
-    start = result.earliest_start.isoformat() if result.earliest_start else "none (contraindicated)"
+    if result.earliest_start is not None:
+        start = result.earliest_start.isoformat()
+    elif result.verdict == "contraindicated":
+        start = "none (contraindicated)"
+    else:
+        start = "cannot be dated yet (see the findings for what is missing)"
     console.print(f"Earliest start: {start}")
     if not result.findings:
         console.print("No findings.")

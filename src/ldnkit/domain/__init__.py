@@ -1,1 +1,5 @@
-"""Pure clinical logic: imports only the standard library, pydantic and ldnkit.knowledge."""
+"""Pure clinical logic: imports only the standard library, pydantic and ldnkit.knowledge.
+
+The one exception is `outcomes`, whose statistics come from scipy (and numpy under it) rather
+than being written by hand.
+"""

@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 Liver = Literal[
     "normal", "chronic_disease", "acute_hepatitis", "decompensated_cirrhosis", "unknown"
 ]
-Kidney = Literal["normal", "impaired", "unknown"]
+# "severe": severe impairment, where the UK product information and the US label disagree.
+Kidney = Literal["normal", "impaired", "severe", "unknown"]
 Alcohol = Literal["none", "moderate", "heavy", "unknown"]
 Sex = Literal["female", "male", "other", "unknown"]
 MedicationStatus = Literal["active", "stopped"]
@@ -122,3 +124,24 @@ class PatientProfile(_Strict):
         if isinstance(value, bool):
             raise ValueError("a whole number of years")
         return value
+
+    @model_validator(mode="after")
+    def _no_last_dose_after_the_screening_day(self) -> PatientProfile:
+        # A last dose after as_of is a typing error (or a wrong as_of); read as given it would
+        # count the washout backwards, so it is refused, naming the medication's field.
+        errors = [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "last_dose_after_as_of",
+                    "a date on or before the screening date as_of ({as_of})",
+                    {"as_of": self.as_of.isoformat()},
+                ),
+                loc=("medications", i, "last_dose"),
+                input=med.last_dose.isoformat(),
+            )
+            for i, med in enumerate(self.medications)
+            if med.last_dose is not None and med.last_dose > self.as_of
+        ]
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self

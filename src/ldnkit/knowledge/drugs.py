@@ -1,4 +1,7 @@
-"""Typed access to the drug lexicon in `drugs.yaml`: ingredients, products, clinical-drug codes.
+"""Typed access to the drug lexicon: ingredients, products, clinical-drug codes, abbreviations.
+
+`drugs.yaml` holds ingredients and products, `drug_abbreviations.yaml` the abbreviations that
+medication lists print (each with the source that shows it).
 
 The lexicon is validated once per process: unknown fields, unknown classes, products naming
 ingredients that do not exist and source ids missing from `sources.yaml` all fail loudly here,
@@ -15,7 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from ldnkit.knowledge.files import read_data
 
-NaltrexoneKind = Literal["ldn", "standard", "extended_release_injection", "naltrexone_bupropion"]
+# slow_release: oral sustained- or extended-release naltrexone (compounded SR capsules), which
+# one source says LDN must not be given as.
+NaltrexoneKind = Literal[
+    "ldn", "standard", "extended_release_injection", "naltrexone_bupropion", "slow_release"
+]
 
 RxNormCode = Annotated[str, StringConstraints(pattern=r"^\d{1,10}$")]
 AtcCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]\d\d[A-Z][A-Z]\d\d$")]
@@ -56,6 +63,7 @@ class Ingredient(_Record):
     atc_unverified: tuple[AtcCode, ...] = ()
     long_acting: bool = False
     long_acting_if_form_unknown: bool = False
+    maintenance: bool = False
     note: str | None = None
     sources: SourceIds
 
@@ -98,11 +106,6 @@ class Lexicon(_Record):
     products: tuple[Product, ...]
     clinical_drugs: tuple[ClinicalDrug, ...] = ()
     other_drugs: OtherDrugs | None = None
-    ignored_words: frozenset[str]
-    release_words: frozenset[str]
-    release_phrases: tuple[str, ...]
-    injection_words: frozenset[str]
-    short_form_words: frozenset[str]
 
     @model_validator(mode="before")
     @classmethod
@@ -152,16 +155,67 @@ class Lexicon(_Record):
         return {s for r in records for s in r.sources}
 
 
+class Abbreviation(_Record):
+    """An abbreviation a medication list prints: one meaning, or several (ambiguous)."""
+
+    written: str
+    means: tuple[str, ...] = ()
+    readings: tuple[tuple[str, ...], ...] = ()
+    note: str | None = None
+    sources: SourceIds
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Abbreviation:
+        if bool(self.means) == bool(self.readings):
+            raise ValueError(f"abbreviation {self.written!r}: give `means` or `readings`, not both")
+        if self.readings and len(self.readings) < 2:
+            raise ValueError(f"abbreviation {self.written!r}: `readings` needs two or more")
+        return self
+
+    @property
+    def ingredient_ids(self) -> set[str]:
+        return {i for group in (self.means, *self.readings) for i in group}
+
+
+class Abbreviations(_Record):
+    """Every abbreviation the lexicon reads."""
+
+    version: int
+    abbreviations: tuple[Abbreviation, ...]
+
+
 class LexiconError(ValueError):
     """The drug lexicon data is inconsistent (a bug in drugs.yaml, not in user input)."""
+
+
+def cited_sources() -> set[str]:
+    """The source ids `sources.yaml` defines."""
+    return {entry["id"] for entry in read_data("sources.yaml")}
+
+
+def check_cited(name: str, cited: set[str]) -> None:
+    """LexiconError if a data file cites a source `sources.yaml` lacks."""
+    unresolved = sorted(cited - cited_sources())
+    if unresolved:
+        raise LexiconError(f"{name} cites sources missing from sources.yaml: {unresolved}")
 
 
 @cache
 def lexicon() -> Lexicon:
     """The validated drug lexicon, loaded once per process."""
     lex = Lexicon.model_validate(read_data("drugs.yaml"))
-    cited = {entry["id"] for entry in read_data("sources.yaml")}
-    unresolved = sorted(lex.source_ids() - cited)
-    if unresolved:
-        raise LexiconError(f"drugs.yaml cites sources missing from sources.yaml: {unresolved}")
+    check_cited("drugs.yaml", lex.source_ids())
     return lex
+
+
+@cache
+def abbreviations() -> tuple[Abbreviation, ...]:
+    """The validated abbreviations, each naming ingredients the lexicon has."""
+    found = Abbreviations.model_validate(read_data("drug_abbreviations.yaml")).abbreviations
+    check_cited("drug_abbreviations.yaml", {s for a in found for s in a.sources})
+    known = {i.id for i in lexicon().ingredients}
+    for abbreviation in found:
+        missing = sorted(abbreviation.ingredient_ids - known)
+        if missing:
+            raise LexiconError(f"abbreviation {abbreviation.written!r} names unknown {missing}")
+    return found

@@ -261,7 +261,7 @@ class _Generator:
         })
 
 
-class _Files:
+class BulkWriter:
     """Writes `Type.000.ndjson[.gz]`, starting a new numbered file every `per_file` lines."""
 
     def __init__(self, folder: Path, compress: bool, per_file: int) -> None:
@@ -304,7 +304,7 @@ def generate(
     """Write a synthetic Bulk Data export of `patients` patients; returns resources per type."""
     out.mkdir(parents=True, exist_ok=True)
     generator = _Generator(seed, as_of or dt.date.today())
-    files = _Files(out, compress, per_file)
+    files = BulkWriter(out, compress, per_file)
     try:
         for index in range(patients):
             generator.patient(files.emit)

@@ -1,4 +1,4 @@
-"""Screening engine rows in worker processes.
+"""Work in worker processes: screening engine rows, tallying clinic outcomes.
 
 The screen is pure Python, so one process screens on one core while DuckDB's read used them
 all. Large exports are split by batch over one process per CPU (forked, so each worker starts
@@ -12,9 +12,9 @@ import multiprocessing
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from ldnkit.population.rows import RowScreener, batch_rows, paused_gc
 from ldnkit.population.run import Screened, screened
@@ -22,8 +22,9 @@ from ldnkit.population.run import Screened, screened
 # Below this many patients starting processes costs more than it saves.
 PARALLEL_FROM = 20_000
 
-# What forked workers screen: set in the parent just before the pool starts.
-_job: tuple[RowScreener, Sequence[Any]] | None = None
+# What forked workers run: set in the parent just before the pool starts.
+_work: Callable[[int], Any] | None = None
+T = TypeVar("T")
 
 
 def default_workers(patients: int) -> int:
@@ -39,29 +40,42 @@ def screen_batches(
     """Screened output of each Arrow batch of engine rows, in batch order."""
     if workers is None:
         workers = default_workers(sum(b.num_rows for b in batches))
-    # Without fork (Windows), workers would have to be sent the screener and its rows: the
-    # batches are screened here instead.
-    if workers <= 1 or len(batches) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers <= 1 or len(batches) <= 1:
+        # One by one, so that the caller can write and count each batch as it comes.
         for batch in batches:
             yield _screen(screener, batch)
         return
     screener.warm_up()
-    global _job
-    _job = screener, batches
+    yield from fork_map(lambda number: _screen(screener, batches[number]), len(batches), workers)
+
+
+def fork_map(work: Callable[[int], T], jobs: int, workers: int) -> list[T]:
+    """[work(0), ..., work(jobs - 1)], in forked worker processes when there are several.
+
+    The workers are forked, so `work` and everything it reads are inherited, not sent: only the
+    job number goes out and each result comes back. Fork before anything starts threads of its
+    own (close DuckDB connections first). Without fork (Windows) the jobs run here.
+    """
+    if workers <= 1 or jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [work(number) for number in range(jobs)]
+    global _work
+    _work = work
     context = multiprocessing.get_context("fork")
-    count = min(workers, len(batches))
     try:
-        with ProcessPoolExecutor(count, mp_context=context, initializer=_worker_started) as pool:
-            with warnings.catch_warnings():
-                # Python 3.12+ warns on fork (done at the first submit) when the process has
-                # other threads, such as a progress bar's refresh. The workers only run the
-                # screen on memory they inherited and take fresh terminal streams (see
-                # _worker_started), so they never wait on a lock those threads held.
-                warnings.filterwarnings("ignore", ".*fork.*", DeprecationWarning)
-                screened_batches = pool.map(_screen_batch, range(len(batches)))
-            yield from screened_batches
+        with (
+            ProcessPoolExecutor(
+                min(workers, jobs), mp_context=context, initializer=_worker_started
+            ) as pool,
+            warnings.catch_warnings(),
+        ):
+            # Python 3.12+ warns on fork (done at the first submit) when the process has
+            # other threads, such as a progress bar's refresh. The workers only compute on
+            # memory they inherited and take fresh terminal streams (see _worker_started),
+            # so they never wait on a lock those threads held.
+            warnings.filterwarnings("ignore", ".*fork.*", DeprecationWarning)
+            return list(pool.map(_run_job, range(jobs)))
     finally:
-        _job = None
+        _work = None
 
 
 def _worker_started() -> None:
@@ -71,10 +85,9 @@ def _worker_started() -> None:
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the worker)
 
 
-def _screen_batch(number: int) -> Screened:
-    assert _job is not None, "workers are forked after the job is set"
-    screener, batches = _job
-    return _screen(screener, batches[number])
+def _run_job(number: int) -> Any:
+    assert _work is not None, "workers are forked after the work is set"
+    return _work(number)
 
 
 def _screen(screener: RowScreener, batch: Any) -> Screened:

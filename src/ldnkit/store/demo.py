@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from ldnkit.demo.diaries import DemoKind, demo_diary
-from ldnkit.domain.profile import PatientProfile
+from ldnkit.domain.profile import Medication, PatientProfile
 from ldnkit.domain.screening import screen
 from ldnkit.domain.titration import PlanRequest, build_plan
 from ldnkit.knowledge import knowledge_base
@@ -70,6 +70,8 @@ def seed_demo(store: Store, today: dt.date | None = None) -> list[DemoLogin]:
             age=person.age,
             sex="female",
             conditions=list(person.conditions),
+            # A reviewed medication list: an empty one asks the clinician to confirm no opioids.
+            medications=[Medication(name="vitamin D 1000 units", status="active")],
             liver="normal",
             kidney="normal",
             alcohol="none",

@@ -33,7 +33,7 @@ from ldnkit.domain.ask.model import (
 from ldnkit.domain.ask.reading import DrugMention, Reading, read
 from ldnkit.domain.ask.records import Record, render_rule
 from ldnkit.domain.drugs import DrugClass
-from ldnkit.domain.screening import washout_days
+from ldnkit.domain.screening import drug_facts
 from ldnkit.knowledge import Condition
 from ldnkit.knowledge.rules import rule_texts
 from ldnkit.validation import InputError
@@ -265,16 +265,19 @@ def _drug_rules(reading: Reading) -> Iterable[tuple[Record, str]]:
     """The screen's rules for the drugs the question names, with the subject each answers."""
     opioids = [d for d in reading.drugs if d.classes & _OPIOID]
     if opioids:
-        names = dict.fromkeys(i.name for d in opioids for i in d.ingredients if i.classes & _OPIOID)
-        long_acting = any(d.recognition.long_acting for d in opioids)
-        # Several opioids: the longest opioid-free interval of them, never a shorter one.
-        washout = max(washout_days(d.recognition) for d in opioids)
+        # What the screen derives from each name (its opioids, kind, opioid-free days, how it
+        # was read), so that the answer says what the screen would say.
+        facts = [drug_facts(d.window, None) for d in opioids]
+        names = dict.fromkeys(f.opioid_ingredients for f in facts if f.opioid_ingredients)
+        long_acting = any(f.acting == "long-acting" for f in facts)
         record = _rendered(
             "opioid-active",
             opioids,
             ingredients=" + ".join(names),
             kind="(long-acting)" if long_acting else "(short-acting)",
-            washout=washout,
+            read_as="".join(dict.fromkeys(f.read_as for f in facts)),
+            # Several opioids: the longest opioid-free interval of them, never a shorter one.
+            washout=max(f.washout for f in facts),
         )
         yield record, "opioids"
     thyroid = [d for d in reading.drugs if d.classes & _THYROID]

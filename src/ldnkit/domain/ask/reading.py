@@ -119,7 +119,8 @@ class DrugMention:
 
     written: str
     ingredients: tuple[IngredientMatch, ...]
-    recognition: Recognition  # the mention and the release words right after it
+    window: str  # the name with the words around it ("morphine ER", "50 mg naltrexone")
+    recognition: Recognition  # what the window is recognised as
 
     @property
     def classes(self) -> frozenset[DrugClass]:
@@ -288,7 +289,8 @@ def _read_drugs(
         before = max([start - 3, 0, *(e for s, e in spans if e <= start)])
         after = min([end + 3, len(toks), *(s for s in starts if s >= end)])
         written = " ".join(t.written for t in toks[start:end])
-        window = recognise(" ".join(t.written for t in toks[before:after]))
+        around = " ".join(t.written for t in toks[before:after])
+        window = recognise(around)
         for i in range(start, end):
             taken[i] = True
         if any(m.id == "naltrexone" for m in matches):
@@ -306,7 +308,7 @@ def _read_drugs(
         ):
             taken[after] = True
             after += 1
-        mention = DrugMention(written, tuple(matches), window)
+        mention = DrugMention(written, tuple(matches), around, window)
         reading.drugs.append(mention)
         _drug_group(reading, mention)
 

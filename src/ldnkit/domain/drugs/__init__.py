@@ -1,0 +1,42 @@
+"""Drug recognition: a medication name or RxNorm code -> ingredients -> classes, with reasons.
+
+`recognise("Percocet 5/325")` reads brand names, combinations, generic and tall-man names,
+abbreviations (APAP, HYCD, MSO4), shortened names (OXYCOD, TRAM), RxNorm ingredient and
+clinical-drug codes (every code of the CDC opioid value sets), ATC codes and misspellings.
+Every word is accounted for: forms, units, routes, salts, release words and frequencies are
+vocabulary (`knowledge/data/drug_words.yaml`); any other word is reported as unread, and then
+`is_opioid` is None (unknown), never False. The lexicon is data; these modules only read it:
+
+- `scan`: text -> tokens; `index`: the look-up tables; `spelling`: near misses and shortened
+  names; `reading`: word by word; `classify`: long-acting and naltrexone kind;
+  `recognise`: name and code together, with their conflicts.
+"""
+
+from ldnkit.domain.drugs.classify import LDN_MAX_MG, STANDARD_MIN_MG, VIVITROL_MG
+from ldnkit.domain.drugs.model import (
+    Ambiguity,
+    CodeConflict,
+    Guess,
+    How,
+    IngredientMatch,
+    Recognition,
+    StrengthUnit,
+)
+from ldnkit.domain.drugs.recognise import recognise
+from ldnkit.knowledge.drugs import DrugClass, NaltrexoneKind
+
+__all__ = [
+    "LDN_MAX_MG",
+    "STANDARD_MIN_MG",
+    "VIVITROL_MG",
+    "Ambiguity",
+    "CodeConflict",
+    "DrugClass",
+    "Guess",
+    "How",
+    "IngredientMatch",
+    "NaltrexoneKind",
+    "Recognition",
+    "StrengthUnit",
+    "recognise",
+]
