@@ -217,3 +217,54 @@ def test_screenshots_of_the_criteria_body_map_and_learn_pages(
     assert "Sources:" in page.inner_text("main")
     page.screenshot(path=str(SHOTS / "patient-learn-side-effects.png"), full_page=False)
     phone.close()
+
+
+def _ask_on_a_phone(chromium: object, base_url: str, email: str, question: str) -> object:
+    """Sign in on a phone, open Ask from the navigation, ask, and wait for the answer."""
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, base_url, email)
+    page.wait_for_load_state()
+    page.get_by_role("link", name="Ask", exact=True).tap()
+    page.wait_for_url(re.compile(r"/ask$"))
+    page.fill("textarea[name=question]", question)
+    page.get_by_role("button", name="Ask", exact=True).tap()
+    page.locator("#answer section.answer").wait_for()
+    return page
+
+
+def test_a_patient_asks_on_a_phone_and_reads_plain_cited_words_and_the_disagreement(
+    base_url: str, chromium: object
+) -> None:
+    page = _ask_on_a_phone(chromium, base_url, "ana@demo.ldnkit.test", "Is LDN safe in pregnancy?")
+    answer = page.locator("#answer")  # type: ignore[attr-defined]
+    assert answer.locator("section.answer").get_attribute("data-status") == "answered"
+    assert "Pregnancy: there are no adequate human studies" in answer.inner_text()
+    assert "Sources disagree: LDN in pregnancy" in answer.inner_text()
+    assert "talk to your clinician" in answer.inner_text()
+    # Sources are folded behind "Sources" and open with a tap.
+    label = knowledge_base().source("fda-revia-label").citation
+    first = answer.locator("details.sources").first
+    assert not first.locator("li").first.is_visible()
+    first.locator("summary").tap()
+    playwright_api.expect(first.locator("li").first).to_be_visible()
+    assert label in first.inner_text()
+    width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    assert width <= PHONE["width"], "the answer must fit the phone without sideways scrolling"
+    page.screenshot(path=str(SHOTS / "patient-ask-phone.png"), full_page=True)  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+
+
+def test_a_clinician_asks_on_a_phone_and_reads_numbered_citations_and_the_disagreement(
+    base_url: str, chromium: object
+) -> None:
+    page = _ask_on_a_phone(chromium, base_url, DEMO_CLINICIAN, "Can I take LDN with levothyroxine?")
+    answer = page.locator("#answer")  # type: ignore[attr-defined]
+    first = answer.locator("ol.statements li").first.inner_text()
+    assert first.startswith("levothyroxine: monitor thyroid function closely")
+    assert re.search(r"\[1\]\[2\]$", first)
+    assert "Sources disagree: Thyroid medication when LDN starts" in answer.inner_text()
+    raknes = knowledge_base().source("raknes-2020")
+    assert raknes.citation in answer.locator("ol.references").inner_text()
+    page.screenshot(path=str(SHOTS / "clinician-ask-phone.png"), full_page=True)  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 # Each module registers its commands on `app` when imported.
 from ldnkit.cli import (  # noqa: F401  (imported for their registrations)
+    ask,
     criteria,
     db,
     demo,

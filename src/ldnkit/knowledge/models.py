@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_f
 # The kinds of source. The list plus `criteria` (diagnostic criteria papers), `cohort`
 # (registry and cohort studies), `in-vitro` (laboratory studies), `uncontrolled` (single-arm or
 # before-after studies without a control group) and `protocol` (a trial's published plan, no
-# results yet), so that a source is never shown as a stronger design than it is.
+# results yet), so that a source is never shown as a stronger design than it is; `regulation`
+# (a law or rule, such as the US controlled-substance schedules).
 SourceKind = Literal[
     "rct",
     "crossover",
@@ -29,6 +30,7 @@ SourceKind = Literal[
     "criteria",
     "cohort",
     "in-vitro",
+    "regulation",
 ]
 SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
 

@@ -21,11 +21,11 @@ from ldnkit.settings import Settings, get_settings
 from ldnkit.store.repository import Forbidden, NotFound
 from ldnkit.validation import _EXPECTED as EXPECTED_WORDS
 from ldnkit.validation import InputError, Problem, show
-from ldnkit.web import api
+from ldnkit.web import api, ask_api
 from ldnkit.web.deps import WrongRole
 from ldnkit.web.headers import SecurityHeaders
 from ldnkit.web.render import page
-from ldnkit.web.routes import auth, clinic, learn, patient
+from ldnkit.web.routes import ask, auth, clinic, learn, patient
 from ldnkit.web.security import CsrfRejected, LoginLimiter, LoginRequired, TooManyAttempts
 
 log = logging.getLogger("ldnkit.web")
@@ -169,7 +169,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="ldnkit",
         version=__version__,
-        description="Low-dose naltrexone therapy: patients, diaries, plans and responses.",
+        description="Low-dose naltrexone therapy: patients, diaries, plans, responses and "
+        "cited answers to questions.",
         openapi_url="/api/v1/openapi.json",
         # The interactive docs page loads its scripts from a CDN; the JSON document is enough.
         docs_url=None,
@@ -186,7 +187,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patient.router)
     app.include_router(clinic.router)
     app.include_router(learn.router)
+    app.include_router(ask.router)
     app.include_router(api.router)
+    app.include_router(ask_api.router)
     # CDS Hooks for EHRs: its own JWT checks, no session or CSRF (see ldnkit.cdshooks). EHRs
     # learn its services from GET /cds-services, so it stays out of the API's OpenAPI document.
     app.include_router(create_router(settings), include_in_schema=False)

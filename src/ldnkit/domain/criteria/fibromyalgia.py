@@ -133,6 +133,13 @@ def _arm_text(arm: Arm, scale: str) -> str:
     return f"{wpi} and {scale} ≥ {arm.sss_min}"
 
 
+def pain_and_severity_text(spec: FibromyalgiaSet) -> str:
+    """The pain-and-severity criterion of a criteria set, with its arms written out."""
+    return criterion_text(
+        "pain-and-severity", arms=", or ".join(_arm_text(a, spec.scale) for a in spec.arms)
+    )
+
+
 def _arm_shortfall(arm: Arm, wpi: int, sss: int, scale: str) -> str:
     """Why an arm fails ('' when it holds)."""
     reasons = []
@@ -156,7 +163,7 @@ def _pain_and_severity(spec: FibromyalgiaSet, wpi: int, sss: int) -> CriterionRe
         )
     return CriterionResult(
         id="pain-and-severity",
-        text=criterion_text("pain-and-severity", arms=", or ".join(t for t, _ in arms)),
+        text=pain_and_severity_text(spec),
         passed=bool(held),
         detail=detail,
     )

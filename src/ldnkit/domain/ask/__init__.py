@@ -1,0 +1,1 @@
+"""Cited answers to questions, assembled only from knowledge-base records."""
