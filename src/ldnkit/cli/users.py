@@ -7,7 +7,7 @@ import typer
 from ldnkit.bootstrap import open_store
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit, parse_model
-from ldnkit.store.accounts import NewAccount, create_account
+from ldnkit.services.accounts import NewAccount, create_account
 
 users_app = typer.Typer(help="Clinician and patient logins.")
 app.add_typer(users_app, name="users")

@@ -25,18 +25,29 @@ ORAL_ROUTE = {"system": SNOMED, "code": "26643006", "display": "Oral route"}
 PAIN_LOINC = "72514-3"
 _WHEN = {"bedtime": "HS", "morning": "MORN"}
 _SURVEY = {
-    "coding": [{
-        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-        "code": "survey", "display": "Survey",
-    }]
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "survey",
+            "display": "Survey",
+        }
+    ]
 }
 # (diary field, code): pain has a LOINC code; the others are named, not coded (see above).
 _DIARY_ITEMS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("pain", {
-        "coding": [{"system": LOINC, "code": PAIN_LOINC,
-                    "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported"}],
-        "text": "Pain (0-10)",
-    }),
+    (
+        "pain",
+        {
+            "coding": [
+                {
+                    "system": LOINC,
+                    "code": PAIN_LOINC,
+                    "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
+                }
+            ],
+            "text": "Pain (0-10)",
+        },
+    ),
     ("fatigue", {"text": "Fatigue (0-10, ldnkit diary)"}),
     ("sleep_quality", {"text": "Sleep quality (0-10, ldnkit diary)"}),
     ("mood", {"text": "Mood (0-10, ldnkit diary)"}),
@@ -70,10 +81,15 @@ def plan_to_medication_request(
         dosage: dict[str, Any] = {
             "sequence": number,
             "text": text + (f" ({step.note})" if step.note else ""),
-            "timing": {"repeat": {
-                "boundsPeriod": period, "frequency": 1, "period": 1, "periodUnit": "d",
-                "when": [_WHEN[step.time]],
-            }},
+            "timing": {
+                "repeat": {
+                    "boundsPeriod": period,
+                    "frequency": 1,
+                    "period": 1,
+                    "periodUnit": "d",
+                    "when": [_WHEN[step.time]],
+                }
+            },
             "route": {"coding": [ORAL_ROUTE]},
             "doseAndRate": [{"doseQuantity": _mg(step.dose_mg)}],
         }
@@ -85,7 +101,7 @@ def plan_to_medication_request(
         "medicationCodeableConcept": {
             "coding": [{"system": RXNORM, "code": NALTREXONE_RXNORM, "display": "naltrexone"}],
             "text": f"Low-dose naltrexone (compounded), {plan.protocol} titration to "
-                    f"{plan.target_mg:g} mg",
+            f"{plan.target_mg:g} mg",
         },
         "subject": _patient(patient_id),
         "authoredOn": (authored_on or plan.steps[0].start).isoformat(),
@@ -97,9 +113,7 @@ def plan_to_medication_request(
     return validated(resource)
 
 
-def diary_to_observations(
-    entries: Iterable[DiaryEntry], patient_id: str
-) -> list[dict[str, Any]]:
+def diary_to_observations(entries: Iterable[DiaryEntry], patient_id: str) -> list[dict[str, Any]]:
     """Each diary score as an Observation (pain coded LOINC 72514-3), oldest day first."""
     observations = []
     for entry in sorted(entries, key=lambda e: e.day):
@@ -107,16 +121,20 @@ def diary_to_observations(
             value = getattr(entry, field)
             if value is None:
                 continue
-            observations.append(validated({
-                "resourceType": "Observation",
-                "id": f"diary-{entry.day.isoformat()}-{field.replace('_', '-')}",
-                "status": "final",
-                "category": [_SURVEY],
-                "code": code,
-                "subject": _patient(patient_id),
-                "effectiveDateTime": entry.day.isoformat(),
-                "valueInteger": int(value),
-            }))
+            observations.append(
+                validated(
+                    {
+                        "resourceType": "Observation",
+                        "id": f"diary-{entry.day.isoformat()}-{field.replace('_', '-')}",
+                        "status": "final",
+                        "category": [_SURVEY],
+                        "code": code,
+                        "subject": _patient(patient_id),
+                        "effectiveDateTime": entry.day.isoformat(),
+                        "valueInteger": int(value),
+                    }
+                )
+            )
     return observations
 
 
@@ -137,25 +155,31 @@ def fiqr_to_questionnaire_response(
     groups = []
     for domain, texts in FIQR_ITEMS.items():
         items = []
-        for number, (text, value) in enumerate(zip(texts, answers.get(domain, ()), strict=False),
-                                               start=1):
+        for number, (text, value) in enumerate(
+            zip(texts, answers.get(domain, ()), strict=False), start=1
+        ):
             item: dict[str, Any] = {"linkId": f"{domain}.{number}", "text": text}
             if value is not None:
                 item["answer"] = [{"valueDecimal": value}]
             items.append(item)
         groups.append({"linkId": domain, "text": domain.capitalize(), "item": items})
     score_items = [
-        {"linkId": f"score.{name}", "text": f"FIQR {name} score",
-         "answer": [{"valueDecimal": scores[name]}]}
+        {
+            "linkId": f"score.{name}",
+            "text": f"FIQR {name} score",
+            "answer": [{"valueDecimal": scores[name]}],
+        }
         for name in ("function", "overall", "symptoms", "total")
         if scores.get(name) is not None
     ]
     if score_items:
         groups.append({"linkId": "score", "text": "Scores", "item": score_items})
-    return validated({
-        "resourceType": "QuestionnaireResponse",
-        "status": "completed",
-        "subject": _patient(patient_id),
-        "authored": taken_on.isoformat(),
-        "item": groups,
-    })
+    return validated(
+        {
+            "resourceType": "QuestionnaireResponse",
+            "status": "completed",
+            "subject": _patient(patient_id),
+            "authored": taken_on.isoformat(),
+            "item": groups,
+        }
+    )
