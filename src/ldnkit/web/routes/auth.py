@@ -7,17 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ldnkit.web.deps import CheckedForm, Form, StoreDep, posted_form
+from ldnkit.services.accounts import clean_up, sign_out
+from ldnkit.web.deps import AnySession, CheckedForm, Form, StoreDep, posted_form
 from ldnkit.web.render import page
 from ldnkit.web.security import (
     CSRF_FIELD,
     PRE_SESSION_COOKIE,
-    SESSION_COOKIE,
     SESSION_LIFETIME,
     authenticate,
     browser_session,
     check_csrf,
     clear_session_cookie,
+    idle_timeout,
     pre_session_token,
     set_pre_session_cookie,
     set_session_cookie,
@@ -68,6 +69,7 @@ def login(
     account = authenticate(store, request.app.state.limiter, request, email, form.get("password"))
     if account is None:
         return _login_page(request, "Email or password is not right.", email, status_code=401)
+    clean_up(store, idle_timeout(request), request.app.state.limiter)
     token, _csrf = store.open_session(account, "cookie", SESSION_LIFETIME)
     response = RedirectResponse(home_for(account.role), status_code=303)
     set_session_cookie(response, request, token)
@@ -76,10 +78,9 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, store: StoreDep, _form: CheckedForm) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        store.close_session(token)
+def logout(request: Request, store: StoreDep, session: AnySession, _form: CheckedForm) -> Response:
+    """Sign out: this browser's session ends, and so does every API token of the account."""
+    sign_out(store, session.actor, session.token)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, request)
     return response
