@@ -5,6 +5,8 @@
 - diary entries -> Observations: pain with LOINC 72514-3 (pain severity 0-10 numeric rating,
   FACTS §7); fatigue, sleep quality and mood have no single-item LOINC (FACTS §7), so they are
   coded by text only rather than under a borrowed code;
+  with the diary's records, Observation.performer says who entered the day (the patient, or a
+  clinician's account) and a day changed after its first entry is `amended`;
 - FIQR answers and scores -> one QuestionnaireResponse, items grouped by domain.
 """
 
@@ -18,11 +20,14 @@ from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.titration import Plan
 from ldnkit.fhir.boundary import validated
 from ldnkit.fhir.mapping import LOINC, RXNORM, SNOMED
+from ldnkit.store.records import Author, DiaryRecord
 
 UCUM = "http://unitsofmeasure.org"
 NALTREXONE_RXNORM = "7243"  # ingredient code (FACTS §7)
 ORAL_ROUTE = {"system": SNOMED, "code": "26643006", "display": "Oral route"}
 PAIN_LOINC = "72514-3"
+# Identifies the ldnkit account that entered a diary day (Observation.performer.identifier).
+ACCOUNT_SYSTEM = "urn:ldnkit:account"
 _WHEN = {"bedtime": "HS", "morning": "MORN"}
 _SURVEY = {
     "coding": [
@@ -117,24 +122,66 @@ def diary_to_observations(entries: Iterable[DiaryEntry], patient_id: str) -> lis
     """Each diary score as an Observation (pain coded LOINC 72514-3), oldest day first."""
     observations = []
     for entry in sorted(entries, key=lambda e: e.day):
-        for field, code in _DIARY_ITEMS:
-            value = getattr(entry, field)
-            if value is None:
-                continue
-            observations.append(
-                validated(
-                    {
-                        "resourceType": "Observation",
-                        "id": f"diary-{entry.day.isoformat()}-{field.replace('_', '-')}",
-                        "status": "final",
-                        "category": [_SURVEY],
-                        "code": code,
-                        "subject": _patient(patient_id),
-                        "effectiveDateTime": entry.day.isoformat(),
-                        "valueInteger": int(value),
-                    }
-                )
+        observations.extend(_day_observations(entry, patient_id))
+    return observations
+
+
+def diary_records_to_observations(
+    records: Iterable[DiaryRecord], patient_id: str
+) -> list[dict[str, Any]]:
+    """As `diary_to_observations`, saying who entered each day (Observation.performer): the
+    patient (patient-reported), or a clinician's account. A day changed after it was first
+    entered is `amended`; a day from before authors were kept has no performer."""
+    observations = []
+    for record in sorted(records, key=lambda r: r.entry.day):
+        extra: dict[str, Any] = {}
+        performer = _performer(record.author, patient_id)
+        if performer is not None:
+            extra["performer"] = [performer]
+        if record.earlier_versions:
+            extra["status"] = "amended"
+        observations.extend(_day_observations(record.entry, patient_id, extra))
+    return observations
+
+
+def _performer(author: Author, patient_id: str) -> dict[str, Any] | None:
+    if author.role == "patient":
+        return _patient(patient_id)
+    if author.role == "clinician" and author.account_id is not None:
+        # A logical reference: the bundle carries no Practitioner resource to point at.
+        reference: dict[str, Any] = {
+            "type": "Practitioner",
+            "identifier": {"system": ACCOUNT_SYSTEM, "value": str(author.account_id)},
+        }
+        if author.email:
+            reference["display"] = author.email
+        return reference
+    return None
+
+
+def _day_observations(
+    entry: DiaryEntry, patient_id: str, extra: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    observations = []
+    for field, code in _DIARY_ITEMS:
+        value = getattr(entry, field)
+        if value is None:
+            continue
+        observations.append(
+            validated(
+                {
+                    "resourceType": "Observation",
+                    "id": f"diary-{entry.day.isoformat()}-{field.replace('_', '-')}",
+                    "status": "final",
+                    "category": [_SURVEY],
+                    "code": code,
+                    "subject": _patient(patient_id),
+                    "effectiveDateTime": entry.day.isoformat(),
+                    "valueInteger": int(value),
+                    **(extra or {}),
+                }
             )
+        )
     return observations
 
 

@@ -300,7 +300,7 @@ def _patient_context(store: Store, actor: Actor, patient_id: int) -> dict[str, A
         "notes": store.notes(actor, patient_id),
         "questionnaires": list(reversed(questionnaires)),
         # The newest eight weeks; the whole diary is one click away as CSV.
-        "entries": list(reversed(view.entries))[:56],
+        "entries": list(reversed(view.records))[:56],
     }
 
 
@@ -323,9 +323,9 @@ def print_summary(
 
 @router.get("/patients/{patient_id}/diary.csv")
 def diary_export(store: StoreDep, session: ClinicianSession, patient_id: int) -> Response:
-    entries = store.diary(session.actor, patient_id)
+    records = store.diary_records(session.actor, patient_id)
     return PlainTextResponse(
-        diary_csv(entries),
+        diary_csv(records),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="diary-patient-{patient_id}.csv"'},
     )
