@@ -204,3 +204,36 @@ def test_a_session_unused_for_longer_than_the_idle_timeout_has_ended(site: Site)
         response = browser.get("/me/today")
         assert response.status_code == 303
         assert response.headers["location"] == "/login"
+
+
+def test_changing_the_password_on_the_web_ends_the_other_sessions_and_api_tokens(
+    site: Site,
+) -> None:
+    store = Store.open(site.db_url)
+    store.create_clinician("changer@accounts.test", hash_password(PASSWORD), "Dr Changer")
+    store.close()
+    new_password = "a fresh pass phrase"
+    bearer = _token(site, "changer@accounts.test")
+    with (
+        _browser(site, "changer@accounts.test") as here,
+        _browser(site, "changer@accounts.test") as elsewhere,
+    ):
+        form = {
+            "csrf_token": csrf_from(here.get("/account/password").text),
+            "current_password": "not the password",
+            "password": new_password,
+            "password_again": new_password,
+        }
+        wrong = here.post("/account/password", data=form)
+        assert wrong.status_code == 422
+        assert "the password you sign in with now" in wrong.text
+        form["current_password"] = PASSWORD
+        form["password_again"] = "a fresh pass phrasf"
+        assert here.post("/account/password", data=form).status_code == 422
+        form["password_again"] = new_password
+        changed = here.post("/account/password", data=form)
+        assert changed.status_code == 303
+        assert here.get("/clinic").status_code == 200  # this browser carries on
+        assert elsewhere.get("/clinic").status_code == 303  # the other one has to sign in
+    assert not _api_works(site, bearer)
+    _token(site, "changer@accounts.test", new_password)

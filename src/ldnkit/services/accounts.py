@@ -211,10 +211,12 @@ def set_password(store: Store, email: str, password: str) -> int:
     return store.set_password_hash(account.id, hash_password(password))
 
 
-def change_password(store: Store, actor: Actor, current: str, new: str) -> int:
-    """The signed-in person's own change: the current password first, then `set_password`."""
-    account = _account(store, actor.email)
-    if not verify_password(account.password_hash, current):
+def change_password(
+    store: Store, actor: Actor, current: str, new: str, address: str, limits: SignInLimits
+) -> int:
+    """The signed-in person's own change: the current password is checked as a sign-in is
+    (counted against the same limits), then `set_password`. Returns the sessions ended."""
+    if sign_in(store, actor.email, current, address, limits) is None:
         raise InputError([Problem("current_password", "a password that is not right",
                                   "the password you sign in with now")])  # fmt: skip
     return set_password(store, actor.email, new)
