@@ -7,10 +7,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -29,16 +27,6 @@ from ldnkit.web.views import diary_csv, view_of
 
 PASSWORD = "attribution-pass-1"
 DAY = dt.date(2026, 4, 2)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    fresh_database: Callable[[str, Path], AbstractContextManager[str]],
-) -> Iterator[str]:
-    with fresh_database(request.param, tmp_path) as url:
-        yield url
 
 
 @dataclass(frozen=True)

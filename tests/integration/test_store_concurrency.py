@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -31,16 +29,6 @@ CLIENTS = 10
 MERGES_EACH = 5
 DAY = dt.date(2026, 3, 14)
 EFFECTS = sorted(known_side_effect_ids())[:CLIENTS]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    fresh_database: Callable[[str, Path], AbstractContextManager[str]],
-) -> Iterator[str]:
-    with fresh_database(request.param, tmp_path) as url:
-        yield url
 
 
 @dataclass
@@ -96,23 +84,6 @@ class Outcome:
             self.refused.append(why)
 
 
-def _race(send: Callable[[int, int], None]) -> None:
-    """Run `send(client, n)` for every client in its own thread, all released together."""
-    start = threading.Barrier(CLIENTS)
-
-    def client(i: int) -> None:
-        start.wait()
-        for n in range(MERGES_EACH):
-            send(i, n)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-
-
 def _lost(stored: DiaryEntry, outcome: Outcome) -> list[tuple[int, int]]:
     lines = set(stored.note.split("\n"))
     effects = {s.id for s in stored.side_effects}
@@ -123,7 +94,20 @@ def _lost(stored: DiaryEntry, outcome: Outcome) -> list[tuple[int, int]]:
     ]
 
 
-def test_concurrent_combine_merges_of_one_day_lose_no_acknowledged_merge(clinic: Clinic) -> None:
+Together = Callable[[int, Callable[[int], None]], None]
+
+
+def _each_client_merges(send: Callable[[int, int], None]) -> Callable[[int], None]:
+    def client(i: int) -> None:
+        for n in range(MERGES_EACH):
+            send(i, n)
+
+    return client
+
+
+def test_concurrent_combine_merges_of_one_day_lose_no_acknowledged_merge(
+    clinic: Clinic, together: Together
+) -> None:
     outcome = Outcome()
 
     def send(client: int, n: int) -> None:
@@ -135,7 +119,7 @@ def test_concurrent_combine_merges_of_one_day_lose_no_acknowledged_merge(clinic:
         else:
             outcome.ack(client, n)
 
-    _race(send)
+    together(CLIENTS, _each_client_merges(send))
     (stored,) = clinic.store.diary(clinic.patient, clinic.patient_id)
     lost = _lost(stored, outcome)
     sent = CLIENTS * MERGES_EACH
@@ -146,7 +130,7 @@ def test_concurrent_combine_merges_of_one_day_lose_no_acknowledged_merge(clinic:
 
 
 def test_concurrent_combine_merges_through_the_api_lose_no_acknowledged_merge(
-    clinic: Clinic, database_url: str
+    clinic: Clinic, database_url: str, together: Together
 ) -> None:
     outcome = Outcome()
     with background_server(Settings(database_url=database_url)) as url:
@@ -163,7 +147,7 @@ def test_concurrent_combine_merges_through_the_api_lose_no_acknowledged_merge(
             else:
                 outcome.refuse(f"{response.status_code} {response.text[:200]}")
 
-        _race(send)
+        together(CLIENTS, _each_client_merges(send))
         stored_json = httpx.get(
             f"{url}/api/v1/patients/{clinic.patient_id}/diary", headers=headers
         ).json()
@@ -175,33 +159,30 @@ def test_concurrent_combine_merges_through_the_api_lose_no_acknowledged_merge(
     assert lost == [], figures
 
 
-def _create_at_once(store: Store, email: str, password_hash: str, clients: int) -> list[str]:
-    """What each of `clients` simultaneous creations of one email came to."""
-    results: list[str] = []
-    start = threading.Barrier(clients)
+def _creator(
+    store: Store, email: str, password_hash: str, outcome: Outcome
+) -> Callable[[int], None]:
+    """One client's work: create a clinician with `email`, noting what came of it."""
 
-    def create() -> None:
-        start.wait()
+    def create(_client: int) -> None:
         try:
             store.create_clinician(email, password_hash, "Dr Same")
-            results.append("created")
         except InputError as exc:
-            results.append(f"refused: {exc.problems[0].field}")
+            outcome.refuse(f"refused: {exc.problems[0].field}")
         except Exception as exc:
-            results.append(f"crashed: {exc!r}"[:200])
+            outcome.refuse(f"crashed: {exc!r}"[:200])
+        else:
+            outcome.ack(0, 0)
 
-    threads = [threading.Thread(target=create) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return sorted(results)
+    return create
 
 
 def test_accounts_created_at_once_with_one_email_give_one_account_and_one_clear_error(
-    clinic: Clinic,
+    clinic: Clinic, together: Together
 ) -> None:
     password_hash = hash_password(PASSWORD)
     for round_ in range(5):
-        results = _create_at_once(clinic.store, f"same{round_}@race.test", password_hash, 4)
-        assert results == ["created"] + ["refused: email"] * 3
+        outcome = Outcome()
+        together(4, _creator(clinic.store, f"same{round_}@race.test", password_hash, outcome))
+        assert len(outcome.acknowledged) == 1
+        assert outcome.refused == ["refused: email"] * 3

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -19,16 +17,11 @@ from ldnkit.store.models import Base
 NEW_TABLES = {"diary_entry_versions", "login_attempts"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    fresh_database: Callable[[str, Path], AbstractContextManager[str]],
-) -> Iterator[Engine]:
-    with fresh_database(request.param, tmp_path) as url:
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
 
 
 def _columns(engine: Engine, table: str) -> set[str]:
