@@ -156,6 +156,42 @@ def test_clinician_builds_a_plan_and_downloads_the_ics(
     context.close()
 
 
+def test_clinician_sees_the_verdict_on_the_plan_page_and_the_earliest_start_as_the_start_date(
+    base_url: str, chromium: object
+) -> None:
+    today = dt.date.today()
+    earliest = (today + dt.timedelta(days=3)).isoformat()
+    context = chromium.new_context(viewport=DESKTOP)  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, base_url, DEMO_CLINICIAN)
+    page.wait_for_url(re.compile(r"/clinic$"))
+    page.click("text=New patient: intake and screen")
+    page.fill("input[name=name]", "Pia Percocet")
+    page.fill("textarea[name=conditions]", "fibromyalgia")
+    page.fill("input[name=med_name_0]", "Percocet 5/325")
+    page.select_option("select[name=med_status_0]", "stopped")
+    page.fill("input[name=med_last_dose_0]", (today - dt.timedelta(days=4)).isoformat())
+    page.click("text=Save and screen")
+    page.wait_for_url(re.compile(r"/clinic/patients/\d+"))
+    page.click("a.button:has-text('Plan')")
+    screen = page.locator("#plan-screen")
+    assert screen.locator(".verdict").inner_text() == "wait"
+    assert f"earliest start {earliest}" in screen.inner_text()
+    assert "Percocet 5/325" in screen.locator("li.finding.wait").inner_text()
+    assert page.input_value("input[name=start]") == earliest
+    page.screenshot(path=str(SHOTS / "clinician-plan-washout.png"), full_page=True)
+    # A day earlier: the preview warns as the date changes, and saving is refused.
+    page.fill("input[name=start]", (today + dt.timedelta(days=2)).isoformat())
+    page.locator("input[name=start]").dispatch_event("change")
+    playwright_api.expect(page.locator("#start-warning")).to_contain_text(
+        f"Choose a start date on or after {earliest}"
+    )
+    page.click("button[value=save]")
+    playwright_api.expect(page.locator("#refusal")).to_contain_text("Not saved.")
+    page.screenshot(path=str(SHOTS / "clinician-plan-refused.png"), full_page=True)
+    context.close()
+
+
 def test_screenshots_of_the_criteria_body_map_and_learn_pages(
     base_url: str, chromium: object
 ) -> None:

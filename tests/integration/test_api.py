@@ -24,6 +24,7 @@ PASSWORD = "api-pass-123"
 @dataclass(frozen=True)
 class Server:
     url: str
+    db_url: str
     treated: int  # on the standard plan, 90 days of a responder's diary
     fresh: int  # no plan, no diary
 
@@ -68,7 +69,7 @@ def _serve_clinic(db_url: str) -> Iterator[Server]:
             store.record_entry(doctor.actor, treated, entry)
     store.close()
     with background_server(Settings(database_url=db_url)) as url:
-        yield Server(url, treated, fresh)
+        yield Server(url, db_url, treated, fresh)
 
 
 def client(server: Server, email: str) -> httpx.Client:
@@ -206,8 +207,143 @@ def test_the_openapi_document_describes_every_api_route(server: Server) -> None:
         "/api/v1/patients",
         "/api/v1/patients/{patient_id}",
         "/api/v1/patients/{patient_id}/diary",
+        "/api/v1/patients/{patient_id}/plan",
         "/api/v1/patients/{patient_id}/response",
     }
     post = document["paths"]["/api/v1/patients/{patient_id}/diary"]["post"]
     assert "pain" in post["requestBody"]["content"]["application/json"]["schema"]["properties"]
     assert {"401", "404", "409", "422"} <= set(post["responses"])
+    plan = document["paths"]["/api/v1/patients/{patient_id}/plan"]
+    fields = plan["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert {"protocol", "start", "target_mg", "override_reason"} <= set(fields)
+    assert "safety screen" in fields["override_reason"]["description"]
+    assert {"401", "403", "404", "422"} <= set(plan["post"]["responses"])
+    assert "override_reason" in plan["post"]["responses"]["422"]["description"]
+    assert {"200", "401", "404"} <= set(plan["get"]["responses"])
+
+
+@dataclass(frozen=True)
+class PlanClinic:
+    """A clinician of their own (the shared one's patient list stays as other tests expect)."""
+
+    email: str
+    tramadol: int
+    percocet: int
+
+
+def _plan_clinic(server: Server, name: str) -> PlanClinic:
+    today = dt.date.today()
+    store = Store.open(server.db_url)
+    email = f"{name}@api.test"
+    doctor = create_account(store, NewAccount(role="clinician", email=email, password=PASSWORD))
+    base = {"liver": "normal", "kidney": "normal"}
+    tramadol = store.create_patient(
+        doctor.actor, "Tom", {**base, "medications": [{"name": "tramadol 50 mg"}]}
+    )
+    last_dose = (today - dt.timedelta(days=4)).isoformat()
+    stopped = {"name": "Percocet 5/325", "status": "stopped", "last_dose": last_dose}
+    percocet = store.create_patient(doctor.actor, "Pia", {**base, "medications": [stopped]})
+    store.close()
+    return PlanClinic(email, tramadol.id, percocet.id)
+
+
+def test_a_plan_for_a_contraindicated_patient_is_422_until_an_override_reason_is_given(
+    server: Server,
+) -> None:
+    clinic = _plan_clinic(server, "planner-tramadol")
+    path = f"/api/v1/patients/{clinic.tramadol}/plan"
+    today = dt.date.today().isoformat()
+    with client(server, clinic.email) as doctor:
+        assert doctor.get(path).status_code == 404
+        assert doctor.get(path).json() == {"detail": "This patient has no plan yet."}
+        refused = doctor.post(path, json={"protocol": "standard", "start": today})
+        assert refused.status_code == 422
+        [problem] = refused.json()["detail"]
+        assert problem["field"] == "override_reason"
+        assert problem["msg"] == (
+            "override_reason: got nothing; expected the reason for starting against the safety "
+            "screen, which says contraindicated (tramadol 50 mg) and gives no start date"
+        )
+        assert doctor.get(path).status_code == 404
+        blank = doctor.post(
+            path, json={"protocol": "standard", "start": today, "override_reason": " "}
+        )
+        assert blank.status_code == 422
+        assert blank.json()["detail"][0]["field"] == "override_reason"
+        reason = "Pain team stops tramadol today; naloxone challenge done."
+        saved = doctor.post(
+            path, json={"protocol": "gentle", "start": today, "override_reason": reason}
+        )
+        assert saved.status_code == 201, saved.text
+        body = saved.json()
+        assert body["override"]["reason"] == reason
+        assert body["override"]["by"] == clinic.email
+        assert body["screen"]["verdict"] == "contraindicated"
+        assert body["screen"]["earliest_start"] is None
+        assert body["screen"]["start_allowed"] is False
+        assert "tramadol 50 mg" in body["screen"]["explanation"]
+        assert body["steps"][0]["dose_mg"] == 0.5
+        assert doctor.get(path).json() == body
+
+
+def test_a_plan_before_the_washouts_end_is_422_on_start_and_saved_from_the_earliest_start(
+    server: Server,
+) -> None:
+    clinic = _plan_clinic(server, "planner-percocet")
+    path = f"/api/v1/patients/{clinic.percocet}/plan"
+    earliest = dt.date.today() + dt.timedelta(days=3)
+    day_before = (earliest - dt.timedelta(days=1)).isoformat()
+    with client(server, clinic.email) as doctor:
+        early = doctor.post(path, json={"protocol": "standard", "start": day_before})
+        assert early.status_code == 422
+        [problem] = early.json()["detail"]
+        assert problem["field"] == "start"
+        assert problem["received"] == f'"{day_before}"'
+        assert problem["expected"].startswith(
+            f"a start on or after {earliest}, the earliest start the safety screen allows "
+            "(it says wait: Percocet 5/325); or override_reason"
+        )
+        saved = doctor.post(path, json={"protocol": "standard", "start": earliest.isoformat()})
+        assert saved.status_code == 201, saved.text
+        body = saved.json()
+        assert body["override"] is None
+        assert body["screen"]["start_allowed"] is True
+        assert body["screen"]["screened_on"] == earliest.isoformat()
+        assert body["steps"][0]["start"] == earliest.isoformat()
+
+
+def test_plan_input_problems_are_422_with_their_field_paths(server: Server) -> None:
+    clinic = _plan_clinic(server, "planner-input")
+    path = f"/api/v1/patients/{clinic.percocet}/plan"
+    with client(server, clinic.email) as doctor:
+        bad = doctor.post(
+            path, json={"protocol": "custom", "start": "2026-13-01", "target_mg": 50, "x": 1}
+        )
+        assert bad.status_code == 422
+        fields = {p["field"] for p in bad.json()["detail"]}
+        assert {"start", "x"} <= fields
+        too_much = doctor.post(
+            path,
+            json={"protocol": "custom", "start": "2030-01-01", "start_dose_mg": 1,
+                  "step_mg": 1, "interval_days": 7, "target_mg": 50},
+        )  # fmt: skip
+        assert too_much.status_code == 422
+        assert too_much.json()["detail"][0]["field"] == "target_mg"
+        assert "standard-dose naltrexone" in too_much.json()["detail"][0]["msg"]
+        assert doctor.get(path).status_code == 404
+
+
+def test_only_a_clinician_saves_a_plan_and_a_patient_reads_their_own(server: Server) -> None:
+    path = f"/api/v1/patients/{server.treated}/plan"
+    with client(server, "t@api.test") as patient:
+        denied = patient.post(path, json={"protocol": "standard", "start": "2030-01-01"})
+        assert denied.status_code == 403
+        mine = patient.get(path)
+        assert mine.status_code == 200
+        assert mine.json()["steps"][0]["dose_mg"] == 1.5
+        assert mine.json()["screen"] is None  # saved before plans were checked
+    other = _plan_clinic(server, "planner-other")
+    with client(server, other.email) as stranger:
+        assert stranger.get(path).status_code == 404
+        response = stranger.post(path, json={"protocol": "standard", "start": "2030-01-01"})
+        assert response.status_code == 404

@@ -7,11 +7,15 @@ import functools
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import inspect
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from ldnkit.domain.diary import DiaryEntry, MergeConflict
 from ldnkit.store import migrate
 from ldnkit.store.database import make_engine
+from ldnkit.store.models import Base
 from ldnkit.store.passwords import hash_password, verify_password
 from ldnkit.store.repository import Forbidden, NotFound, Store
 from ldnkit.validation import InputError
@@ -74,6 +78,68 @@ def test_migrations_build_every_table_from_an_empty_database_and_step_back(
     assert not TABLES & set(inspect(engine).get_table_names())
     migrate.upgrade(engine)
     assert set(inspect(engine).get_table_names()) >= TABLES
+    engine.dispose()
+
+
+PLAN_CHECK_COLUMNS = {
+    "screen_verdict", "screen_earliest_start", "screened_on", "screen_findings",
+    "override_reason", "override_by", "override_at",
+}  # fmt: skip
+
+
+def _plan_columns(engine: Engine) -> set[str]:
+    return {c["name"] for c in inspect(engine).get_columns("plans")}
+
+
+def test_migration_0003_keeps_plans_and_adds_their_screen_and_override_then_steps_back(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "0002")
+    assert not PLAN_CHECK_COLUMNS & _plan_columns(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO clinicians (id, name, created_at) VALUES (1, 'Dr', :t)"),
+            {"t": dt.datetime(2026, 11, 1, tzinfo=dt.UTC)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO patients (id, clinician_id, name, profile, created_at) "
+                "VALUES (1, 1, 'Pat', '{}', :t)"
+            ),
+            {"t": dt.datetime(2026, 11, 1, tzinfo=dt.UTC)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO plans (id, patient_id, created_at, protocol, start, "
+                "request, steps) VALUES (1, 1, :t, 'standard', :d, '{}', '[]')"
+            ),
+            {"t": dt.datetime(2026, 11, 1, tzinfo=dt.UTC), "d": dt.date(2026, 11, 2)},
+        )
+    migrate.upgrade(engine)
+    assert _plan_columns(engine) >= PLAN_CHECK_COLUMNS
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT protocol, screen_verdict, override_reason FROM plans"))
+        assert kept.all() == [("standard", None, None)]
+    migrate.downgrade(engine, "0002")
+    assert migrate.current_revision(engine) == "0002"
+    assert not PLAN_CHECK_COLUMNS & _plan_columns(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT protocol FROM plans")).scalars().all() == ["standard"]
+    migrate.upgrade(engine)
+    assert _plan_columns(engine) >= PLAN_CHECK_COLUMNS
+    # An override is never kept without the time it was made.
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE plans SET override_reason = 'because' WHERE id = 1"))
+    engine.dispose()
+
+
+def test_the_migrated_schema_is_the_schema_the_models_describe(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
     engine.dispose()
 
 

@@ -1,4 +1,5 @@
-"""Migration 0003_hardening on SQLite and PostgreSQL: from empty, from 0002 with data, and back."""
+"""Migration 0003_hardening on SQLite and PostgreSQL: from empty, from the revision before it
+with data, and back."""
 
 from __future__ import annotations
 
@@ -35,13 +36,13 @@ def test_the_migrated_schema_is_exactly_what_the_models_describe(engine: Engine)
     assert differences == []
 
 
-def test_hardening_goes_up_from_empty_and_back_down_to_0002(engine: Engine) -> None:
+def test_hardening_goes_up_from_empty_and_back_down_to_the_revision_before(engine: Engine) -> None:
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == "0003_hardening"
     assert set(inspect(engine).get_table_names()) >= NEW_TABLES
     assert {"entered_by", "entered_role"} <= _columns(engine, "diary_entries")
     assert "last_seen_at" in _columns(engine, "sessions")
-    migrate.downgrade(engine, "0002")
+    migrate.downgrade(engine, "0003")
     assert not NEW_TABLES & set(inspect(engine).get_table_names())
     assert not {"entered_by", "entered_role"} & _columns(engine, "diary_entries")
     assert "last_seen_at" not in _columns(engine, "sessions")
@@ -52,7 +53,7 @@ def test_hardening_goes_up_from_empty_and_back_down_to_0002(engine: Engine) -> N
 def test_days_and_sessions_from_before_keep_their_data_with_no_author_claimed(
     engine: Engine,
 ) -> None:
-    migrate.upgrade(engine, "0002")
+    migrate.upgrade(engine, "0003")
     created = dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.UTC)
     with engine.begin() as c:
         c.execute(text("INSERT INTO clinicians (id, name, created_at) VALUES (1, 'Dr A', :t)"),

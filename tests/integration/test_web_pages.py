@@ -295,3 +295,113 @@ def test_a_corrected_profile_is_saved_and_screened_again(site: Site) -> None:
         assert verdict is not None
         assert verdict.group(1) != "contraindicated"
         assert "oxycodone 5 mg (stopped, last dose" in screened
+
+
+def _new_patient(doctor: httpx.Client, name: str, **medication: str) -> str:
+    """A patient entered through the intake form; returns the patient page's path."""
+    form = {
+        "csrf_token": csrf_from(doctor.get("/clinic/patients/new").text),
+        "name": name,
+        "conditions": "fibromyalgia",
+        "liver": "normal",
+        "kidney": "normal",
+        **medication,
+    }
+    created = doctor.post("/clinic/patients/new", data=form)
+    assert created.status_code == 303, created.text
+    return created.headers["location"].split("#")[0]
+
+
+def _start_value(page: str) -> str:
+    found = re.search(r'<input type="date" name="start" value="([^"]*)" required>', page)
+    assert found is not None, "the plan form has a required start date"
+    return found.group(1)
+
+
+def test_a_plan_for_the_tramadol_patient_is_refused_until_the_clinician_overrides_with_a_reason(
+    site: Site,
+) -> None:
+    reason = "Tramadol stops tonight (pain team); urine screen on the start day."
+    with signed_in(site, "doc@pages.test") as doctor:
+        patient_page = _new_patient(doctor, "Tom Tramadol", med_name_0="tramadol 50 mg")
+        builder = doctor.get(f"{patient_page}/plan").text
+        assert '<span class="verdict contraindicated">contraindicated</span>' in builder
+        assert "no start date" in builder
+        assert "tramadol 50 mg" in builder
+        assert _start_value(builder) == ""
+        form = {
+            "csrf_token": csrf_from(builder),
+            "protocol": "standard",
+            "start": dt.date.today().isoformat(),
+            "action": "save",
+        }
+        refused = doctor.post(f"{patient_page}/plan", data=form)
+        assert refused.status_code == 422
+        assert (
+            "Not saved. The safety screen says contraindicated (tramadol 50 mg): it gives no "
+            "start date. To save a plan anyway, tick “Start against the safety screen” and "
+            "write why."
+        ) in refused.text
+        assert "No plan yet" in doctor.get(patient_page).text
+        ticked_blank = doctor.post(
+            f"{patient_page}/plan", data={**form, "override": "yes", "override_reason": "  "}
+        )
+        assert ticked_blank.status_code == 422
+        assert "expected the reason for starting against the safety screen" in ticked_blank.text
+        untick = doctor.post(f"{patient_page}/plan", data={**form, "override_reason": reason})
+        assert untick.status_code == 422  # a reason alone is not the decision; the tick is
+        saved = doctor.post(
+            f"{patient_page}/plan", data={**form, "override": "yes", "override_reason": reason}
+        )
+        assert saved.status_code == 303
+        printed = doctor.get(f"{patient_page}/plan/print").text
+        assert "STARTED AGAINST THE SAFETY SCREEN" in printed
+        assert "by doc@pages.test" in printed
+        assert reason in " ".join(printed.split())
+        record = doctor.get(patient_page).text
+        assert "Started against the safety screen</strong> by doc@pages.test" in record
+        assert reason in record
+        audit = doctor.get(f"{patient_page}/audit").text
+        assert "<td>plan started against the screen</td>" in audit
+
+
+def test_the_percocet_patient_four_days_into_the_washout_gets_the_earliest_start_by_default(
+    site: Site,
+) -> None:
+    today = dt.date.today()
+    earliest = (today + dt.timedelta(days=3)).isoformat()
+    day_before = (today + dt.timedelta(days=2)).isoformat()
+    with signed_in(site, "doc@pages.test") as doctor:
+        patient_page = _new_patient(
+            doctor,
+            "Pia Percocet",
+            med_name_0="Percocet 5/325",
+            med_status_0="stopped",
+            med_last_dose_0=(today - dt.timedelta(days=4)).isoformat(),
+        )
+        builder = doctor.get(f"{patient_page}/plan").text
+        assert '<span class="verdict wait">wait</span>' in builder
+        assert f"earliest start {earliest}" in builder
+        assert _start_value(builder) == earliest
+        form = {"csrf_token": csrf_from(builder), "protocol": "standard", "start": day_before}
+        preview = doctor.post(
+            f"{patient_page}/plan",
+            data={**form, "action": "preview"},
+            headers={"HX-Request": "true"},
+        )
+        assert preview.status_code == 200
+        assert f"Choose a start date on or after {earliest}" in preview.text
+        refused = doctor.post(f"{patient_page}/plan", data={**form, "action": "save"})
+        assert refused.status_code == 422
+        assert (
+            f"Not saved. The safety screen says wait (Percocet 5/325): the earliest start is "
+            f"{earliest}, and this plan starts on {day_before}. Choose a start date on or after "
+            f"{earliest}, or tick “Start against the safety screen” and write why."
+        ) in refused.text
+        saved = doctor.post(
+            f"{patient_page}/plan", data={**form, "start": earliest, "action": "save"}
+        )
+        assert saved.status_code == 303
+        builder = doctor.get(f"{patient_page}/plan").text
+        assert f"Checked against the safety screen for {earliest}: " in builder
+        assert "Started against the safety screen" not in builder

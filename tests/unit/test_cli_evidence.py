@@ -44,7 +44,7 @@ def test_evidence_list_as_json_carries_level_role_and_codes(
     assert data["version"] == kb.version
     rows = {row["id"]: row for row in data["conditions"]}
     assert len(rows) == len(kb.conditions)
-    assert rows["fibromyalgia"]["evidence_level"] == "rct"
+    assert rows["fibromyalgia"]["evidence_level"] == "mixed"
     assert rows["fibromyalgia"]["icd10cm"] == ["M79.7"]
     assert rows["crohns-disease"]["screen_role"] == "not_recommended"
 
@@ -94,6 +94,53 @@ def test_the_page_json_numbers_match_its_reference_list(
     assert [by_number[n] for n in younger["citations"]] == ["younger-2013"]
     for statement in page["statements"]:
         assert [by_number[n] for n in statement["citations"]] == statement["sources"]
+
+
+def test_fibromyalgia_page_shows_the_largest_trial_and_where_the_trials_disagree(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "evidence", "fibromyalgia")
+    assert code == 0
+    assert out.splitlines()[1].startswith("Evidence: mixed")
+    studies = out.split("\nStudies\n")[1].split("\nPositions\n")[0]
+    bruun = next(line for line in studies.splitlines() if "Bruun et al. 2024" in line)
+    assert "n=99" in bruun
+    assert "6 mg daily for 12 weeks" in bruun
+    assert "not significant" in bruun
+    disagreement = out.split("\nSources disagree\n")[1].split("\nReferences\n")[0]
+    topic = disagreement.split("Whether LDN relieves fibromyalgia pain\n")[1].split("Note:")[0]
+    assert "28.8% versus 18.0%" in topic
+    assert "no significant difference in pain" in topic
+    references = out.split("\nReferences\n")[1]
+    assert "Lancet Rheumatol. 2024;6(1):e31-e39" in references
+    assert "https://doi.org/10.1016/S2665-9913(23)00278-3" in references
+
+
+def test_fibromyalgia_json_cites_bruun_2024_as_a_study_and_as_a_side_of_the_conflict(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    page = run_json(capsys, "evidence", "fibromyalgia")
+    assert page["condition"]["evidence_level"] == "mixed"
+    by_number = {ref["n"]: ref["id"] for ref in page["references"]}
+    bruun = next(s for s in page["studies"] if s["label"] == "Bruun et al. 2024")
+    assert (bruun["n"], bruun["dose"]) == (99, "6 mg daily for 12 weeks")
+    assert [by_number[n] for n in bruun["citations"]] == ["bruun-2024"]
+    conflict = next(c for c in page["conflicts"] if c["id"] == "fibromyalgia-trial-results")
+    sides = [{by_number[n] for n in side["citations"]} for side in conflict["positions"]]
+    assert {"younger-mackey-2009", "younger-2013"} in sides
+    assert {"bruun-2024"} in sides
+    bruun_ref = next(r for r in page["references"] if r["id"] == "bruun-2024")
+    assert (bruun_ref["kind"], bruun_ref["year"], bruun_ref["pmid"]) == ("rct", 2024, "38258677")
+
+
+def test_positions_read_as_words_not_stance_values(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "evidence", "fibromyalgia")
+    assert code == 0
+    positions = out.split("\nPositions\n")[1].split("\nStatements\n")[0]
+    assert "Ologunowa et al. 2025 (meta-analysis), against LDN:" in positions
+    assert "Vatvani et al. 2024 (meta-analysis), for LDN:" in positions
+    assert "(for)" not in positions
+    assert "(uncertain)" not in positions
 
 
 @pytest.mark.parametrize(
@@ -175,7 +222,8 @@ def test_sources_lists_every_source_with_its_link(capsys: pytest.CaptureFixture[
 def test_sources_filtered_by_kind_as_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json(capsys, "sources", "--kind", "rct")
     ids = {s["id"] for s in data["sources"]}
-    assert "younger-2013" in ids
+    assert "bruun-2024" in ids
+    assert "younger-2013" not in ids  # a crossover trial, listed as one
     assert all(s["kind"] == "rct" for s in data["sources"])
     expected = {s.id for s in knowledge_base().sources.values() if s.kind == "rct"}
     assert ids == expected

@@ -250,3 +250,122 @@ def test_help_text_exists(capsys: pytest.CaptureFixture[str], command: str) -> N
     code, out, _ = run(capsys, command, "--help")
     assert code == 0
     assert "--json" in out
+
+
+# `plan --profile`: the start is checked against the patient's safety screen.
+TRAMADOL_PROFILE: dict[str, object] = {
+    "as_of": "2026-11-23",
+    "liver": "normal",
+    "kidney": "normal",
+    "medications": [{"name": "tramadol 50 mg", "status": "active"}],
+}
+PERCOCET_PROFILE: dict[str, object] = {
+    **TRAMADOL_PROFILE,
+    "medications": [{"name": "Percocet 5/325", "status": "stopped", "last_dose": "2026-11-19"}],
+}
+
+
+def _profile_file(tmp_path: Path, profile: dict[str, object]) -> str:
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(profile), encoding="utf-8")
+    return str(path)
+
+
+def test_plan_for_a_tramadol_profile_exits_2_saying_what_the_screen_says(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, *STANDARD, "--profile", _profile_file(tmp_path, TRAMADOL_PROFILE))
+    assert code == 2
+    assert out == ""
+    assert err == (
+        "error: --override-reason: got nothing; expected the reason for starting against the "
+        "safety screen, which says contraindicated (tramadol 50 mg) and gives no start date\n"
+    )
+
+
+def test_plan_a_day_before_the_percocet_washout_ends_exits_2_naming_the_earliest_start(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    profile = _profile_file(tmp_path, PERCOCET_PROFILE)
+    argv = ["plan", "--protocol", "standard", "--profile", profile, "--json"]
+    code, out, err = run(capsys, *argv, "--start", "2026-11-25")
+    assert code == 2
+    assert out == ""
+    assert err == (
+        'error: --start: got "2026-11-25"; expected a start on or after 2026-11-26, the earliest '
+        "start the safety screen allows (it says wait: Percocet 5/325); or --override-reason with "
+        "the reason for starting against the screen\n"
+    )
+    code, out, _ = run(capsys, *argv, "--start", "2026-11-26")
+    assert code == 0
+    data = json.loads(out)
+    assert data["steps"][0]["start"] == "2026-11-26"
+    assert data["screen"]["screened_on"] == "2026-11-26"
+    assert data["screen"]["start_allowed"] is True
+    assert data["override"] is None
+
+
+def test_plan_with_an_override_reason_is_given_and_says_so_in_every_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    reason = "Tramadol stopped tonight by the pain team; urine screen booked."
+    argv = [*STANDARD, "--profile", _profile_file(tmp_path, TRAMADOL_PROFILE)]
+    argv += ["--override-reason", reason]
+    code, out, _ = run(capsys, *argv, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["screen"]["verdict"] == "contraindicated"
+    assert data["screen"]["earliest_start"] is None
+    assert data["screen"]["findings"][0]["rule"] == "opioid-active"
+    assert data["override"]["reason"] == reason
+    assert data["override"]["by"] is None
+    assert dt.datetime.fromisoformat(data["override"]["at"]).tzinfo is not None
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    assert "Safety screen for 2026-11-23: contraindicated, no start date." in out
+    assert "STARTED AGAINST THE SAFETY SCREEN" in out
+    assert reason in " ".join(out.split())
+    code, out, _ = run(capsys, *argv, "--print")
+    assert code == 0
+    assert out.index("STARTED AGAINST THE SAFETY SCREEN") < out.index("From")
+    assert reason in " ".join(out.split())
+
+
+def test_plan_without_a_profile_keeps_its_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, *STANDARD, "--json")
+    assert code == 0
+    assert set(json.loads(out)) == {"protocol", "target_mg", "steps", "adjustments", "sources"}
+
+
+def test_an_override_reason_without_a_profile_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, *STANDARD, "--override-reason", "because")
+    assert (code, out) == (2, "")
+    assert err == (
+        'error: --override-reason: got "because"; expected a --profile beside it (an override '
+        "needs the screen it overrides)\n"
+    )
+
+
+def test_a_blank_override_reason_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    profile = _profile_file(tmp_path, TRAMADOL_PROFILE)
+    code, out, err = run(capsys, *STANDARD, "--profile", profile, "--override-reason", " ")
+    assert (code, out) == (2, "")
+    assert err.startswith('error: --override-reason: got " "; expected the reason for starting')
+
+
+def test_a_missing_profile_file_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, *STANDARD, "--profile", str(tmp_path / "missing.json"))
+    assert (code, out) == (2, "")
+    assert "error: --profile: got " in err
+    assert err.endswith("expected an existing JSON file\n")
+
+
+def test_a_misspelled_profile_field_exits_2_naming_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    profile = _profile_file(tmp_path, {**TRAMADOL_PROFILE, "pregnent": True})
+    code, _, err = run(capsys, *STANDARD, "--profile", profile)
+    assert code == 2
+    assert err.startswith("error: pregnent: got true; expected no such field")

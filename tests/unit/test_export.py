@@ -124,7 +124,7 @@ def test_printable_text_lists_steps_changes_notes_and_full_citations() -> None:
     assert "No LDN from 2026-12-08: procedure hold, restart on 2026-12-19." in text
     assert "procedure-hold" in text
     assert "opioid" in text.lower()
-    assert "[whately-stead-2023] Whately Y, Stead C." in text
+    assert "[whately-stead-2023] Whately Y, Stead M." in text
     # Lines fit 78 columns, except a link, which is never split.
     assert all(len(line) <= 78 or "://" in line for line in text.splitlines())
 

@@ -16,6 +16,9 @@ from ldnkit.knowledge import Condition, Conflict, KnowledgeBase, knowledge_base
 from ldnkit.knowledge.models import SOURCE_KINDS
 from ldnkit.validation import InputError, Problem, show
 
+# How a position's stance reads on the page; the JSON keeps the stable values.
+STANCE_WORDS = {"for": "for LDN", "against": "against LDN", "uncertain": "undecided"}
+
 
 def _unknown_condition(kb: KnowledgeBase, text: str) -> InputError:
     expected = "a known condition (see ldnkit evidence)"
@@ -121,7 +124,7 @@ def _print_page(page: dict[str, Any], condition: Condition) -> None:
         (
             "Positions",
             [
-                f"{p['by']} ({p['stance']}): {p['text']} {_marks(p['citations'])}"
+                f"{p['by']}, {STANCE_WORDS[p['stance']]}: {p['text']} {_marks(p['citations'])}"
                 for p in page["positions"]
             ],
         ),

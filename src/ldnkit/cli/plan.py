@@ -13,7 +13,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, date_option, emit, parse_model
+from ldnkit.cli.render import (
+    JSON_OPTION_HELP,
+    console,
+    date_option,
+    emit,
+    parse_model,
+    read_json_file,
+)
 from ldnkit.domain.formulation import (
     CapsuleCount,
     CapsuleSupply,
@@ -22,6 +29,8 @@ from ldnkit.domain.formulation import (
     capsules,
     make_liquid,
 )
+from ldnkit.domain.plan_gate import Override, StartCheck
+from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.titration import (
     Plan,
     PlanRequest,
@@ -31,7 +40,8 @@ from ldnkit.domain.titration import (
     step_back,
 )
 from ldnkit.export.calendar import plan_to_ics
-from ldnkit.export.printable import plan_to_text
+from ldnkit.export.printable import plan_to_text, screen_lines
+from ldnkit.services.plans import PlanRefused, check_plan
 from ldnkit.validation import InputError, Problem
 
 # Domain errors name model fields; on the command line the user typed options.
@@ -54,6 +64,7 @@ _OPTION_NAMES = {
     "dose_mg": "--dose-mg",
     "recipe": "--recipe",
     "made_on": "--made-on",
+    "override_reason": "--override-reason",
 }
 
 
@@ -144,15 +155,39 @@ def plan_command(
     patient_label: Annotated[
         _Text, typer.Option(help="Name shown on the calendar and the printout.")
     ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            help="The patient's profile as JSON (as for `ldnkit screen`): the plan's start is "
+            "checked against its safety screen, and refused when the screen does not allow it."
+        ),
+    ] = None,
+    override_reason: Annotated[
+        _Text,
+        typer.Option(
+            help="With --profile: the prescriber's reason for starting against the safety "
+            "screen (1 to 1000 characters); printed on the plan."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_OPTION_HELP)] = False,
 ) -> None:
     """Build a titration plan: dated steps of dose and time, with optional adjustments.
 
     Each step runs from its start to its end date inclusive; the last step has no end.
     Adjustments are applied in this order: --step-back, --morning-from, --procedure.
+    With --profile the start must be one the patient's safety screen allows: not for a
+    contraindicated patient, not before the earliest start, unless --override-reason is given.
     """
     if as_json and printable:
         raise InputError.single("--print", "--print with --json", "one of --json and --print")
+    if override_reason is not None and profile is None:
+        raise InputError.single(
+            "--override-reason",
+            override_reason,
+            "a --profile beside it (an override needs the screen it overrides)",
+        )
+    # Read before the plan options, and outside _as_options: its fields are the profile's own.
+    patient = parse_model(PatientProfile, read_json_file(profile, "--profile")) if profile else None
     with _as_options():
         given = {
             "protocol": protocol,
@@ -175,7 +210,15 @@ def plan_command(
             raise InputError.single(
                 "--procedure", None, "a procedure date when --opioids-stop or --hold-days is given"
             )
-        plan = build_plan(request)
+        check, override = None, None
+        if patient is None:
+            plan = build_plan(request)
+        else:
+            try:
+                checked = check_plan(patient, request, override_reason)
+            except PlanRefused as exc:
+                raise InputError([exc.check.problem("--start", "--override-reason")]) from None
+            plan, check, override = checked.plan, checked.decision.check, checked.decision.override
         plan = _apply(plan, date_option("--step-back", step_back_on), step_back)
         plan = _apply(plan, date_option("--morning-from", morning_from), move_to_morning)
         if procedure_day:
@@ -185,21 +228,33 @@ def plan_command(
     if ics:
         ics.write_bytes(plan_to_ics(plan, patient_label).encode("utf-8"))
     if printable:
-        print(plan_to_text(plan, patient_label), end="")
+        print(plan_to_text(plan, patient_label, check, override), end="")
         return
     data = plan.contract()
+    if check is not None:
+        data["screen"] = check.model_dump(mode="json")
+        data["override"] = override.model_dump(mode="json") if override else None
     if supply:
         data["capsules"] = supply.model_dump(mode="json")
     if ics:
         data["ics_file"] = str(ics)
-    emit(data, as_json, lambda: _show_plan(plan, supply, ics))
+    emit(data, as_json, lambda: _show_plan(plan, supply, ics, check, override))
 
 
 def _mg(value: float) -> str:
     return f"{value:g} mg"
 
 
-def _show_plan(plan: Plan, supply: CapsuleSupply | None, ics: Path | None) -> None:
+def _show_plan(
+    plan: Plan,
+    supply: CapsuleSupply | None,
+    ics: Path | None,
+    check: StartCheck | None,
+    override: Override | None,
+) -> None:
+    if check is not None:
+        for line in screen_lines(check, override):
+            console.print(Text(line, "bold" if override else ""))
     table = Table(title=f"LDN titration plan: {plan.protocol} (target {_mg(plan.target_mg)})")
     for column in ("From", "To", "Dose", "When", "Note"):
         table.add_column(column)

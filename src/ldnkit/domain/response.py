@@ -435,7 +435,7 @@ def _recommend(
         reasons.append(
             Reason(
                 text=f"Day {max(days_on, 0)} of treatment: LDN can take 1 to 3 months to work "
-                "(seed 000; seed 003 says several weeks), so the recommendation is due on "
+                "(another source says several weeks), so the recommendation is due on "
                 f"{due.isoformat()} (day {RECOMMENDATION_DAY}).",
                 sources=TIME_TO_WORK,
             )
@@ -484,7 +484,7 @@ def _recommend(
         Reason(
             text="No important change after 3 months, when LDN has usually had time to work; in "
             "one clinic 64% of patients who took LDN reported some relief (McKenzie-Brown 2023) "
-            "and about half continued long-term (seed 003).",
+            "and about half continued long-term (as a medical Q&A article reports).",
             sources=TIME_TO_WORK + CLINIC_OUTCOMES,
         )
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 
+from ldnkit.domain.plan_gate import Override, StartCheck
 from ldnkit.domain.titration import Plan
 from ldnkit.knowledge import knowledge_base
 from ldnkit.knowledge.protocols import protocol_book
@@ -27,11 +29,39 @@ def _dose(mg: float) -> str:
     return f"{mg:g} mg"
 
 
-def plan_to_text(plan: Plan, patient_label: str | None = None) -> str:
-    """The plan's steps, pauses, adjustments, patient notes and the full citations."""
+def screen_lines(check: StartCheck, override: Override | None) -> list[str]:
+    """What the plan's start was checked against and, when it starts against it, the override."""
+    screening = check.screening
+    earliest = screening.earliest_start
+    lines = [
+        f"Safety screen for {check.screened_on}: {screening.verdict}, "
+        + (f"earliest start {earliest}." if earliest else "no start date.")
+    ]
+    if override is not None:
+        who = f" by {override.by}" if override.by else ""
+        at = override.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+        lines += ["STARTED AGAINST THE SAFETY SCREEN (the prescriber's decision)"]
+        lines += _wrap(check.explanation(), indent="  ")
+        lines += _wrap(f"Decided{who} on {at} UTC. Reason: {override.reason}", indent="  ")
+    return lines
+
+
+def plan_to_text(
+    plan: Plan,
+    patient_label: str | None = None,
+    check: StartCheck | None = None,
+    override: Override | None = None,
+) -> str:
+    """The plan's steps, pauses, adjustments, patient notes and the full citations.
+
+    With `check`, the safety screen the start was checked against (and any override of it) is
+    printed under the heading, where whoever reads the plan sees it first.
+    """
     lines = [f"LDN titration plan ({plan.protocol} protocol)"]
     if patient_label:
         lines.append(f"For: {patient_label}")
+    if check is not None:
+        lines += [*screen_lines(check, override), ""]
     lines += [
         f"Target dose: {_dose(plan.target_mg)}, one dose a day.",
         "Each step runs from its first date to its last date, both included.",

@@ -12,12 +12,16 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 # The kinds of source. The issue's list plus `criteria` (diagnostic criteria papers), `cohort`
-# (registry and cohort studies) and `in-vitro` (laboratory studies).
+# (registry and cohort studies), `in-vitro` (laboratory studies), `uncontrolled` (single-arm or
+# before-after studies without a control group) and `protocol` (a trial's published plan, no
+# results yet), so that a source is never shown as a stronger design than it is.
 SourceKind = Literal[
     "rct",
     "crossover",
+    "uncontrolled",
     "case-series",
     "case-report",
+    "protocol",
     "guideline",
     "label",
     "review",
@@ -28,14 +32,17 @@ SourceKind = Literal[
 ]
 SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
 
-# Sources of these kinds may have no DOI, PMID or URL: the seeds (the lay articles users gave
-# the project, known by their text) and lay guidance such as compounders' leaflets.
+# Sources of these kinds may have no DOI, PMID or URL: lay articles known by their publisher,
+# title and date, and lay guidance such as compounders' leaflets.
 UNLINKED_KINDS: frozenset[str] = frozenset({"lay"})
 
-# How strong the evidence for LDN in a condition is, strongest first.
+# How strong the evidence for LDN in a condition is, strongest first. A level names the designs
+# behind it: "small-trials" needs a controlled trial, "uncontrolled" has none.
 EvidenceLevel = Literal[
     "rct",  # randomised trials (placebo or active comparator, incl. crossover) support a benefit
-    "small-trials",  # small, pilot or uncontrolled studies, or case series; benefit uncertain
+    "mixed",  # randomised trials disagree, or a primary outcome failed while others improved
+    "small-trials",  # small or pilot controlled trials only; benefit uncertain
+    "uncontrolled",  # uncontrolled before-after studies or case series only, no control group
     "case-reports",  # only individual case reports
     "reported-use",  # used or proposed in the sources, without trial results there
     "preclinical",  # animal or laboratory data only

@@ -1,1 +1,5 @@
-"""Use cases that the web app, the CLI and the demo share (one home for each)."""
+"""Use cases: what the web pages, the JSON API and the command line do, each written once.
+
+A service calls the domain for decisions and the store for records; the adapters only parse
+their input, call one service and render what it returns.
+"""

@@ -121,6 +121,14 @@ class ScreeningRow(Base):
 
 class PlanRow(Base):
     __tablename__ = "plans"
+    __table_args__ = (
+        # An override always has its reason and its time; never one without the other.
+        CheckConstraint(
+            "(override_reason IS NULL AND override_at IS NULL) OR "
+            "(override_reason IS NOT NULL AND override_at IS NOT NULL)",
+            name="plan_override_complete",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -129,6 +137,18 @@ class PlanRow(Base):
     start: Mapped[dt.date] = mapped_column(Date)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     steps: Mapped[list[Any]] = mapped_column(JSON)
+    # The safety screen the start was checked against: its verdict, earliest start, the day it
+    # was made for and its findings. Null on plans saved before plans were checked.
+    screen_verdict: Mapped[str | None] = mapped_column(String(20))
+    screen_earliest_start: Mapped[dt.date | None] = mapped_column(Date)
+    screened_on: Mapped[dt.date | None] = mapped_column(Date)
+    screen_findings: Mapped[list[Any] | None] = mapped_column(JSON)
+    # A clinician's explicit decision to start against the screen: why, who and when.
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_by: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", name="fk_plans_override_by_accounts")
+    )
+    override_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DiaryRow(Base):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from ldnkit.domain.diary import DiaryEntry
+    from ldnkit.domain.plan_gate import Override, StartCheck
 
 Role = Literal["clinician", "patient"]
 
@@ -67,6 +68,10 @@ class SavedPlan:
     start: dt.date
     request: dict[str, Any]
     steps: list[dict[str, Any]]
+    # The safety screen the start was checked against (None on plans saved before the check),
+    # and the clinician's override when the plan starts against it.
+    check: StartCheck | None = None
+    override: Override | None = None
 
 
 @dataclass(frozen=True)

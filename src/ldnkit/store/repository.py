@@ -14,14 +14,16 @@ import secrets
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy import Engine, Select, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ldnkit.domain.diary import DiaryEntry, MergeConflict, MergePolicy, merge_entries
+from ldnkit.domain.plan_gate import Override, StartCheck, check_start
+from ldnkit.domain.screening import Finding, Screening, Verdict
 from ldnkit.store import migrate
 from ldnkit.store.attempts import AttemptLimit, TooManyAttempts, retry_after_seconds
 from ldnkit.store.database import is_sqlite, make_engine
@@ -587,10 +589,12 @@ class Store:
             ):
                 verdicts[patient_id] = verdict  # the newest screening wins
             plans: dict[int, SavedPlan] = {}
-            for plan in s.scalars(
-                select(PlanRow).where(PlanRow.patient_id.in_(ids)).order_by(PlanRow.id)
+            for plan, author in s.execute(
+                _plans_with_override_author()
+                .where(PlanRow.patient_id.in_(ids))
+                .order_by(PlanRow.id)
             ):
-                plans[plan.patient_id] = _plan(plan)
+                plans[plan.patient_id] = _plan(plan, author)
             diaries: dict[int, list[DiaryEntry]] = {i: [] for i in ids}
             for entry in s.scalars(
                 select(DiaryRow)
@@ -672,25 +676,52 @@ class Store:
         start: dt.date,
         request: dict[str, Any],
         steps: list[dict[str, Any]],
+        *,
+        check: StartCheck | None = None,
+        override: Override | None = None,
     ) -> SavedPlan:
-        """Save a titration plan; the newest plan is the patient's current one."""
+        """Save a titration plan; the newest plan is the patient's current one.
+
+        `check` is the safety screen its start was checked against; `override`, a clinician's
+        decision to start against it, gets an audit entry of its own with the reason.
+        """
         with self._patient_tx(actor, patient_id, "write", "plan", clinician_only=True) as (s, _):
             row = PlanRow(
                 patient_id=patient_id, protocol=protocol, start=start, request=request, steps=steps
             )
+            if check is not None:
+                row.screen_verdict = check.screening.verdict
+                row.screen_earliest_start = check.screening.earliest_start
+                row.screened_on = check.screened_on
+                row.screen_findings = [_finding_data(f) for f in check.screening.findings]
+            if override is not None:
+                row.override_reason = override.reason
+                row.override_by = actor.account_id
+                row.override_at = override.at
+                self._audit(
+                    s,
+                    actor,
+                    "write",
+                    patient_id,
+                    "plan started against the screen",
+                    f"{check.explanation() if check else ''} Reason: {override.reason}".strip(),
+                )
             s.add(row)
             s.flush()
-            return _plan(row)
+            return _plan(row, actor.email if override is not None else None)
 
     def current_plan(self, actor: Actor, patient_id: int) -> SavedPlan | None:
         with self._patient_tx(actor, patient_id, "read", "plan") as (s, _):
-            row = s.scalar(
-                select(PlanRow)
+            found = s.execute(
+                _plans_with_override_author()
                 .where(PlanRow.patient_id == patient_id)
                 .order_by(PlanRow.id.desc())
                 .limit(1)
-            )
-            return _plan(row) if row else None
+            ).first()
+            if found is None:
+                return None
+            plan, author = found
+            return _plan(plan, author)
 
     # -- diary ----------------------------------------------------------------------------
 
@@ -891,7 +922,47 @@ def _screening(row: ScreeningRow) -> SavedScreening:
     )
 
 
-def _plan(row: PlanRow) -> SavedPlan:
+def _plans_with_override_author() -> Select[PlanRow, str]:
+    """Plans with the email of the account that overrode the screen, if any did."""
+    return select(PlanRow, AccountRow.email).outerjoin(
+        AccountRow, AccountRow.id == PlanRow.override_by
+    )
+
+
+def _finding_data(finding: Finding) -> dict[str, Any]:
+    # The day a finding stops applying is kept too: it tells a washout from the screen's own day.
+    resolves_on = finding.resolves_on.isoformat() if finding.resolves_on else None
+    return {**finding.model_dump(mode="json"), "resolves_on": resolves_on}
+
+
+def _finding(data: dict[str, Any]) -> Finding:
+    resolves_on = data.get("resolves_on")
+    return Finding(
+        rule=data["rule"],
+        severity=data["severity"],
+        subject=data["subject"],
+        message=data["message"],
+        sources=tuple(data.get("sources", ())),
+        resolves_on=dt.date.fromisoformat(resolves_on) if resolves_on else None,
+    )
+
+
+def _start_check(row: PlanRow) -> StartCheck | None:
+    """The check the plan's start passed (or was overridden on), rebuilt from what was kept."""
+    if row.screen_verdict is None or row.screened_on is None:
+        return None
+    screening = Screening(
+        cast(Verdict, row.screen_verdict),
+        row.screen_earliest_start,
+        tuple(_finding(f) for f in row.screen_findings or ()),
+    )
+    return check_start(screening, row.start, row.screened_on)
+
+
+def _plan(row: PlanRow, override_author: str | None = None) -> SavedPlan:
+    override = None
+    if row.override_reason is not None and row.override_at is not None:
+        override = Override(row.override_reason, _aware(row.override_at), override_author)
     return SavedPlan(
         row.id,
         row.patient_id,
@@ -900,6 +971,8 @@ def _plan(row: PlanRow) -> SavedPlan:
         row.start,
         row.request,
         list(row.steps),
+        _start_check(row),
+        override,
     )
 
 

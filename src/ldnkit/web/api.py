@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from pydantic import BaseModel, Field
 
 from ldnkit.domain.diary import DiaryEntry
+from ldnkit.domain.plan_gate import OVERRIDE_REASON_MAX
 from ldnkit.domain.response import ResponseAssessment
-from ldnkit.store.records import PatientRecord
+from ldnkit.domain.titration import PlanRequest
+from ldnkit.services import plans
+from ldnkit.store.records import Actor, PatientRecord, SavedPlan
 from ldnkit.validation import InputError, nul_problems
-from ldnkit.web.deps import ApiActor, StoreDep
+from ldnkit.web.deps import ApiActor, StoreDep, WrongRole
 from ldnkit.web.security import TOKEN_LIFETIME, LoginRequired, authenticate
 from ldnkit.web.views import parse, patient_view
 
@@ -51,6 +54,72 @@ class AssessmentOut(BaseModel):
     patient_id: int
     status: Literal["no_plan"] | str
     assessment: ResponseAssessment | None
+
+
+class PlanIn(PlanRequest):
+    """A plan to save: a protocol (custom with its numbers), a start, and an optional override."""
+
+    override_reason: str | None = Field(
+        default=None,
+        description="A clinician's reason for starting against the safety screen (1 to "
+        f"{OVERRIDE_REASON_MAX} characters). Needed only when the screen does not allow the "
+        "start: a contraindicated patient, a start before the earliest start, or no start date.",
+    )
+
+
+class PlanScreenOut(BaseModel):
+    """The safety screen the plan's start was checked against (made for `screened_on`)."""
+
+    screened_on: dt.date
+    verdict: str
+    earliest_start: dt.date | None
+    start_allowed: bool = Field(description="Whether the screen allowed the start by itself")
+    explanation: str = Field(description="Why the screen did not allow the start (else empty)")
+    findings: list[dict[str, Any]]
+
+
+class OverrideOut(BaseModel):
+    """A clinician's decision to start the plan against the safety screen."""
+
+    reason: str
+    by: str | None
+    at: dt.datetime
+
+
+class PlanOut(BaseModel):
+    patient_id: int
+    created_at: dt.datetime
+    protocol: str
+    start: dt.date
+    request: dict[str, Any]
+    steps: list[dict[str, Any]]
+    screen: PlanScreenOut | None = Field(
+        description="Null for plans saved before plans were checked against the screen"
+    )
+    override: OverrideOut | None
+
+
+def _plan_out(saved: SavedPlan) -> PlanOut:
+    check, override = saved.check, saved.override
+    return PlanOut(
+        patient_id=saved.patient_id,
+        created_at=saved.created_at,
+        protocol=saved.protocol,
+        start=saved.start,
+        request=saved.request,
+        steps=saved.steps,
+        screen=PlanScreenOut.model_validate(check.model_dump()) if check else None,
+        override=OverrideOut.model_validate(override.model_dump()) if override else None,
+    )
+
+
+def _clinician(actor: ApiActor) -> Actor:
+    if actor.role != "clinician":
+        raise WrongRole
+    return actor
+
+
+ClinicianActor = Annotated[Actor, Depends(_clinician)]
 
 
 def _patient_out(record: PatientRecord, **extra: Any) -> PatientOut:
@@ -151,6 +220,13 @@ async def record(
     """Record a day's entry (backdating allowed); a second entry for a day needs `how`."""
     from starlette.concurrency import run_in_threadpool
 
+    entry: DiaryEntry = parse(DiaryEntry, await _json_body(request))
+    saved: DiaryEntry = await run_in_threadpool(store.record_entry, actor, patient_id, entry, how)
+    return saved
+
+
+async def _json_body(request: Request) -> Any:
+    """The request's JSON body; text that is not JSON, or text holding NUL, is bad input."""
     try:
         data = await request.json()
     except ValueError:
@@ -158,9 +234,68 @@ async def record(
     problems = nul_problems(data)
     if problems:
         raise InputError(problems)
-    entry: DiaryEntry = parse(DiaryEntry, data)
-    saved: DiaryEntry = await run_in_threadpool(store.record_entry, actor, patient_id, entry, how)
-    return saved
+    return data
+
+
+@router.get(
+    "/patients/{patient_id}/plan",
+    response_model=PlanOut,
+    responses={
+        **UNAUTHORIZED,
+        404: {"description": "No plan yet, or no such patient (or not one this account may see)"},
+    },
+)
+def current_plan(patient_id: int, actor: ApiActor, store: StoreDep) -> PlanOut:
+    """The current plan: steps, the safety screen its start was checked against, any override."""
+    saved = store.current_plan(actor, patient_id)
+    if saved is None:
+        raise HTTPException(404, "This patient has no plan yet.")
+    return _plan_out(saved)
+
+
+@router.post(
+    "/patients/{patient_id}/plan",
+    response_model=PlanOut,
+    status_code=201,
+    responses={
+        **UNAUTHORIZED,
+        **NOT_YOURS,
+        403: {"description": "Not a clinician's token: only clinicians make plans"},
+        422: {
+            "description": "Bad input, one problem per field with its path; or a start the "
+            "safety screen does not allow (field `start`: a start on or after the earliest "
+            "start; field `override_reason`: contraindicated, or no start date yet) without "
+            "an override_reason"
+        },
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PlanIn.model_json_schema()}},
+        }
+    },
+)
+async def save_plan(
+    patient_id: int, request: Request, actor: ClinicianActor, store: StoreDep
+) -> PlanOut:
+    """Save a new current plan once the patient's safety screen allows its start.
+
+    The patient's saved profile is screened for the plan's start day. A contraindicated
+    patient, a start before the earliest start, or a screen that cannot give a start date yet
+    is refused (422) unless `override_reason` records the clinician's decision; the override is
+    kept with the plan and audited.
+    """
+    from starlette.concurrency import run_in_threadpool
+
+    body: PlanIn = parse(PlanIn, await _json_body(request))
+    plan_request = PlanRequest.model_validate(body.model_dump(exclude={"override_reason"}))
+    try:
+        saved: SavedPlan = await run_in_threadpool(
+            plans.save_plan, store, actor, patient_id, plan_request, body.override_reason
+        )
+    except plans.PlanRefused as exc:
+        raise InputError([exc.check.problem("start", "override_reason")]) from None
+    return _plan_out(saved)
 
 
 @router.get(

@@ -12,13 +12,16 @@ from markupsafe import Markup
 from ldnkit.analytics.charts import fiqr_chart_svg, symptom_chart_svg, symptom_chart_text
 from ldnkit.domain.criteria import FIQR_ITEMS, PAIN_AREAS, evaluate
 from ldnkit.domain.formulation import capsules, liquid
+from ldnkit.domain.plan_gate import StartCheck
 from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.screening import screen
 from ldnkit.domain.titration import Plan, PlanRequest, build_plan
 from ldnkit.export.calendar import plan_to_ics
 from ldnkit.export.printable import plan_to_text
 from ldnkit.knowledge import knowledge_base
+from ldnkit.services import plans
 from ldnkit.services.accounts import Login, add_patient, parse_login
+from ldnkit.services.plans import PlanRefused
 from ldnkit.store.records import Actor, PatientRecord
 from ldnkit.store.repository import NotFound, Store
 from ldnkit.validation import InputError, Problem, show
@@ -388,25 +391,73 @@ def _supply(plan: Plan, form: Form) -> dict[str, Any]:
     return out
 
 
+# The override as the plan page names it; the refusal messages point to it in these words.
+OVERRIDE_LABEL = "Start against the safety screen"
+
+
+def _start_advice(check: StartCheck) -> str:
+    """Why the screen does not allow this start, and what to do next, in the plan page's words."""
+    tick = f"tick \u201c{OVERRIDE_LABEL}\u201d and write why"
+    if check.refusal == "before-earliest-start":
+        then = f"Choose a start date on or after {check.screening.earliest_start}, or {tick}."
+    elif check.refusal == "before-screening":
+        then = f"Choose a start date from {check.screened_on} on, or {tick}."
+    elif check.refusal == "no-earliest-start":
+        then = (
+            f"Record what the screen asks for in the patient's profile and screen again, or {tick}."
+        )
+    else:
+        then = f"To save a plan anyway, {tick}."
+    return f"{check.explanation()} {then}"
+
+
+def _plan_page(
+    request: Request,
+    store: Store,
+    actor: Actor,
+    record: PatientRecord,
+    context: dict[str, Any],
+    *,
+    partial: bool = False,
+    status_code: int = 200,
+) -> Response:
+    """The plan builder, with today's safety screen of the patient beside the form."""
+    full = {"record": record, "saved": None, "plan": None, **context}
+    if not partial:
+        full["screen"] = plans.screen_today(store, actor, record.id, today())
+        full["screened_on"] = today()
+        full["override_label"] = OVERRIDE_LABEL
+    return page(
+        request, "plan_preview.html" if partial else "plan.html", full, status_code=status_code
+    )
+
+
 @router.get("/patients/{patient_id}/plan")
 def plan_builder(
     request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
 ) -> Response:
     record = store.patient(session.actor, patient_id)
     saved = store.current_plan(session.actor, patient_id)
-    values = (
-        dict(saved.request) if saved else {"protocol": "standard", "start": today().isoformat()}
-    )
+    if saved:
+        values = dict(saved.request)
+    else:
+        # A new plan starts on the screen's earliest start; none when the screen gives none.
+        earliest = plans.screen_today(store, session.actor, patient_id, today()).earliest_start
+        values = {"protocol": "standard", "start": earliest.isoformat() if earliest else ""}
     values.update({"supply_days": "60", "tablet_mg": "50", "volume_ml": "50"})
     plan = plan_of(saved)
     context = {
-        "record": record,
         "values": {k: "" if v is None else str(v) for k, v in values.items()},
         "plan": plan,
         "saved": saved,
         **(_supply(plan, Form()) if plan else {}),
     }
-    return page(request, "plan.html", context)
+    return _plan_page(request, store, session.actor, record, context)
+
+
+def _override_reason(form: Form) -> str | None:
+    """The clinician's reason, only when the override box is ticked: never implied."""
+    return form.get("override_reason") if form.get("override") == "yes" else None
 
 
 @router.post("/patients/{patient_id}/plan")
@@ -416,39 +467,33 @@ def plan_submit(
     record = store.patient(session.actor, patient_id)
     values: dict[str, Any] = {k: v[0] for k, v in form.fields.items()}
     partial = request.headers.get("hx-request") == "true"
+    context: dict[str, Any] = {"values": values}
     try:
         plan_request = plan_request_from_form(form)
         plan = build_plan(plan_request)
+        if form.get("action") == "save":
+            plans.save_plan(
+                store, session.actor, patient_id, plan_request, _override_reason(form),
+                today=today(),
+            )  # fmt: skip
+            return RedirectResponse(f"/clinic/patients/{patient_id}/plan?saved=1", status_code=303)
     except InputError as exc:
-        context = {
-            "record": record,
-            "values": values,
-            "plan": None,
-            "saved": None,
-            "errors": problems_by_field(exc.problems),
-            "problems": [str(p) for p in exc.problems],
-        }
-        return page(
-            request, "plan_preview.html" if partial else "plan.html", context, status_code=422
+        context.update(
+            errors=problems_by_field(exc.problems), problems=[str(p) for p in exc.problems]
         )
-    if form.get("action") == "save":
-        store.save_plan(
-            session.actor,
-            patient_id,
-            plan_request.protocol,
-            plan_request.start,
-            plan_request.model_dump(mode="json"),
-            [s.model_dump(mode="json") for s in plan.steps],
+        return _plan_page(
+            request, store, session.actor, record, context, partial=partial, status_code=422
         )
-        return RedirectResponse(f"/clinic/patients/{patient_id}/plan?saved=1", status_code=303)
-    context = {
-        "record": record,
-        "values": values,
-        "plan": plan,
-        "saved": None,
-        **_supply(plan, form),
-    }
-    return page(request, "plan_preview.html" if partial else "plan.html", context)
+    except PlanRefused as exc:
+        refusal = "Not saved. " + _start_advice(exc.check)
+        context.update(plan=plan, refusal=refusal, **_supply(plan, form))
+        return _plan_page(
+            request, store, session.actor, record, context, partial=partial, status_code=422
+        )
+    check = plans.start_check(store, session.actor, patient_id, plan_request.start, today())
+    warning = None if check.allowed else _start_advice(check)
+    context.update(plan=plan, start_warning=warning, **_supply(plan, form))
+    return _plan_page(request, store, session.actor, record, context, partial=partial)
 
 
 def ics_response(store: Store, actor: Actor, patient_id: int) -> Response:
@@ -474,14 +519,12 @@ def plan_print(
     request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
 ) -> Response:
     record = store.patient(session.actor, patient_id)
-    plan = plan_of(store.current_plan(session.actor, patient_id))
-    if plan is None:
+    saved = store.current_plan(session.actor, patient_id)
+    plan = plan_of(saved)
+    if saved is None or plan is None:
         raise NotFound(f"plan of patient {patient_id}")
-    return page(
-        request,
-        "plan_print.html",
-        {"record": record, "plan": plan, "text": plan_to_text(plan, record.name)},
-    )
+    text = plan_to_text(plan, record.name, saved.check, saved.override)
+    return page(request, "plan_print.html", {"record": record, "plan": plan, "text": text})
 
 
 # -- criteria -------------------------------------------------------------------------------

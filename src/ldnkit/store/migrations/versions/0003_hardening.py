@@ -1,7 +1,7 @@
 """hardening: diary authors and versions, sign-in attempts, session idle time
 
 Revision ID: 0003_hardening
-Revises: 0002
+Revises: 0003 (plan overrides)
 
 - diary_entries.entered_by / entered_role: who entered the day (null for older days: unknown);
 - diary_entry_versions: every version of a day that a later change replaced;
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_hardening"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
