@@ -106,13 +106,14 @@ def main() -> None:
         if not args.no_spark and shutil.which("java"):
             spark = timed(
                 "spark engine (local[*])",
-                lambda: screen_population(
-                    folder, AS_OF, scratch / "spark.parquet", engine="spark"
-                ),
+                lambda: screen_population(folder, AS_OF, scratch / "spark.parquet", engine="spark"),
                 patients,
             )
-        slow = None if args.no_naive else timed("naive pure-Python pass", lambda: naive(folder),
-                                                 patients)
+        slow = (
+            None
+            if args.no_naive
+            else timed("naive pure-Python pass", lambda: naive(folder), patients)
+        )
         print()
         print(f"duckdb / plain scan : {duck / scan:6.2f}x   (target >= 0.5)")
         if slow:

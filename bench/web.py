@@ -33,7 +33,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from ldnkit.store.demo import DEMO_CLINICIAN, DEMO_PASSWORD
+from ldnkit.services.demo import DEMO_CLINICIAN, DEMO_PASSWORD
 from ldnkit.web.server import api_token, sign_in, wait_until_serving
 
 

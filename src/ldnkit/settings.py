@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ldnkit.validation import InputError, Problem, problems_from
@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     cds_clients: Path | None = None
     # "off" disables CDS Hooks JWT checks: for local testing only, announced loudly at start.
     cds_auth: Literal["on", "off"] = "on"
+    # Sign-in: after 5 wrong passwords for one email (30 from one client address) each further
+    # attempt waits this many seconds, twice as long each time, up to the maximum.
+    login_wait_seconds: float = Field(30.0, gt=0, le=86400)
+    login_max_wait_seconds: float = Field(900.0, gt=0, le=86400)
+    # A browser session or API token unused for this many minutes ends (sign in again).
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
 
 
 def get_settings() -> Settings:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from ldnkit.knowledge import knowledge_base
+from ldnkit.services.demo import DEMO_CLINICIAN, DEMO_PASSWORD, seed_demo
 from ldnkit.settings import Settings
-from ldnkit.store.demo import DEMO_CLINICIAN, DEMO_PASSWORD, seed_demo
 from ldnkit.store.repository import Store
 from ldnkit.web.server import background_server
 

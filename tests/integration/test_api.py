@@ -13,8 +13,8 @@ import pytest
 
 from ldnkit.demo.diaries import demo_diary
 from ldnkit.domain.titration import PlanRequest, build_plan
+from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
-from ldnkit.store.accounts import NewAccount, create_account
 from ldnkit.store.repository import Store
 from ldnkit.web.server import api_token, background_server
 

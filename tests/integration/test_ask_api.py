@@ -10,7 +10,7 @@ import pytest
 
 from ldnkit.knowledge import knowledge_base
 from ldnkit.settings import Settings
-from ldnkit.store.accounts import NewAccount, create_account
+from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.store.repository import Store
 from ldnkit.web.server import api_token, background_server
 

@@ -11,11 +11,11 @@ from markupsafe import escape
 
 from ldnkit.knowledge import knowledge_base
 from ldnkit.settings import Settings
-from ldnkit.store.accounts import NewAccount, create_account
+from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.store.repository import Store
 from ldnkit.web.server import background_server, csrf_from, sign_in
 
-PASSWORD = "ask-pages-1"
+PASSWORD = "ask-pages-12"
 DOCTOR = "doc@askpages.test"
 PATIENT = "pat@askpages.test"
 

@@ -10,7 +10,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from ldnkit.bootstrap import open_store
 from ldnkit.cli import main
-from ldnkit.store.demo import seed_demo
+from ldnkit.services.demo import seed_demo
 
 SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea-bulk-10"
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
@@ -18,8 +18,15 @@ BACK_PAIN_PATIENT = "ca15b832-01e4-41dd-6a52-97bd3e5510cb"
 
 
 def test_fhir_profile_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["fhir", "profile", str(SYNTHEA), "--patient", BACK_PAIN_PATIENT,
-            "--as-of", "2026-11-23"]
+    args = [
+        "fhir",
+        "profile",
+        str(SYNTHEA),
+        "--patient",
+        BACK_PAIN_PATIENT,
+        "--as-of",
+        "2026-11-23",
+    ]
     assert main(args) == 0
     table = capsys.readouterr().out
     assert "age 40, sex female" in table
@@ -35,11 +42,15 @@ def test_fhir_profile_of_spec_example(capsys: pytest.CaptureFixture[str]) -> Non
     path = FIXTURES / "medicationrequest0301.json"
     assert main(["fhir", "profile", str(path), "--as-of", "2015-01-20", "--json"]) == 0
     profile = json.loads(capsys.readouterr().out)
-    assert profile["medications"] == [{
-        "name": "Oral Form Oxycodone (product)", "rxnorm": None, "status": "stopped",
-        # 10-day supply from 2015-01-15, capped at the day the record is read.
-        "last_dose": "2015-01-20",
-    }]
+    assert profile["medications"] == [
+        {
+            "name": "Oral Form Oxycodone (product)",
+            "rxnorm": None,
+            "status": "stopped",
+            # 10-day supply from 2015-01-15, capped at the day the record is read.
+            "last_dose": "2015-01-20",
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -60,13 +71,21 @@ def test_fhir_profile_invalid_resource_names_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "order.json"
-    path.write_text(json.dumps({
-        "resourceType": "MedicationRequest", "id": "rx9", "status": "stoped", "intent": "order",
-        "subject": {"reference": "Patient/p"}, "medicationCodeableConcept": {"text": "tramadol"},
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "resourceType": "MedicationRequest",
+                "id": "rx9",
+                "status": "stoped",
+                "intent": "order",
+                "subject": {"reference": "Patient/p"},
+                "medicationCodeableConcept": {"text": "tramadol"},
+            }
+        )
+    )
     assert main(["fhir", "profile", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: MedicationRequest/rx9.status: got \"stoped\"; expected one of")
+    assert err.startswith('error: MedicationRequest/rx9.status: got "stoped"; expected one of')
 
 
 @pytest.fixture
@@ -105,7 +124,10 @@ def test_export_fhir_writes_a_valid_bundle(
     ],
 )
 def test_export_fhir_bad_input_exits_2(
-    clinic: str, args: list[str], field: str, tmp_path: Path,
+    clinic: str,
+    args: list[str],
+    field: str,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     args = [a.replace("{clinic}", clinic) for a in args]

@@ -46,7 +46,8 @@ def test_spec_example_statement_names_contained_ndc_product() -> None:
 def test_synthea_resolved_conditions_and_stopped_orders_do_not_count() -> None:
     profile = profile_from_file(SYNTHEA, AS_OF, f"Patient/{MEPERIDINE_PATIENT}")
     conditions = [
-        c for c in synthea_lines("Condition")
+        c
+        for c in synthea_lines("Condition")
         if c["subject"] == {"reference": f"Patient/{MEPERIDINE_PATIENT}"}
     ]
     active_codes = {
@@ -55,7 +56,8 @@ def test_synthea_resolved_conditions_and_stopped_orders_do_not_count() -> None:
         if c["clinicalStatus"]["coding"][0]["code"] == "active"  # type: ignore[index]
     }
     resolved_codes = {
-        c["code"]["coding"][0]["code"] for c in conditions  # type: ignore[index]
+        c["code"]["coding"][0]["code"]
+        for c in conditions  # type: ignore[index]
     } - active_codes
     got = {c.code for c in profile.conditions if isinstance(c, CodedCondition)}
     assert got == active_codes
@@ -101,12 +103,24 @@ def test_bundle_with_urn_uuid_references(tmp_path: Path) -> None:
         "resourceType": "Bundle",
         "type": "collection",
         "entry": [
-            {"fullUrl": "urn:uuid:6b0c", "resource": {"resourceType": "Patient",
-                                                     "gender": "male", "birthDate": "1960-04-13"}},
-            {"fullUrl": "urn:uuid:77aa", "resource": {
-                "resourceType": "MedicationRequest", "status": "active", "intent": "order",
-                "subject": {"reference": "urn:uuid:6b0c"},
-                "medicationCodeableConcept": {"text": "Methadone 10 mg tablet"}}},
+            {
+                "fullUrl": "urn:uuid:6b0c",
+                "resource": {
+                    "resourceType": "Patient",
+                    "gender": "male",
+                    "birthDate": "1960-04-13",
+                },
+            },
+            {
+                "fullUrl": "urn:uuid:77aa",
+                "resource": {
+                    "resourceType": "MedicationRequest",
+                    "status": "active",
+                    "intent": "order",
+                    "subject": {"reference": "urn:uuid:6b0c"},
+                    "medicationCodeableConcept": {"text": "Methadone 10 mg tablet"},
+                },
+            },
         ],
     }
     path = tmp_path / "bundle.json"
@@ -124,8 +138,11 @@ def test_bad_line_in_bulk_file_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_invalid_resource_in_bundle_is_reported_by_name_and_field(tmp_path: Path) -> None:
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": {"resourceType": "Patient", "id": "p1", "birthDate": "13/04/1960"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": {"resourceType": "Patient", "id": "p1", "birthDate": "13/04/1960"}}],
+    }
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle))
     with pytest.raises(InputError) as caught:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -34,17 +32,6 @@ INJECTIONS = [
     "Robert'); DELETE FROM diary_entries;--",
     "ümlaut ☃ \u202e",
 ]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    fresh_database: Callable[[str, Path], AbstractContextManager[str]],
-) -> Iterator[str]:
-    """A URL for an empty database of each kind; PostgreSQL gets a fresh database per test."""
-    with fresh_database(request.param, tmp_path) as url:
-        yield url
 
 
 @pytest.fixture

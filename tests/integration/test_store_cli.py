@@ -46,7 +46,7 @@ def test_users_create_makes_a_clinician_and_a_patient_with_their_record(
     db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["users", "create", "--role", "clinician", "--email", "Doc@Clinic.test"]
-    assert main([*args, "--password", "doctor-pass", "--name", "Dr Doc"]) == 0
+    assert main([*args, "--password", "doctor-pass-1", "--name", "Dr Doc"]) == 0
     assert "Created clinician doc@clinic.test" in capsys.readouterr().out
     patient_args = ["users", "create", "--role", "patient", "--email", "pat@home.test"]
     code = main([*patient_args, "--password", "patient-pass", "--clinician", "doc@clinic.test",
@@ -73,8 +73,11 @@ def test_users_create_refuses_bad_input_with_one_line_per_field(
     assert code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == [
-        'error: email: got "nope"; expected an email address like name@example.org',
-        'error: password: got "short"; expected a password of 8 to 200 characters',
+        'error: email: got "nope"; expected an email address like name@example.org '
+        "(An email address must have an @-sign.)",
+        "error: password: got a password of 5 characters; expected a password of 12 to 1024 "
+        "characters that is not a common password and not the email (a few words together are "
+        "easy to remember)",
         "error: clinician: got null; expected the email of the patient's clinician",
     ]
 
@@ -82,7 +85,7 @@ def test_users_create_refuses_bad_input_with_one_line_per_field(
 def test_users_create_refuses_an_unknown_clinician_and_a_taken_email(
     db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = ["users", "create", "--password", "long-enough"]
+    base = ["users", "create", "--password", "long-enough-pw"]
     assert main([*base, "--role", "patient", "--email", "p@x.test", "--clinician", "n@x.test"]) == 2
     assert 'clinician: got "n@x.test"; expected the email of a clinician account' in (
         capsys.readouterr().err
@@ -139,7 +142,7 @@ def test_a_database_url_that_cannot_be_used_exits_2_naming_the_setting(
             "--email",
             "a@b.test",
             "--password",
-            "long-enough",
+            "long-enough-pw",
         ],
     ):
         assert main(command) == 2

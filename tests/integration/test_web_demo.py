@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from ldnkit.services.demo import DEMO_CLINICIAN, DEMO_PASSWORD, seed_demo
 from ldnkit.settings import Settings
-from ldnkit.store.demo import DEMO_CLINICIAN, DEMO_PASSWORD, seed_demo
 from ldnkit.store.repository import Store
 from ldnkit.web.server import background_server, sign_in
 

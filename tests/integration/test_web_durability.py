@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from ldnkit.store.accounts import NewAccount, create_account
+from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.store.repository import Store
 from ldnkit.web.server import api_token, wait_until_serving
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
-from ldnkit.store.accounts import NewAccount, create_account
 from ldnkit.store.repository import Store
 from ldnkit.web.server import background_server, csrf_from, sign_in
 

@@ -12,8 +12,8 @@ import pytest
 from fastapi.routing import APIRoute
 from markupsafe import escape
 
+from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
-from ldnkit.store.accounts import NewAccount, create_account
 from ldnkit.store.repository import Store
 from ldnkit.web.app import create_app
 from ldnkit.web.server import background_server, csrf_from, sign_in

@@ -32,7 +32,8 @@ def test_plan_has_one_dosage_instruction_per_step() -> None:
     ]
     first, last = dosages[0]["timing"]["repeat"], dosages[-1]["timing"]["repeat"]
     assert first["boundsPeriod"] == {
-        "start": plan.steps[0].start.isoformat(), "end": plan.steps[0].end.isoformat()  # type: ignore[union-attr]
+        "start": plan.steps[0].start.isoformat(),
+        "end": plan.steps[0].end.isoformat(),  # type: ignore[union-attr]
     }
     assert "end" not in last["boundsPeriod"]  # the target dose continues
     assert first["when"] == ["HS"]  # bedtime
@@ -55,7 +56,8 @@ def test_diary_pain_is_loinc_72514_3_and_missing_scores_are_left_out() -> None:
     assert len(observations) == 4 + 3
     pain = [o for o in observations if o["code"].get("coding")]
     assert [(o["effectiveDateTime"], o["valueInteger"]) for o in pain] == [
-        (START.isoformat(), 7), ((START + dt.timedelta(days=1)).isoformat(), 4)
+        (START.isoformat(), 7),
+        ((START + dt.timedelta(days=1)).isoformat(), 4),
     ]
     assert {o["code"]["coding"][0]["code"] for o in pain} == {"72514-3"}
 

@@ -41,7 +41,10 @@ def test_active_request_keeps_rxnorm_code_and_display() -> None:
     med = medication_from_fhir(request())
     assert med is not None
     assert (med.rxnorm, med.name, med.status, med.last_dose) == (
-        "835603", "tramadol 50 MG", "active", None
+        "835603",
+        "tramadol 50 MG",
+        "active",
+        None,
     )
 
 
@@ -120,8 +123,13 @@ def test_medication_reference_resolves_to_supplied_medication() -> None:
     resource = request()
     del resource["medicationCodeableConcept"]
     resource["medicationReference"] = {"reference": "Medication/m9"}
-    supplied = {"Medication/m9": {"resourceType": "Medication", "id": "m9",
-                                  "code": {"text": "Methadone 10 mg"}}}
+    supplied = {
+        "Medication/m9": {
+            "resourceType": "Medication",
+            "id": "m9",
+            "code": {"text": "Methadone 10 mg"},
+        }
+    }
     med = medication_from_fhir(resource, supplied)
     assert med is not None
     assert (med.rxnorm, med.name) == (None, "Methadone 10 mg")
@@ -138,8 +146,11 @@ def test_statement_stopped_last_dose_is_end_of_effective_period() -> None:
     }
     med = medication_from_fhir(statement)
     assert med is not None
-    assert (med.name, med.status, med.last_dose) == ("codeine 30 mg", "stopped",
-                                                     dt.date(2026, 11, 18))
+    assert (med.name, med.status, med.last_dose) == (
+        "codeine 30 mg",
+        "stopped",
+        dt.date(2026, 11, 18),
+    )
 
 
 def test_invalid_request_names_resource_and_field() -> None:
@@ -173,8 +184,7 @@ def condition(code: str, clinical: str, system: str = "http://snomed.info/sct") 
 
 
 def test_profile_counts_only_active_conditions_and_other_patients_are_ignored() -> None:
-    patient = {"resourceType": "Patient", "id": "p1", "gender": "female",
-               "birthDate": "1979-05-02"}
+    patient = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1979-05-02"}
     other = condition("24700007", "active") | {"subject": {"reference": "Patient/p2"}}
     profile = profile_from_resources(
         [
@@ -200,25 +210,37 @@ def test_profile_reads_pregnancy_allergy_and_planned_procedure() -> None:
     resources = [
         {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1990"},
         {
-            "resourceType": "Observation", "id": "o1", "status": "final",
+            "resourceType": "Observation",
+            "id": "o1",
+            "status": "final",
             "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
-            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2026-11-01",
-            "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct",
-                                                 "code": "77386006"}]},
+            "subject": {"reference": "Patient/p1"},
+            "effectiveDateTime": "2026-11-01",
+            "valueCodeableConcept": {
+                "coding": [{"system": "http://snomed.info/sct", "code": "77386006"}]
+            },
         },
         {
-            "resourceType": "AllergyIntolerance", "id": "a1",
+            "resourceType": "AllergyIntolerance",
+            "id": "a1",
             "patient": {"reference": "Patient/p1"},
             "code": {"coding": [{"system": RXNORM, "code": "7243", "display": "naltrexone"}]},
         },
         {
-            "resourceType": "ServiceRequest", "id": "sr1", "status": "active", "intent": "order",
-            "subject": {"reference": "Patient/p1"}, "code": {"text": "knee arthroscopy"},
+            "resourceType": "ServiceRequest",
+            "id": "sr1",
+            "status": "active",
+            "intent": "order",
+            "subject": {"reference": "Patient/p1"},
+            "code": {"text": "knee arthroscopy"},
             "occurrenceDateTime": "2026-12-10",
         },
         {
-            "resourceType": "Procedure", "id": "pr1", "status": "completed",
-            "subject": {"reference": "Patient/p1"}, "code": {"text": "appendectomy"},
+            "resourceType": "Procedure",
+            "id": "pr1",
+            "status": "completed",
+            "subject": {"reference": "Patient/p1"},
+            "code": {"text": "appendectomy"},
             "performedDateTime": "2020-01-01",
         },
     ]
@@ -239,9 +261,12 @@ def test_several_patients_without_a_choice_is_an_input_error() -> None:
 
 def pregnancy_status(when: str, system: str, code: str) -> dict[str, Any]:
     return {
-        "resourceType": "Observation", "id": f"o-{when}", "status": "final",
+        "resourceType": "Observation",
+        "id": f"o-{when}",
+        "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
-        "subject": {"reference": "Patient/p1"}, "effectiveDateTime": when,
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": when,
         "valueCodeableConcept": {"coding": [{"system": system, "code": code}]},
     }
 

@@ -8,7 +8,7 @@ from rich.table import Table
 from ldnkit.bootstrap import open_store
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
-from ldnkit.store.demo import DemoLogin, seed_demo
+from ldnkit.services.demo import DemoLogin, seed_demo
 from ldnkit.store.repository import Store
 
 

@@ -132,7 +132,7 @@ def patient_bundle(store: Any, actor: Any, patient_id: int) -> dict[str, Any]:
     from ldnkit.domain.titration import PlanRequest, Step, build_plan
     from ldnkit.fhir.boundary import validated
     from ldnkit.fhir.export import (
-        diary_to_observations,
+        diary_records_to_observations,
         fiqr_to_questionnaire_response,
         plan_to_medication_request,
     )
@@ -150,7 +150,7 @@ def patient_bundle(store: Any, actor: Any, patient_id: int) -> dict[str, Any]:
                 plan, pid, authored_on=saved.created_at.date(), request_id=f"plan-{saved.id}"
             )
         )
-    resources.extend(diary_to_observations(store.diary(actor, patient_id), pid))
+    resources.extend(diary_records_to_observations(store.diary_records(actor, patient_id), pid))
     for questionnaire in store.questionnaires(actor, patient_id, kind="fiqr"):
         response = fiqr_to_questionnaire_response(
             questionnaire.answers, questionnaire.result, pid, questionnaire.taken_on

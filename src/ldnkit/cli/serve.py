@@ -11,7 +11,7 @@ from ldnkit.bootstrap import open_store
 from ldnkit.cli.app import app
 from ldnkit.cli.demo import print_logins, seed_if_empty
 from ldnkit.cli.render import console
-from ldnkit.store.demo import DEMO_CLINICIAN, demo_logins
+from ldnkit.services.demo import DEMO_CLINICIAN, demo_logins
 from ldnkit.validation import InputError
 
 

@@ -1,4 +1,4 @@
-"""CLI commands: `ldnkit users create` (clinician and patient logins)."""
+"""CLI commands: `ldnkit users create | set-password | revoke` (clinician and patient logins)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,37 @@ import typer
 
 from ldnkit.bootstrap import open_store
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, emit, parse_model
-from ldnkit.store.accounts import NewAccount, create_account
+from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
+from ldnkit.services.accounts import (
+    MIN_PASSWORD_CHARS,
+    NewAccount,
+    create_account,
+    parse_login,
+    revoke,
+    set_password,
+)
 
 users_app = typer.Typer(help="Clinician and patient logins.")
 app.add_typer(users_app, name="users")
+
+PASSWORD_HELP = (
+    f"At least {MIN_PASSWORD_CHARS} characters, not a common password; kept exactly as typed, "
+    "spaces included. Left out, it is asked for without showing it."
+)
+
+
+def _password(given: str | None) -> str:
+    if given is not None:
+        return given
+    typed: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return typed
 
 
 @users_app.command("create")
 def create(
     role: str = typer.Option(..., help="clinician or patient"),
     email: str = typer.Option(..., help="The login email."),
-    password: str = typer.Option(..., help="At least 8 characters."),
+    password: str | None = typer.Option(None, help=PASSWORD_HELP),
     clinician: str | None = typer.Option(
         None, help="For a patient: the email of their clinician (the patient record is theirs)."
     ),
@@ -25,9 +44,15 @@ def create(
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Create a login; a patient account comes with its patient record, under its clinician."""
-    new = parse_model(
+    new = parse_login(
         NewAccount,
-        {"role": role, "email": email, "password": password, "clinician": clinician, "name": name},
+        {
+            "role": role,
+            "email": email,
+            "password": _password(password),
+            "clinician": clinician,
+            "name": name,
+        },
     )
     store = open_store()
     try:
@@ -47,4 +72,42 @@ def create(
             f"Created {account.role} {account.email}"
             + (f" (patient record {account.patient_id})" if account.patient_id else "")
         ),
+    )
+
+
+@users_app.command("set-password")
+def set_password_command(
+    email: str = typer.Argument(..., help="The login email."),
+    password: str | None = typer.Option(None, help=PASSWORD_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Give a login a new password; its browser sessions and API tokens all end."""
+    new_password = _password(password)
+    store = open_store()
+    try:
+        ended = set_password(store, email, new_password)
+    finally:
+        store.close()
+    emit(
+        {"email": email.strip().lower(), "sessions_ended": ended},
+        as_json,
+        lambda: console.print(f"New password set for {email}; {ended} session(s) ended."),
+    )
+
+
+@users_app.command("revoke")
+def revoke_command(
+    email: str = typer.Argument(..., help="The login email."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Sign a login out everywhere: every browser session and API token of it ends."""
+    store = open_store()
+    try:
+        ended = revoke(store, email)
+    finally:
+        store.close()
+    emit(
+        {"email": email.strip().lower(), "sessions_ended": ended},
+        as_json,
+        lambda: console.print(f"Signed {email} out everywhere: {ended} session(s) ended."),
     )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -157,6 +157,16 @@ class BootstrapMethod(_Out):
     seed: int
 
 
+class WhoEntered(_Out):
+    """Who entered the diary days an assessment rests on: a response is patient-reported, so a
+    day entered or changed by a clinician is counted apart (and days from before authors were
+    kept as not recorded)."""
+
+    patient: int
+    clinician: int
+    not_recorded: int
+
+
 class ResponseAssessment(_Out):
     """Everything `assess` found; `model_dump(mode="json")` is the API's JSON."""
 
@@ -180,6 +190,7 @@ class ResponseAssessment(_Out):
     bootstrap: BootstrapMethod | None
     notes: tuple[Reason, ...]
     sources: tuple[str, ...]
+    entered_by: WhoEntered | None = None
 
 
 def _mean(values: Iterable[float]) -> float | None:
@@ -493,6 +504,15 @@ def _sources_of(reasons: Iterable[Reason]) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def _who_entered(used: Sequence[DiaryEntry], roles: Mapping[dt.date, str | None]) -> WhoEntered:
+    counted = [roles.get(e.day) for e in used]
+    return WhoEntered(
+        patient=counted.count("patient"),
+        clinician=counted.count("clinician"),
+        not_recorded=sum(1 for role in counted if role not in ("patient", "clinician")),
+    )
+
+
 def assess(
     entries: Sequence[DiaryEntry],
     start: dt.date,
@@ -502,8 +522,13 @@ def assess(
     *,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    entered_by: Mapping[dt.date, str | None] | None = None,
 ) -> ResponseAssessment:
-    """Assess the response to LDN from the diary (pure and deterministic for a given seed)."""
+    """Assess the response to LDN from the diary (pure and deterministic for a given seed).
+
+    `entered_by` maps a diary day to the role of whoever entered it ("patient", "clinician",
+    None when not recorded); when given, the result counts the days it used by who entered them.
+    """
     diary = sorted((e for e in entries if e.day <= as_of), key=lambda e: e.day)
     before = [e for e in diary if start - dt.timedelta(BASELINE_LOOKBACK_DAYS) <= e.day < start]
     treated = [e for e in diary if e.day >= start]
@@ -600,4 +625,7 @@ def assess(
         else None,
         notes=notes,
         sources=tuple(cited),
+        entered_by=None
+        if entered_by is None
+        else _who_entered((before if baseline_source == "diary" else []) + latest, entered_by),
     )

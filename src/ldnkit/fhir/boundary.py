@@ -24,23 +24,55 @@ FHIR_VERSION = "4.0.1"
 # status must not silently mean "not active".
 STATUS_VALUES: dict[str, frozenset[str]] = {
     "MedicationRequest": frozenset(
-        {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft",
-         "unknown"}
+        {
+            "active",
+            "on-hold",
+            "cancelled",
+            "completed",
+            "entered-in-error",
+            "stopped",
+            "draft",
+            "unknown",
+        }
     ),
     "MedicationStatement": frozenset(
-        {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown",
-         "not-taken"}
+        {
+            "active",
+            "completed",
+            "entered-in-error",
+            "intended",
+            "stopped",
+            "on-hold",
+            "unknown",
+            "not-taken",
+        }
     ),
     "Procedure": frozenset(
-        {"preparation", "in-progress", "not-done", "on-hold", "stopped", "completed",
-         "entered-in-error", "unknown"}
+        {
+            "preparation",
+            "in-progress",
+            "not-done",
+            "on-hold",
+            "stopped",
+            "completed",
+            "entered-in-error",
+            "unknown",
+        }
     ),
     "ServiceRequest": frozenset(
         {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
     ),
     "Observation": frozenset(
-        {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
-         "entered-in-error", "unknown"}
+        {
+            "registered",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        }
     ),
 }
 

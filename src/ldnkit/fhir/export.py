@@ -5,6 +5,8 @@
 - diary entries -> Observations: pain with LOINC 72514-3 (pain severity 0-10 numeric rating,
   FACTS §7); fatigue, sleep quality and mood have no single-item LOINC (FACTS §7), so they are
   coded by text only rather than under a borrowed code;
+  with the diary's records, Observation.performer says who entered the day (the patient, or a
+  clinician's account) and a day changed after its first entry is `amended`;
 - FIQR answers and scores -> one QuestionnaireResponse, items grouped by domain.
 """
 
@@ -18,25 +20,39 @@ from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.titration import Plan
 from ldnkit.fhir.boundary import validated
 from ldnkit.fhir.mapping import LOINC, RXNORM, SNOMED
+from ldnkit.store.records import Author, DiaryRecord
 
 UCUM = "http://unitsofmeasure.org"
 NALTREXONE_RXNORM = "7243"  # ingredient code (FACTS §7)
 ORAL_ROUTE = {"system": SNOMED, "code": "26643006", "display": "Oral route"}
 PAIN_LOINC = "72514-3"
+# Identifies the ldnkit account that entered a diary day (Observation.performer.identifier).
+ACCOUNT_SYSTEM = "urn:ldnkit:account"
 _WHEN = {"bedtime": "HS", "morning": "MORN"}
 _SURVEY = {
-    "coding": [{
-        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-        "code": "survey", "display": "Survey",
-    }]
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "survey",
+            "display": "Survey",
+        }
+    ]
 }
 # (diary field, code): pain has a LOINC code; the others are named, not coded (see above).
 _DIARY_ITEMS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("pain", {
-        "coding": [{"system": LOINC, "code": PAIN_LOINC,
-                    "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported"}],
-        "text": "Pain (0-10)",
-    }),
+    (
+        "pain",
+        {
+            "coding": [
+                {
+                    "system": LOINC,
+                    "code": PAIN_LOINC,
+                    "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
+                }
+            ],
+            "text": "Pain (0-10)",
+        },
+    ),
     ("fatigue", {"text": "Fatigue (0-10, ldnkit diary)"}),
     ("sleep_quality", {"text": "Sleep quality (0-10, ldnkit diary)"}),
     ("mood", {"text": "Mood (0-10, ldnkit diary)"}),
@@ -70,10 +86,15 @@ def plan_to_medication_request(
         dosage: dict[str, Any] = {
             "sequence": number,
             "text": text + (f" ({step.note})" if step.note else ""),
-            "timing": {"repeat": {
-                "boundsPeriod": period, "frequency": 1, "period": 1, "periodUnit": "d",
-                "when": [_WHEN[step.time]],
-            }},
+            "timing": {
+                "repeat": {
+                    "boundsPeriod": period,
+                    "frequency": 1,
+                    "period": 1,
+                    "periodUnit": "d",
+                    "when": [_WHEN[step.time]],
+                }
+            },
             "route": {"coding": [ORAL_ROUTE]},
             "doseAndRate": [{"doseQuantity": _mg(step.dose_mg)}],
         }
@@ -85,7 +106,7 @@ def plan_to_medication_request(
         "medicationCodeableConcept": {
             "coding": [{"system": RXNORM, "code": NALTREXONE_RXNORM, "display": "naltrexone"}],
             "text": f"Low-dose naltrexone (compounded), {plan.protocol} titration to "
-                    f"{plan.target_mg:g} mg",
+            f"{plan.target_mg:g} mg",
         },
         "subject": _patient(patient_id),
         "authoredOn": (authored_on or plan.steps[0].start).isoformat(),
@@ -97,26 +118,70 @@ def plan_to_medication_request(
     return validated(resource)
 
 
-def diary_to_observations(
-    entries: Iterable[DiaryEntry], patient_id: str
-) -> list[dict[str, Any]]:
+def diary_to_observations(entries: Iterable[DiaryEntry], patient_id: str) -> list[dict[str, Any]]:
     """Each diary score as an Observation (pain coded LOINC 72514-3), oldest day first."""
     observations = []
     for entry in sorted(entries, key=lambda e: e.day):
-        for field, code in _DIARY_ITEMS:
-            value = getattr(entry, field)
-            if value is None:
-                continue
-            observations.append(validated({
-                "resourceType": "Observation",
-                "id": f"diary-{entry.day.isoformat()}-{field.replace('_', '-')}",
-                "status": "final",
-                "category": [_SURVEY],
-                "code": code,
-                "subject": _patient(patient_id),
-                "effectiveDateTime": entry.day.isoformat(),
-                "valueInteger": int(value),
-            }))
+        observations.extend(_day_observations(entry, patient_id))
+    return observations
+
+
+def diary_records_to_observations(
+    records: Iterable[DiaryRecord], patient_id: str
+) -> list[dict[str, Any]]:
+    """As `diary_to_observations`, saying who entered each day (Observation.performer): the
+    patient (patient-reported), or a clinician's account. A day changed after it was first
+    entered is `amended`; a day from before authors were kept has no performer."""
+    observations = []
+    for record in sorted(records, key=lambda r: r.entry.day):
+        extra: dict[str, Any] = {}
+        performer = _performer(record.author, patient_id)
+        if performer is not None:
+            extra["performer"] = [performer]
+        if record.earlier_versions:
+            extra["status"] = "amended"
+        observations.extend(_day_observations(record.entry, patient_id, extra))
+    return observations
+
+
+def _performer(author: Author, patient_id: str) -> dict[str, Any] | None:
+    if author.role == "patient":
+        return _patient(patient_id)
+    if author.role == "clinician" and author.account_id is not None:
+        # A logical reference: the bundle carries no Practitioner resource to point at.
+        reference: dict[str, Any] = {
+            "type": "Practitioner",
+            "identifier": {"system": ACCOUNT_SYSTEM, "value": str(author.account_id)},
+        }
+        if author.email:
+            reference["display"] = author.email
+        return reference
+    return None
+
+
+def _day_observations(
+    entry: DiaryEntry, patient_id: str, extra: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    observations = []
+    for field, code in _DIARY_ITEMS:
+        value = getattr(entry, field)
+        if value is None:
+            continue
+        observations.append(
+            validated(
+                {
+                    "resourceType": "Observation",
+                    "id": f"diary-{entry.day.isoformat()}-{field.replace('_', '-')}",
+                    "status": "final",
+                    "category": [_SURVEY],
+                    "code": code,
+                    "subject": _patient(patient_id),
+                    "effectiveDateTime": entry.day.isoformat(),
+                    "valueInteger": int(value),
+                    **(extra or {}),
+                }
+            )
+        )
     return observations
 
 
@@ -137,25 +202,31 @@ def fiqr_to_questionnaire_response(
     groups = []
     for domain, texts in FIQR_ITEMS.items():
         items = []
-        for number, (text, value) in enumerate(zip(texts, answers.get(domain, ()), strict=False),
-                                               start=1):
+        for number, (text, value) in enumerate(
+            zip(texts, answers.get(domain, ()), strict=False), start=1
+        ):
             item: dict[str, Any] = {"linkId": f"{domain}.{number}", "text": text}
             if value is not None:
                 item["answer"] = [{"valueDecimal": value}]
             items.append(item)
         groups.append({"linkId": domain, "text": domain.capitalize(), "item": items})
     score_items = [
-        {"linkId": f"score.{name}", "text": f"FIQR {name} score",
-         "answer": [{"valueDecimal": scores[name]}]}
+        {
+            "linkId": f"score.{name}",
+            "text": f"FIQR {name} score",
+            "answer": [{"valueDecimal": scores[name]}],
+        }
         for name in ("function", "overall", "symptoms", "total")
         if scores.get(name) is not None
     ]
     if score_items:
         groups.append({"linkId": "score", "text": "Scores", "item": score_items})
-    return validated({
-        "resourceType": "QuestionnaireResponse",
-        "status": "completed",
-        "subject": _patient(patient_id),
-        "authored": taken_on.isoformat(),
-        "item": groups,
-    })
+    return validated(
+        {
+            "resourceType": "QuestionnaireResponse",
+            "status": "completed",
+            "subject": _patient(patient_id),
+            "authored": taken_on.isoformat(),
+            "item": groups,
+        }
+    )

@@ -82,10 +82,24 @@ PLANNED_REQUEST = frozenset({"active", "draft", "on-hold"})
 
 # UCUM / FHIR duration units -> days.
 _UNIT_DAYS = {
-    "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0,
-    "minute": 1 / 1440, "minutes": 1 / 1440, "hour": 1 / 24, "hours": 1 / 24,
-    "day": 1.0, "days": 1.0, "week": 7.0, "weeks": 7.0, "month": 30.0, "months": 30.0,
-    "year": 365.0, "years": 365.0,
+    "min": 1 / 1440,
+    "h": 1 / 24,
+    "d": 1.0,
+    "wk": 7.0,
+    "mo": 30.0,
+    "a": 365.0,
+    "minute": 1 / 1440,
+    "minutes": 1 / 1440,
+    "hour": 1 / 24,
+    "hours": 1 / 24,
+    "day": 1.0,
+    "days": 1.0,
+    "week": 7.0,
+    "weeks": 7.0,
+    "month": 30.0,
+    "months": 30.0,
+    "year": 365.0,
+    "years": 365.0,
 }
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
 
@@ -427,7 +441,7 @@ def patient_ref_id(reference: Any) -> str | None:
     if not isinstance(reference, str) or not reference or "?" in reference:
         return None
     if reference.startswith("urn:uuid:"):
-        return reference[len("urn:uuid:"):]
+        return reference[len("urn:uuid:") :]
     if "/" in reference:
         parts = reference.rstrip("/").split("/")
         # .../Patient/<id>/_history/<v> names the same patient.
@@ -444,8 +458,13 @@ def subject_id(resource: Mapping[str, Any]) -> str | None:
 
 _PROFILE_TYPES = frozenset(
     {
-        "Condition", "MedicationRequest", "MedicationStatement", "Observation", "Procedure",
-        "ServiceRequest", "AllergyIntolerance",
+        "Condition",
+        "MedicationRequest",
+        "MedicationStatement",
+        "Observation",
+        "Procedure",
+        "ServiceRequest",
+        "AllergyIntolerance",
     }
 )
 
@@ -487,8 +506,9 @@ def profile_from_resources(
     wanted = patient_id or (patient or {}).get("id")
 
     medications_index = {
-        f"Medication/{r['id']}": r for r in items if r.get("resourceType") == "Medication"
-        and r.get("id")
+        f"Medication/{r['id']}": r
+        for r in items
+        if r.get("resourceType") == "Medication" and r.get("id")
     }
     conditions: list[Condition] = []
     medications: list[Medication] = []
@@ -545,8 +565,7 @@ def distinct_medications(medications: Iterable[Medication]) -> list[Medication]:
         key = (med.name, med.rxnorm, med.status)
         seen = kept.get(key)
         if seen is None or (
-            med.last_dose is not None
-            and (seen.last_dose is None or med.last_dose > seen.last_dose)
+            med.last_dose is not None and (seen.last_dose is None or med.last_dose > seen.last_dose)
         ):
             kept[key] = med
     return list(kept.values())

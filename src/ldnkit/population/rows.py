@@ -76,9 +76,7 @@ def _demographics(
     birth: str | None, deceased: str | None, gender: str | None, as_of: dt.date
 ) -> tuple[int | None, Sex]:
     # Birth dates repeat across a population: each combination is worked out once.
-    return demographics(
-        {"birthDate": birth, "deceasedDateTime": deceased, "gender": gender}, as_of
-    )
+    return demographics({"birthDate": birth, "deceasedDateTime": deceased, "gender": gender}, as_of)
 
 
 @lru_cache(maxsize=65536)
@@ -306,9 +304,7 @@ def _order_pairs(orders: Any) -> list[list[tuple[int, str | None]] | None]:
     pairs = list(zip(kinds, authored, strict=True))
     offsets = orders.offsets.to_pylist()
     valid = orders.is_valid().to_pylist()
-    return [
-        pairs[offsets[i] : offsets[i + 1]] if valid[i] else None for i in range(len(orders))
-    ]
+    return [pairs[offsets[i] : offsets[i + 1]] if valid[i] else None for i in range(len(orders))]
 
 
 @contextmanager

@@ -158,9 +158,7 @@ def screen_population(
     return summary
 
 
-def _spark_batches(
-    folder: Path, as_of: dt.date, spark_master: str | None
-) -> Iterator[Screened]:
+def _spark_batches(folder: Path, as_of: dt.date, spark_master: str | None) -> Iterator[Screened]:
     from ldnkit.population import spark_engine
 
     rows = spark_engine.screen_rows(folder, as_of, spark_master or "local[*]")

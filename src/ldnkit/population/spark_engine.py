@@ -27,7 +27,7 @@ def spark_type(duck: str) -> str:
     if duck.endswith("[]"):
         return f"ARRAY<{spark_type(duck[:-2])}>"
     if duck.startswith("STRUCT("):
-        inner = duck[len("STRUCT("):-1]
+        inner = duck[len("STRUCT(") : -1]
         fields, depth, start = [], 0, 0
         for index, char in enumerate(inner):
             if char == "(":
@@ -197,9 +197,7 @@ def _order_fragment(kind: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def screen_rows(
-    folder: Path, as_of: dt.date, master: str = "local[*]"
-) -> list[dict[str, Any]]:
+def screen_rows(folder: Path, as_of: dt.date, master: str = "local[*]") -> list[dict[str, Any]]:
     """Every patient's output row, screened on Spark, ordered by patient id."""
     try:
         from pyspark.sql import SparkSession
@@ -226,11 +224,7 @@ def screen_rows(
         for kind in COLUMNS:
             paths = [str(p) for p in files.get(kind, [])]
             reader = spark.read.schema(schema(kind))
-            frame = (
-                reader.json(paths)
-                if paths
-                else spark.createDataFrame([], schema(kind))
-            )
+            frame = reader.json(paths) if paths else spark.createDataFrame([], schema(kind))
             frame.createOrReplaceTempView(kind)
         p = {k: _array(v) for k, v in parameters().items()}
         conditions_sql, orders_sql = _kinds_sql(p)

@@ -115,11 +115,19 @@ class _Generator:
         gender = rng.choice(("female", "female", "male"))
         birth = as_of - dt.timedelta(days=rng.randint(18 * 365, 90 * 365))
         resource: dict[str, Any] = {
-            "resourceType": "Patient", "id": pid, "meta": self.meta("Patient"),
+            "resourceType": "Patient",
+            "id": pid,
+            "meta": self.meta("Patient"),
             "identifier": [{"system": "https://github.com/synthetichealth/synthea", "value": pid}],
-            "name": [{"use": "official", "family": f"Family{rng.randint(1, 999)}",
-                      "given": [f"Given{rng.randint(1, 999)}"]}],
-            "gender": gender, "birthDate": birth.isoformat(),
+            "name": [
+                {
+                    "use": "official",
+                    "family": f"Family{rng.randint(1, 999)}",
+                    "given": [f"Given{rng.randint(1, 999)}"],
+                }
+            ],
+            "gender": gender,
+            "birthDate": birth.isoformat(),
             "address": [{"city": "Olathe", "state": "Kansas", "country": "US"}],
         }
         if rng.random() < 0.03:
@@ -146,24 +154,49 @@ class _Generator:
         active = rng.random() < (0.85 if chronic else 0.15)
         onset = self.moment(since, self.as_of)
         resource: dict[str, Any] = {
-            "resourceType": "Condition", "id": self.uid(), "meta": self.meta("Condition"),
-            "clinicalStatus": {"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                "code": "active" if active else "resolved"}]},
-            "verificationStatus": {"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
-                "code": "confirmed"}]},
-            "category": [{"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/condition-category",
-                "code": "encounter-diagnosis", "display": "Encounter Diagnosis"}]}],
-            "code": {"coding": [{"system": SNOMED, "code": code, "display": display}],
-                     "text": display},
-            "subject": subject, "encounter": encounter,
-            "onsetDateTime": onset, "recordedDate": onset,
+            "resourceType": "Condition",
+            "id": self.uid(),
+            "meta": self.meta("Condition"),
+            "clinicalStatus": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                        "code": "active" if active else "resolved",
+                    }
+                ]
+            },
+            "verificationStatus": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                        "code": "confirmed",
+                    }
+                ]
+            },
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                            "code": "encounter-diagnosis",
+                            "display": "Encounter Diagnosis",
+                        }
+                    ]
+                }
+            ],
+            "code": {
+                "coding": [{"system": SNOMED, "code": code, "display": display}],
+                "text": display,
+            },
+            "subject": subject,
+            "encounter": encounter,
+            "onsetDateTime": onset,
+            "recordedDate": onset,
         }
         if not active:
-            resource["abatementDateTime"] = self.moment(dt.date.fromisoformat(onset[:10]),
-                                                        self.as_of)
+            resource["abatementDateTime"] = self.moment(
+                dt.date.fromisoformat(onset[:10]), self.as_of
+            )
         emit(resource)
 
     def medication(self, emit: Emit, subject: Any, encounter: Any, since: dt.date) -> None:
@@ -174,57 +207,98 @@ class _Generator:
         recent = not active and rng.random() < 0.08
         start = self.as_of - dt.timedelta(days=20) if recent else since
         resource: dict[str, Any] = {
-            "resourceType": "MedicationRequest", "id": self.uid(),
+            "resourceType": "MedicationRequest",
+            "id": self.uid(),
             "meta": self.meta("MedicationRequest"),
-            "status": "active" if active else "stopped", "intent": "order",
-            "category": [{"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
-                "code": "community", "display": "Community"}], "text": "Community"}],
+            "status": "active" if active else "stopped",
+            "intent": "order",
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
+                            "code": "community",
+                            "display": "Community",
+                        }
+                    ],
+                    "text": "Community",
+                }
+            ],
             "medicationCodeableConcept": {
                 "coding": [{"system": RXNORM, "code": code, "display": display}],
-                "text": display},
-            "subject": subject, "encounter": encounter,
+                "text": display,
+            },
+            "subject": subject,
+            "encounter": encounter,
             "authoredOn": self.moment(start, self.as_of),
             "requester": {
                 "reference": "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|"
                 f"99999{rng.randint(10000, 99999)}",
-                "display": "Dr. Synthetic Clinician"},
-            "dosageInstruction": [{
-                "sequence": 1,
-                "timing": {"repeat": {"frequency": 1, "period": 1.0, "periodUnit": "d"}},
-                "asNeededBoolean": False,
-                "doseAndRate": [{"doseQuantity": {"value": 1.0}}]}],
+                "display": "Dr. Synthetic Clinician",
+            },
+            "dosageInstruction": [
+                {
+                    "sequence": 1,
+                    "timing": {"repeat": {"frequency": 1, "period": 1.0, "periodUnit": "d"}},
+                    "asNeededBoolean": False,
+                    "doseAndRate": [{"doseQuantity": {"value": 1.0}}],
+                }
+            ],
         }
         if rng.random() < 0.5:
             resource["dispenseRequest"] = {
                 "numberOfRepeatsAllowed": rng.choice((0, 0, 1, 2)),
                 "quantity": {"value": 30.0},
-                "expectedSupplyDuration": {"value": rng.choice((7, 14, 30)), "unit": "days",
-                                           "system": "http://unitsofmeasure.org", "code": "d"},
+                "expectedSupplyDuration": {
+                    "value": rng.choice((7, 14, 30)),
+                    "unit": "days",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "d",
+                },
             }
         emit(resource)
 
     def allergy(self, emit: Emit, patient: Any) -> None:
         rng = self.rng
         if rng.random() < 0.05:
-            code = {"coding": [{"system": RXNORM, "code": "7243", "display": "naltrexone"}],
-                    "text": "naltrexone"}
+            code = {
+                "coding": [{"system": RXNORM, "code": "7243", "display": "naltrexone"}],
+                "text": "naltrexone",
+            }
         else:
-            code = {"coding": [{"system": RXNORM, "code": "1191", "display": "Aspirin"}],
-                    "text": "Aspirin"}
-        emit({
-            "resourceType": "AllergyIntolerance", "id": self.uid(),
-            "meta": self.meta("AllergyIntolerance"),
-            "clinicalStatus": {"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
-                "code": "active"}]},
-            "verificationStatus": {"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
-                "code": "confirmed"}]},
-            "type": "allergy", "category": ["medication"], "criticality": "low",
-            "code": code, "patient": patient,
-            "recordedDate": self.moment(self.as_of - dt.timedelta(days=3650), self.as_of),
-        })
+            code = {
+                "coding": [{"system": RXNORM, "code": "1191", "display": "Aspirin"}],
+                "text": "Aspirin",
+            }
+        emit(
+            {
+                "resourceType": "AllergyIntolerance",
+                "id": self.uid(),
+                "meta": self.meta("AllergyIntolerance"),
+                "clinicalStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                            "code": "active",
+                        }
+                    ]
+                },
+                "verificationStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                            "code": "confirmed",
+                        }
+                    ]
+                },
+                "type": "allergy",
+                "category": ["medication"],
+                "criticality": "low",
+                "code": code,
+                "patient": patient,
+                "recordedDate": self.moment(self.as_of - dt.timedelta(days=3650), self.as_of),
+            }
+        )
 
     def procedure(
         self, emit: Emit, subject: Any, encounter: Any, since: dt.date, planned: bool
@@ -232,33 +306,47 @@ class _Generator:
         rng = self.rng
         if planned:
             code, display = rng.choice(PLANNED)
-            when = self.moment(self.as_of + dt.timedelta(days=1),
-                               self.as_of + dt.timedelta(days=40))
+            when = self.moment(
+                self.as_of + dt.timedelta(days=1), self.as_of + dt.timedelta(days=40)
+            )
         else:
             code, display = rng.choice(PROCEDURES)
             when = self.moment(since, self.as_of)
-        emit({
-            "resourceType": "Procedure", "id": self.uid(), "meta": self.meta("Procedure"),
-            "status": "preparation" if planned else "completed",
-            "code": {"coding": [{"system": SNOMED, "code": code, "display": display}],
-                     "text": display},
-            "subject": subject, "encounter": encounter,
-            "performedPeriod": {"start": when, "end": when},
-        })
+        emit(
+            {
+                "resourceType": "Procedure",
+                "id": self.uid(),
+                "meta": self.meta("Procedure"),
+                "status": "preparation" if planned else "completed",
+                "code": {
+                    "coding": [{"system": SNOMED, "code": code, "display": display}],
+                    "text": display,
+                },
+                "subject": subject,
+                "encounter": encounter,
+                "performedPeriod": {"start": when, "end": when},
+            }
+        )
 
     def pregnancy_status(self, emit: Emit, subject: Any) -> None:
         pregnant = self.rng.random() < 0.3
         answer = ("77386006", "Pregnant") if pregnant else ("60001007", "Not pregnant")
-        emit({
-            "resourceType": "Observation", "id": self.uid(), "meta": self.meta("Observation"),
-            "status": "final",
-            "code": {"coding": [{"system": LOINC, "code": "82810-3",
-                                 "display": "Pregnancy status"}]},
-            "subject": subject,
-            "effectiveDateTime": self.moment(self.as_of - dt.timedelta(days=60), self.as_of),
-            "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": answer[0],
-                                                 "display": answer[1]}]},
-        })
+        emit(
+            {
+                "resourceType": "Observation",
+                "id": self.uid(),
+                "meta": self.meta("Observation"),
+                "status": "final",
+                "code": {
+                    "coding": [{"system": LOINC, "code": "82810-3", "display": "Pregnancy status"}]
+                },
+                "subject": subject,
+                "effectiveDateTime": self.moment(self.as_of - dt.timedelta(days=60), self.as_of),
+                "valueCodeableConcept": {
+                    "coding": [{"system": SNOMED, "code": answer[0], "display": answer[1]}]
+                },
+            }
+        )
 
 
 class BulkWriter:

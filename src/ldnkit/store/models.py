@@ -88,6 +88,23 @@ class SessionRow(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Last request made with it: a session unused for longer than the idle timeout has ended.
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LoginAttemptRow(Base):
+    """Sign-in attempts counted against one key: an email, or a client address.
+
+    The key is the SHA-256 of "email:<address>" or "address:<ip>", so the table keeps no
+    typed emails. `failures` counts attempts reserved and not given back (a right password
+    gives its attempt back); `last_at` is when the latest was reserved.
+    """
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ScreeningRow(Base):
@@ -150,6 +167,26 @@ class DiaryRow(Base):
     side_effects: Mapped[list[Any]] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Who entered this version of the day (null for days entered before authors were kept).
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    entered_role: Mapped[str | None] = mapped_column(String(20))
+
+
+class DiaryVersionRow(Base):
+    """A version of a diary day that a later change replaced: nothing entered is ever lost."""
+
+    __tablename__ = "diary_entry_versions"
+    __table_args__ = (Index("diary_entry_versions_patient_day", "patient_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    entry: Mapped[dict[str, Any]] = mapped_column(JSON)  # the DiaryEntry as it was
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    entered_role: Mapped[str | None] = mapped_column(String(20))
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    replaced_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    replaced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class QuestionnaireRow(Base):

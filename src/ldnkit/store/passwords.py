@@ -11,8 +11,6 @@ _hasher = PasswordHasher()
 # and response times do not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash("ldnkit-no-such-account")
 
-MIN_PASSWORD_LENGTH = 8
-
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)

@@ -106,6 +106,43 @@ class AuditEvent:
 
 
 @dataclass(frozen=True)
+class Author:
+    """Who entered a version of a diary day: the account and its role at the time.
+
+    Days entered before authors were kept have neither (shown as "not recorded").
+    """
+
+    account_id: int | None
+    role: Role | None
+    email: str | None = None
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == "patient"
+
+
+@dataclass(frozen=True)
+class DiaryRecord:
+    """A stored diary day: the entry, who entered this version, and how many it replaced."""
+
+    entry: DiaryEntry
+    author: Author
+    updated_at: dt.datetime
+    earlier_versions: int = 0
+
+
+@dataclass(frozen=True)
+class DiaryVersion:
+    """A version of a diary day that a later change replaced, kept as it was."""
+
+    entry: DiaryEntry
+    author: Author
+    entered_at: dt.datetime
+    replaced_by: Author
+    replaced_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class CaseloadItem:
     """One line of a clinician's patient list: the record and what the list shows about it."""
 

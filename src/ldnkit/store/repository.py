@@ -12,11 +12,12 @@ import datetime as dt
 import hashlib
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any, Literal, cast
 
-from sqlalchemy import Engine, Select, delete, func, select
+from sqlalchemy import Engine, Select, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,12 +25,15 @@ from ldnkit.domain.diary import DiaryEntry, MergeConflict, MergePolicy, merge_en
 from ldnkit.domain.plan_gate import Override, StartCheck, check_start
 from ldnkit.domain.screening import Finding, Screening, Verdict
 from ldnkit.store import migrate
+from ldnkit.store.attempts import AttemptLimit, TooManyAttempts, retry_after_seconds
 from ldnkit.store.database import is_sqlite, make_engine
 from ldnkit.store.models import (
     AccountRow,
     AuditRow,
     ClinicianRow,
     DiaryRow,
+    DiaryVersionRow,
+    LoginAttemptRow,
     PatientRow,
     PlanRow,
     QuestionnaireRow,
@@ -42,7 +46,10 @@ from ldnkit.store.records import (
     Account,
     Actor,
     AuditEvent,
+    Author,
     CaseloadItem,
+    DiaryRecord,
+    DiaryVersion,
     PatientRecord,
     Questionnaire,
     Role,
@@ -53,6 +60,10 @@ from ldnkit.store.records import (
 from ldnkit.validation import InputError
 
 SessionKind = Literal["cookie", "bearer"]
+
+# How stale a session's "last seen" may get before a request writes it again: the idle timeout
+# is counted in minutes, and a write on every request would queue behind SQLite's one writer.
+_SEEN_EVERY = dt.timedelta(minutes=1)
 
 
 # Row ids are INTEGER columns: 32-bit on PostgreSQL. An id from a URL or form beyond that can
@@ -108,7 +119,12 @@ def _entry(row: DiaryRow) -> DiaryEntry:
     )
 
 
-def _fill(row: DiaryRow, entry: DiaryEntry) -> None:
+def _author(account_id: int | None, role: str | None, email: str | None = None) -> Author:
+    known: Role | None = "clinician" if role == "clinician" else "patient" if role else None
+    return Author(account_id, known, email)
+
+
+def _fill(row: DiaryRow, entry: DiaryEntry, author: Actor) -> None:
     data = entry.model_dump(mode="json")
     row.day = entry.day
     row.dose_mg = entry.dose_mg
@@ -120,6 +136,16 @@ def _fill(row: DiaryRow, entry: DiaryEntry) -> None:
     row.side_effects = data["side_effects"]
     row.note = entry.note
     row.updated_at = utcnow()
+    row.entered_by = author.account_id
+    row.entered_role = author.role
+
+
+def _insert_missing(s: Session, rows: list[dict[str, Any]], key: str) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING of login-attempt rows (a row another client is
+    inserting at the same moment is waited for, then left as it is)."""
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    s.execute(dialect.insert(LoginAttemptRow).values(rows).on_conflict_do_nothing(
+        index_elements=[key]))  # fmt: skip
 
 
 def normalise_email(email: str) -> str:
@@ -179,11 +205,25 @@ class Store:
         if s.scalar(select(AccountRow.id).where(AccountRow.email == email)) is not None:
             raise InputError.single("email", email, "an email that has no account yet")
 
+    def _add_account(self, s: Session, row: AccountRow) -> None:
+        """Insert a login; two created at once with one email give one and a clear error.
+
+        The check before is for the usual case; the unique index decides a race (the loser's
+        insert waits for the winner's commit on PostgreSQL, then fails here).
+        """
+        self._check_email_free(s, row.email)
+        try:
+            with s.begin_nested():
+                s.add(row)
+                s.flush()
+        except IntegrityError:
+            self._check_email_free(s, row.email)
+            raise
+
     def create_clinician(self, email: str, password_hash: str, name: str) -> Account:
         """A clinician and their login."""
         email = normalise_email(email)
         with self._tx() as s:
-            self._check_email_free(s, email)
             clinician = ClinicianRow(name=name)
             s.add(clinician)
             s.flush()
@@ -193,8 +233,7 @@ class Store:
                 role="clinician",
                 clinician_id=clinician.id,
             )
-            s.add(row)
-            s.flush()
+            self._add_account(s, row)
             return _account(row)
 
     def create_patient(
@@ -211,22 +250,20 @@ class Store:
         if actor.role != "clinician" or actor.clinician_id is None:
             raise Forbidden("only a clinician adds patients")
         with self._tx() as s:
-            if email is not None:
-                email = normalise_email(email)
-                self._check_email_free(s, email)
             patient = PatientRow(
                 clinician_id=actor.clinician_id, name=name, profile=profile, intake=intake
             )
             s.add(patient)
             s.flush()
             if email is not None and password_hash is not None:
-                s.add(
+                self._add_account(
+                    s,
                     AccountRow(
-                        email=email,
+                        email=normalise_email(email),
                         password_hash=password_hash,
                         role="patient",
                         patient_id=patient.id,
-                    )
+                    ),
                 )
             self._audit(s, actor, "write", patient.id, "patient", "created")
             return _patient(patient)
@@ -253,6 +290,77 @@ class Store:
                 )
             )
 
+    def set_password_hash(self, account_id: int, password_hash: str) -> int:
+        """Replace an account's password; every session and API token of it ends with it.
+
+        Returns how many sessions and tokens ended. One transaction: no session made with the
+        old password outlives the change.
+        """
+        with self._tx() as s:
+            s.execute(
+                update(AccountRow)
+                .where(AccountRow.id == account_id)
+                .values(password_hash=password_hash)
+            )
+            return self._end_sessions(s, account_id, ("cookie", "bearer"))
+
+    # -- sign-in attempts -----------------------------------------------------------------
+
+    def reserve_login_attempt(
+        self, limits: Mapping[str, AttemptLimit], now: dt.datetime | None = None
+    ) -> None:
+        """Count one sign-in attempt against every key, before the password is checked.
+
+        Raises TooManyAttempts (and counts nothing) when any key must still wait. The rows are
+        locked for the check and the increment, so concurrent attempts (from any worker
+        process) are counted one after another and none slips past the limit.
+        """
+        now = now or utcnow()
+        # Sorted, so two reservations always lock their rows in the same order (no deadlock).
+        keyed = sorted((_token_hash(key), limit) for key, limit in limits.items())
+        with self._tx() as s:
+            _insert_missing(s, [{"key": h, "failures": 0, "last_at": now} for h, _ in keyed], "key")
+            rows = {
+                row.key: row
+                for row in s.scalars(
+                    select(LoginAttemptRow)
+                    .where(LoginAttemptRow.key.in_([h for h, _ in keyed]))
+                    .order_by(LoginAttemptRow.key)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                )
+            }
+            wait = dt.timedelta(0)
+            for key, limit in keyed:
+                row = rows[key]
+                last = _aware(row.last_at)
+                if now - last >= limit.forget_after:
+                    row.failures = 0
+                wait = max(wait, last + limit.wait_after(row.failures) - now)
+            if wait > dt.timedelta(0):
+                raise TooManyAttempts(retry_after_seconds(wait))
+            for row in rows.values():
+                row.failures += 1
+                row.last_at = now
+
+    def give_back_login_attempt(self, keys: Iterable[str], *, forget: Iterable[str] = ()) -> None:
+        """After a right password: its attempt no longer counts against `keys`, and `forget`
+        (the account's own email) starts again from zero."""
+        with self._tx() as s:
+            s.execute(
+                update(LoginAttemptRow)
+                .where(
+                    LoginAttemptRow.key.in_([_token_hash(k) for k in keys]),
+                    LoginAttemptRow.failures > 0,
+                )
+                .values(failures=LoginAttemptRow.failures - 1)
+            )
+            s.execute(
+                delete(LoginAttemptRow).where(
+                    LoginAttemptRow.key.in_([_token_hash(k) for k in forget])
+                )
+            )
+
     # -- sessions and API tokens ----------------------------------------------------------
 
     def open_session(
@@ -261,6 +369,7 @@ class Store:
         """A new secret token and its CSRF token; only the token's hash is stored."""
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
+        now = utcnow()
         with self._tx() as s:
             s.add(
                 SessionRow(
@@ -268,13 +377,22 @@ class Store:
                     account_id=account.id,
                     kind=kind,
                     csrf_token=csrf,
-                    expires_at=utcnow() + lifetime,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=now + lifetime,
                 )
             )
         return token, csrf
 
-    def session(self, token: str, kind: SessionKind) -> tuple[Actor, str] | None:
-        """The actor and CSRF token of a live session, or None (an expired one is removed)."""
+    def session(
+        self, token: str, kind: SessionKind, idle: dt.timedelta | None = None
+    ) -> tuple[Actor, str] | None:
+        """The actor and CSRF token of a live session, or None.
+
+        A session past its expiry, or unused for longer than `idle`, has ended (and is removed).
+        Use is recorded at most once a minute, so most requests only read.
+        """
+        now = utcnow()
         with self._read() as s:
             found = s.execute(
                 select(SessionRow, AccountRow)
@@ -284,16 +402,62 @@ class Store:
             if found is None:
                 return None
             session_row, account_row = found
-            expired = _aware(session_row.expires_at) <= utcnow()
+            last_seen = _aware(session_row.last_seen_at)
+            ended = _aware(session_row.expires_at) <= now or (
+                idle is not None and now - last_seen > idle
+            )
             result = _account(account_row).actor, session_row.csrf_token
-        if expired:
+        if ended:
             self.close_session(token)
             return None
+        if now - last_seen > _SEEN_EVERY:
+            with self._tx() as s:
+                s.execute(
+                    update(SessionRow)
+                    .where(SessionRow.token_hash == _token_hash(token))
+                    .values(last_seen_at=now)
+                )
         return result
 
     def close_session(self, token: str) -> None:
         with self._tx() as s:
             s.execute(delete(SessionRow).where(SessionRow.token_hash == _token_hash(token)))
+
+    @staticmethod
+    def _end_sessions(s: Session, account_id: int, kinds: Iterable[SessionKind]) -> int:
+        ended = s.execute(
+            delete(SessionRow).where(
+                SessionRow.account_id == account_id, SessionRow.kind.in_(list(kinds))
+            )
+        )
+        return int(ended.rowcount)  # type: ignore[attr-defined]
+
+    def end_sessions(
+        self, account_id: int, kinds: Iterable[SessionKind] = ("cookie", "bearer")
+    ) -> int:
+        """End every session (browser) and/or API token of an account; returns how many."""
+        with self._tx() as s:
+            return self._end_sessions(s, account_id, kinds)
+
+    def remove_ended_sessions(
+        self, idle: dt.timedelta | None = None, now: dt.datetime | None = None
+    ) -> int:
+        """Delete sessions past their expiry or idle for longer than `idle`; returns how many."""
+        now = now or utcnow()
+        ended = SessionRow.expires_at <= now
+        if idle is not None:
+            ended = or_(ended, SessionRow.last_seen_at < now - idle)
+        with self._tx() as s:
+            return int(s.execute(delete(SessionRow).where(ended)).rowcount)  # type: ignore[attr-defined]
+
+    def remove_quiet_login_attempts(
+        self, quiet: dt.timedelta, now: dt.datetime | None = None
+    ) -> int:
+        """Forget the attempt counts of keys that have had no attempt for `quiet`."""
+        cutoff = (now or utcnow()) - quiet
+        with self._tx() as s:
+            removed = s.execute(delete(LoginAttemptRow).where(LoginAttemptRow.last_at < cutoff))
+            return int(removed.rowcount)  # type: ignore[attr-defined]
 
     # -- audit ----------------------------------------------------------------------------
 
@@ -563,9 +727,58 @@ class Store:
 
     def diary(self, actor: Actor, patient_id: int) -> list[DiaryEntry]:
         """The patient's diary, oldest day first."""
+        return [record.entry for record in self.diary_records(actor, patient_id)]
+
+    def diary_records(self, actor: Actor, patient_id: int) -> list[DiaryRecord]:
+        """The diary with who entered each day and how many earlier versions it has."""
         with self._patient_tx(actor, patient_id, "read", "diary") as (s, _):
-            query = select(DiaryRow).where(DiaryRow.patient_id == patient_id).order_by(DiaryRow.day)
-            return [_entry(r) for r in s.scalars(query)]
+            versions = dict(
+                s.execute(
+                    select(DiaryVersionRow.day, func.count())
+                    .where(DiaryVersionRow.patient_id == patient_id)
+                    .group_by(DiaryVersionRow.day)
+                ).all()
+            )
+            query = (
+                select(DiaryRow, AccountRow.email)
+                .outerjoin(AccountRow, AccountRow.id == DiaryRow.entered_by)
+                .where(DiaryRow.patient_id == patient_id)
+                .order_by(DiaryRow.day)
+            )
+            return [
+                DiaryRecord(
+                    _entry(row),
+                    _author(row.entered_by, row.entered_role, email),
+                    _aware(row.updated_at),
+                    versions.get(row.day, 0),
+                )
+                for row, email in s.execute(query)
+            ]
+
+    def diary_versions(self, actor: Actor, patient_id: int, day: dt.date) -> list[DiaryVersion]:
+        """The earlier versions of one diary day, oldest first (the current one is not here)."""
+        with self._patient_tx(actor, patient_id, "read", f"diary {day} versions") as (s, _):
+            rows = s.scalars(
+                select(DiaryVersionRow)
+                .where(DiaryVersionRow.patient_id == patient_id, DiaryVersionRow.day == day)
+                .order_by(DiaryVersionRow.id)
+            ).all()
+            ids = {r.entered_by for r in rows} | {r.replaced_by for r in rows}
+            emails: dict[int | None, str] = dict(
+                s.execute(
+                    select(AccountRow.id, AccountRow.email).where(AccountRow.id.in_(ids))
+                ).all()
+            )
+            return [
+                DiaryVersion(
+                    DiaryEntry.model_validate(r.entry),
+                    _author(r.entered_by, r.entered_role, emails.get(r.entered_by)),
+                    _aware(r.entered_at),
+                    _author(r.replaced_by, None, emails.get(r.replaced_by)),
+                    _aware(r.replaced_at),
+                )
+                for r in rows
+            ]
 
     def record_entry(
         self, actor: Actor, patient_id: int, entry: DiaryEntry, how: MergePolicy | None = None
@@ -575,43 +788,69 @@ class Store:
         Without `how` a different second entry for the same day raises MergeConflict carrying
         the stored entry, so the user decides; with it, `merge_entries` decides and the result
         is stored. The very same entry sent twice (a retried request) changes nothing.
-        """
-        for _attempt in range(2):
-            try:
-                with self._patient_tx(actor, patient_id, "write", f"diary {entry.day}") as (s, _):
-                    row = s.scalar(
-                        select(DiaryRow).where(
-                            DiaryRow.patient_id == patient_id, DiaryRow.day == entry.day
-                        )
-                    )
-                    if row is None:
-                        row = DiaryRow(patient_id=patient_id)
-                        _fill(row, entry)
-                        s.add(row)
-                        s.flush()
-                        return entry
-                    existing = _entry(row)
-                    if existing == entry:
-                        return existing
-                    if how is None:
-                        raise MergeConflict(existing, entry)
-                    merged = merge_entries(existing, entry, how)
-                    _fill(row, merged)
-                    return merged
-            except IntegrityError:
-                # Another client saved the same day between our read and our insert (PostgreSQL
-                # only; SQLite serialises writers). The second attempt sees that entry.
-                continue
-        raise MergeConflict(self._entry_on(patient_id, entry.day), entry)
 
-    def _entry_on(self, patient_id: int, day: dt.date) -> DiaryEntry:
-        with self._read() as s:
-            row = s.scalar(
-                select(DiaryRow).where(DiaryRow.patient_id == patient_id, DiaryRow.day == day)
-            )
-            if row is None:  # pragma: no cover (only reachable by deleting mid-request)
-                raise NotFound(f"diary entry {day}")
-            return _entry(row)
+        The day's row is locked from the read to the write, so concurrent merges of one day
+        are applied one after another and none is lost; the version a change replaces is kept
+        with its author. The actor is recorded as the author of what is stored.
+        """
+        with self._patient_tx(actor, patient_id, "write", f"diary {entry.day}") as (s, _):
+            row = self._locked_day(s, patient_id, entry.day)
+            if row is None:
+                if self._insert_day(s, patient_id, entry, actor):
+                    return entry
+                # Another client saved this day first: merge with theirs, under the lock.
+                row = self._locked_day(s, patient_id, entry.day)
+                assert row is not None  # the insert failed on this very row
+            existing = _entry(row)
+            if existing == entry:
+                return existing
+            if how is None:
+                raise MergeConflict(existing, entry)
+            merged = merge_entries(existing, entry, how)
+            if merged != existing:
+                s.add(
+                    DiaryVersionRow(
+                        patient_id=patient_id,
+                        day=row.day,
+                        entry=existing.model_dump(mode="json"),
+                        entered_by=row.entered_by,
+                        entered_role=row.entered_role,
+                        entered_at=row.updated_at,
+                        replaced_by=actor.account_id,
+                    )
+                )
+                _fill(row, merged, actor)
+            return merged
+
+    @staticmethod
+    def _locked_day(s: Session, patient_id: int, day: dt.date) -> DiaryRow | None:
+        """The day's row, locked until the transaction ends (SELECT ... FOR UPDATE).
+
+        SQLite has no row locks and needs none: its write transactions start IMMEDIATE, so
+        they never overlap.
+        """
+        return s.scalar(
+            select(DiaryRow)
+            .where(DiaryRow.patient_id == patient_id, DiaryRow.day == day)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    @staticmethod
+    def _insert_day(s: Session, patient_id: int, entry: DiaryEntry, actor: Actor) -> bool:
+        """Insert the day's first entry; False when another client's insert won the race.
+
+        The unique (patient, day) index decides; the savepoint keeps the transaction usable.
+        """
+        row = DiaryRow(patient_id=patient_id)
+        _fill(row, entry, actor)
+        try:
+            with s.begin_nested():
+                s.add(row)
+                s.flush()
+        except IntegrityError:
+            return False
+        return True
 
     # -- questionnaires and visit notes ---------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -17,8 +20,10 @@ from ldnkit import __version__
 from ldnkit.bootstrap import open_store
 from ldnkit.cdshooks.service import create_router
 from ldnkit.domain.diary import MergeConflict
+from ldnkit.services.accounts import SignInLimits, clean_up
 from ldnkit.settings import Settings, get_settings
-from ldnkit.store.repository import Forbidden, NotFound
+from ldnkit.store.attempts import TooManyAttempts
+from ldnkit.store.repository import Forbidden, NotFound, Store
 from ldnkit.validation import _EXPECTED as EXPECTED_WORDS
 from ldnkit.validation import InputError, Problem, show
 from ldnkit.web import api, ask_api
@@ -26,7 +31,7 @@ from ldnkit.web.deps import WrongRole
 from ldnkit.web.headers import SecurityHeaders
 from ldnkit.web.render import page
 from ldnkit.web.routes import ask, auth, clinic, learn, patient
-from ldnkit.web.security import CsrfRejected, LoginLimiter, LoginRequired, TooManyAttempts
+from ldnkit.web.security import CsrfRejected, LoginRequired
 
 log = logging.getLogger("ldnkit.web")
 
@@ -156,14 +161,38 @@ def problems_from_request(exc: RequestValidationError) -> list[Problem]:
     return problems
 
 
+HOUSEKEEPING_EVERY = dt.timedelta(hours=1)
+
+
+async def _every(
+    period: dt.timedelta, store: Store, idle: dt.timedelta, limits: SignInLimits
+) -> None:
+    """Remove ended sessions and forgotten sign-in counts while the app runs (each sign-in
+    also does it); a failure is logged and tried again next time, never fatal."""
+    while True:
+        try:
+            await run_in_threadpool(clean_up, store, idle, limits)
+        except Exception:
+            log.exception("removing ended sessions failed; trying again later")
+        await asyncio.sleep(period.total_seconds())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The whole web app over the store named by the settings (migrated on creation)."""
     settings = settings or get_settings()
     store = open_store(settings)
 
+    limits = SignInLimits.waiting(
+        dt.timedelta(seconds=settings.login_wait_seconds),
+        dt.timedelta(seconds=settings.login_max_wait_seconds),
+    )
+    idle = dt.timedelta(minutes=settings.session_idle_minutes)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        housekeeping = asyncio.create_task(_every(HOUSEKEEPING_EVERY, store, idle, limits))
         yield
+        housekeeping.cancel()
         store.close()
 
     app = FastAPI(
@@ -180,7 +209,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.state.store = store
     app.state.settings = settings
-    app.state.limiter = LoginLimiter()
+    app.state.limiter = limits
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(packages=[("ldnkit.web", "static")]), name="static")
     app.include_router(auth.router)

@@ -1,4 +1,4 @@
-"""Sign-in, sessions, CSRF and login rate limiting for the web app and the JSON API.
+"""Sign-in, sessions and CSRF for the web app and the JSON API.
 
 Sessions live in the database (only a hash of the token is stored), so signing out or deleting an
 account ends them at once and every worker process sees the same sessions. Browser sessions ride
@@ -12,14 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 
 from fastapi import Request, Response
 
-from ldnkit.store.passwords import verify_password
+from ldnkit.services.accounts import SignInLimits, sign_in
 from ldnkit.store.records import Account, Actor
 from ldnkit.store.repository import Store
 from ldnkit.validation import InputError, nul_problems
@@ -40,12 +37,6 @@ class CsrfRejected(Exception):
     """A form came without the CSRF token of the session that rendered it."""
 
 
-class TooManyAttempts(Exception):
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"too many failed sign-ins; try again in {retry_after} s")
-
-
 @dataclass(frozen=True)
 class Session:
     actor: Actor
@@ -53,68 +44,28 @@ class Session:
     token: str
 
 
-class LoginLimiter:
-    """Failed sign-ins allowed per email and per client address within a sliding window.
-
-    A client address gets more room than one email: several people may share a clinic's
-    network address. Kept in memory: one process serves the app (SQLite has one writer anyway);
-    a restart forgets the counts, which only gives an attacker a fresh window of a few attempts.
-    """
-
-    def __init__(self, per_email: int = 5, per_address: int = 30, window_s: float = 300.0) -> None:
-        self.limits = {"email": per_email, "address": per_address}
-        self.window_s = window_s
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        return times
-
-    def check(self, email: str, address: str) -> None:
-        """Raise TooManyAttempts when the email or the address has used up its failures."""
-        now = time.monotonic()
-        with self._lock:
-            for key in (("email", email), ("address", address)):
-                times = self._recent(key, now)
-                if len(times) >= self.limits[key[0]]:
-                    raise TooManyAttempts(int(times[0] + self.window_s - now) + 1)
-
-    def failed(self, email: str, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in (("email", email), ("address", address)):
-                self._recent(key, now).append(now)
-
-    def succeeded(self, email: str) -> None:
-        with self._lock:
-            self._failures.pop(("email", email), None)
-
-
 def client_address(request: Request) -> str:
+    """The client's address: the peer, or behind a trusted proxy the one it forwarded.
+
+    uvicorn rewrites the peer from X-Forwarded-For only for proxies listed in
+    FORWARDED_ALLOW_IPS, so a client elsewhere cannot pick its own address (see the README).
+    """
     return request.client.host if request.client else "unknown"
 
 
 def authenticate(
-    store: Store, limiter: LoginLimiter, request: Request, email: str, password: str
+    store: Store, limits: SignInLimits, request: Request, email: str, password: str
 ) -> Account | None:
-    """The account when the password is right; counts failures and audits every attempt."""
+    """The account when the password is right (see `ldnkit.services.accounts.sign_in`)."""
     problems = nul_problems({"email": email, "password": password})
     if problems:  # the API's token form does not come through posted_form
         raise InputError(problems)
-    email_key = email.strip().lower()
-    address = client_address(request)
-    limiter.check(email_key, address)
-    account = store.account_by_email(email)
-    ok = verify_password(account.password_hash if account else None, password)
-    store.log_login(email, account, ok)
-    if not ok:
-        limiter.failed(email_key, address)
-        return None
-    limiter.succeeded(email_key)
-    return account
+    return sign_in(store, email, password, client_address(request), limits)
+
+
+def idle_timeout(request: Request) -> dt.timedelta:
+    """How long a session or token may go unused before it ends (LDNKIT_SESSION_IDLE_MINUTES)."""
+    return dt.timedelta(minutes=request.app.state.settings.session_idle_minutes)
 
 
 def is_https(request: Request) -> bool:
@@ -165,7 +116,7 @@ def browser_session(store: Store, request: Request) -> Session | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    found = store.session(token, "cookie")
+    found = store.session(token, "cookie", idle_timeout(request))
     return Session(found[0], found[1], token) if found else None
 
 
@@ -174,7 +125,7 @@ def bearer_actor(store: Store, request: Request) -> Actor:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise LoginRequired
-    found = store.session(token.strip(), "bearer")
+    found = store.session(token.strip(), "bearer", idle_timeout(request))
     if found is None:
         raise LoginRequired
     return found[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.response import Intake, ResponseAssessment, assess
 from ldnkit.domain.titration import Plan, PlanRequest, build_plan
-from ldnkit.store.records import Actor, PatientRecord, SavedPlan
+from ldnkit.store.records import Actor, DiaryRecord, PatientRecord, SavedPlan
 from ldnkit.store.repository import Store
 from ldnkit.validation import InputError, input_error
 from ldnkit.web.deps import Form
@@ -79,6 +79,8 @@ class PatientView:
     entries: list[DiaryEntry]
     assessment: ResponseAssessment | None
     as_of: dt.date
+    # The diary with who entered each day (newest last), where the page shows it.
+    records: list[DiaryRecord] = field(default_factory=list)
 
     @property
     def steps(self) -> list[StepTuple]:
@@ -94,15 +96,27 @@ class PatientView:
 
 
 def view_of(
-    record: PatientRecord, plan: SavedPlan | None, entries: list[DiaryEntry], as_of: dt.date
+    record: PatientRecord,
+    plan: SavedPlan | None,
+    entries: list[DiaryEntry],
+    as_of: dt.date,
+    records: list[DiaryRecord] | None = None,
 ) -> PatientView:
-    """The view with its response assessment (none before a plan has started)."""
+    """The view with its response assessment (none before a plan has started).
+
+    With `records` the assessment also counts who entered the days it rests on.
+    """
     assessment = None
     if plan is not None and plan.start <= as_of:
         assessment = assess(
-            entries, plan.start, as_of, intake=intake_of(record), steps=step_tuples(plan)
+            entries,
+            plan.start,
+            as_of,
+            intake=intake_of(record),
+            steps=step_tuples(plan),
+            entered_by=None if records is None else {r.entry.day: r.author.role for r in records},
         )
-    return PatientView(record, plan, entries, assessment, as_of)
+    return PatientView(record, plan, entries, assessment, as_of, records or [])
 
 
 def patient_view(
@@ -111,8 +125,8 @@ def patient_view(
     """The record, its current plan, its diary and the response assessment as of a day."""
     record = store.patient(actor, patient_id)
     plan = store.current_plan(actor, patient_id)
-    entries = store.diary(actor, patient_id)
-    return view_of(record, plan, entries, as_of or today())
+    records = store.diary_records(actor, patient_id)
+    return view_of(record, plan, [r.entry for r in records], as_of or today(), records)
 
 
 def entry_from_form(form: Form, planned: float | None = None) -> DiaryEntry:
@@ -154,15 +168,19 @@ CSV_COLUMNS = (
     "mood",
     "side_effects",
     "note",
+    "entered_by",  # patient | clinician | empty when not recorded (days from before)
+    "entered_by_email",
+    "earlier_versions",  # versions of the day that later changes replaced (all kept)
 )
 
 
-def diary_csv(entries: list[DiaryEntry]) -> str:
+def diary_csv(records: list[DiaryRecord]) -> str:
     """The diary as CSV; a note that looks like a formula is prefixed so spreadsheets show text."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for e in entries:
+    for r in records:
+        e = r.entry
         note = e.note
         if note[:1] in ("=", "+", "-", "@", "\t", "\r"):
             note = "'" + note
@@ -177,6 +195,9 @@ def diary_csv(entries: list[DiaryEntry]) -> str:
                 "" if e.mood is None else e.mood,
                 ";".join(f"{s.id}:{s.severity}" for s in e.side_effects),
                 note,
+                r.author.role or "",
+                r.author.email or "",
+                r.earlier_versions,
             ]
         )
     return out.getvalue()

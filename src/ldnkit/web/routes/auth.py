@@ -1,4 +1,4 @@
-"""Sign in, sign out, and the front door that sends each role to its home page."""
+"""Sign in, sign out, change password, and the front door that sends each role home."""
 
 from __future__ import annotations
 
@@ -7,17 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ldnkit.web.deps import CheckedForm, Form, StoreDep, posted_form
-from ldnkit.web.render import page
+from ldnkit.services.accounts import change_password, clean_up, sign_out
+from ldnkit.validation import InputError, Problem
+from ldnkit.web.deps import AnySession, CheckedForm, Form, StoreDep, posted_form
+from ldnkit.web.render import page, problems_by_field
 from ldnkit.web.security import (
     CSRF_FIELD,
     PRE_SESSION_COOKIE,
-    SESSION_COOKIE,
     SESSION_LIFETIME,
     authenticate,
     browser_session,
     check_csrf,
     clear_session_cookie,
+    client_address,
+    idle_timeout,
     pre_session_token,
     set_pre_session_cookie,
     set_session_cookie,
@@ -68,6 +71,7 @@ def login(
     account = authenticate(store, request.app.state.limiter, request, email, form.get("password"))
     if account is None:
         return _login_page(request, "Email or password is not right.", email, status_code=401)
+    clean_up(store, idle_timeout(request), request.app.state.limiter)
     token, _csrf = store.open_session(account, "cookie", SESSION_LIFETIME)
     response = RedirectResponse(home_for(account.role), status_code=303)
     set_session_cookie(response, request, token)
@@ -76,10 +80,43 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, store: StoreDep, _form: CheckedForm) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        store.close_session(token)
+def logout(request: Request, store: StoreDep, session: AnySession, _form: CheckedForm) -> Response:
+    """Sign out: this browser's session ends, and so does every API token of the account."""
+    sign_out(store, session.actor, session.token)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, request)
+    return response
+
+
+@router.get("/account/password")
+def password_form(request: Request, session: AnySession) -> Response:
+    return page(request, "password.html")
+
+
+@router.post("/account/password")
+def change_password_page(
+    request: Request, store: StoreDep, session: AnySession, form: CheckedForm
+) -> Response:
+    """A new password; every other session and API token of the account ends with the old one."""
+    try:
+        if form.get("password") != form.get("password_again"):
+            raise InputError(
+                [Problem("password_again", "a different password", "the new password again")]
+            )
+        change_password(
+            store,
+            session.actor,
+            form.get("current_password"),
+            form.get("password"),
+            client_address(request),
+            request.app.state.limiter,
+        )
+    except InputError as exc:
+        errors = problems_by_field(exc.problems)
+        return page(request, "password.html", {"errors": errors}, status_code=422)
+    account = store.account_by_email(session.actor.email)
+    assert account is not None  # the signed-in account
+    token, _csrf = store.open_session(account, "cookie", SESSION_LIFETIME)
+    response = RedirectResponse(home_for(account.role), status_code=303)
+    set_session_cookie(response, request, token)
     return response

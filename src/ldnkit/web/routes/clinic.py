@@ -20,8 +20,8 @@ from ldnkit.export.calendar import plan_to_ics
 from ldnkit.export.printable import plan_to_text
 from ldnkit.knowledge import knowledge_base
 from ldnkit.services import plans
+from ldnkit.services.accounts import Login, add_patient, parse_login
 from ldnkit.services.plans import PlanRefused
-from ldnkit.store.passwords import hash_password
 from ldnkit.store.records import Actor, PatientRecord
 from ldnkit.store.repository import NotFound, Store
 from ldnkit.validation import InputError, Problem, show
@@ -155,22 +155,29 @@ def _intake_page(
     return page(request, "intake.html", context, status_code=422 if problems else 200)
 
 
-def _checked_intake(form: Form, *, with_login: bool) -> tuple[str, PatientProfile, list[Problem]]:
+def _checked_intake(form: Form) -> tuple[str, PatientProfile, list[Problem]]:
     """Name and profile from the form, and every problem with them (all fields at once)."""
     problems: list[Problem] = []
     name = form.get("name").strip()
     if not name or len(name) > 200:
         problems.append(Problem("name", show(name), "the patient's name (1 to 200 characters)"))
-    if with_login and form.optional("email") and len(form.get("password")) < 8:
-        problems.append(
-            Problem("password", "a short password", "at least 8 characters for the patient's login")
-        )
     profile: PatientProfile | None = None
     try:
         profile = parse(PatientProfile, profile_from_form(form))
     except InputError as exc:
         problems.extend(exc.problems)
     return name, profile or PatientProfile(), problems
+
+
+def _checked_login(form: Form, problems: list[Problem]) -> Login | None:
+    """The patient's own login when the form gives an email (the password exactly as typed)."""
+    if not form.optional("email"):
+        return None
+    try:
+        return parse_login(Login, {"email": form.get("email"), "password": form.get("password")})
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
 
 
 @router.get("/patients/new")
@@ -182,19 +189,20 @@ def intake_form(request: Request, session: ClinicianSession) -> Response:
 def intake(
     request: Request, store: StoreDep, session: ClinicianSession, form: CheckedForm
 ) -> Response:
-    values: dict[str, Any] = {k: v[0] for k, v in form.fields.items()}
-    name, profile, problems = _checked_intake(form, with_login=True)
+    # The password is never sent back into the page, not even to re-fill the form.
+    values: dict[str, Any] = {k: v[0] for k, v in form.fields.items() if k != "password"}
+    name, profile, problems = _checked_intake(form)
+    login = _checked_login(form, problems)
     if problems:
         return _intake_page(request, values, problems=problems)
-    email = form.optional("email")
     try:
-        record = store.create_patient(
+        record = add_patient(
+            store,
             session.actor,
             name,
             profile.model_dump(mode="json"),
             intake=_intake_scores(form),
-            email=email,
-            password_hash=hash_password(form.get("password")) if email else None,
+            login=login,
         )
     except InputError as exc:
         return _intake_page(request, values, problems=exc.problems)
@@ -221,7 +229,7 @@ def edit(
     """Save the corrected profile and screen again with it."""
     record = store.patient(session.actor, patient_id)
     values: dict[str, Any] = {k: v[0] for k, v in form.fields.items()}
-    name, profile, problems = _checked_intake(form, with_login=False)
+    name, profile, problems = _checked_intake(form)
     if problems:
         return _intake_page(request, values, record, problems)
     store.update_patient(
@@ -295,7 +303,7 @@ def _patient_context(store: Store, actor: Actor, patient_id: int) -> dict[str, A
         "notes": store.notes(actor, patient_id),
         "questionnaires": list(reversed(questionnaires)),
         # The newest eight weeks; the whole diary is one click away as CSV.
-        "entries": list(reversed(view.entries))[:56],
+        "entries": list(reversed(view.records))[:56],
     }
 
 
@@ -318,9 +326,9 @@ def print_summary(
 
 @router.get("/patients/{patient_id}/diary.csv")
 def diary_export(store: StoreDep, session: ClinicianSession, patient_id: int) -> Response:
-    entries = store.diary(session.actor, patient_id)
+    records = store.diary_records(session.actor, patient_id)
     return PlainTextResponse(
-        diary_csv(entries),
+        diary_csv(records),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="diary-patient-{patient_id}.csv"'},
     )

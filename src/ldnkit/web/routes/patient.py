@@ -124,6 +124,6 @@ def my_progress(
         "chart": Markup(symptom_chart_svg(recent, view.steps, title="My pain, fatigue and sleep")),  # noqa: S704 (SVG built with escaped text)
         "chart_text": symptom_chart_text(recent, view.steps),
         "message": f"Saved your entry for {saved}." if saved else None,
-        "entries": list(reversed(view.entries[-14:])),
+        "entries": list(reversed(view.records[-14:])),
     }
     return page(request, "progress.html", context)

@@ -1,4 +1,4 @@
-"""A demo clinic: one clinician and three patients with 90 days of diary each.
+"""A demo clinic: one clinician and three patients with 90 days of diary each (their own).
 
 The patients show a responder, a non-responder and one with sleep side effects (the diaries come
 from `ldnkit.demo.diaries`, deterministic), each screened and on the standard plan.
@@ -14,7 +14,7 @@ from ldnkit.domain.profile import Medication, PatientProfile
 from ldnkit.domain.screening import screen
 from ldnkit.domain.titration import PlanRequest, build_plan
 from ldnkit.knowledge import knowledge_base
-from ldnkit.store.passwords import hash_password
+from ldnkit.services.accounts import Login, NewAccount, add_patient, create_account
 from ldnkit.store.repository import Store
 
 DEMO_PASSWORD = "ldn-demo-2026"  # noqa: S105 (printed for everyone: demo data only)
@@ -63,7 +63,10 @@ def seed_demo(store: Store, today: dt.date | None = None) -> list[DemoLogin]:
     """Create the demo clinic; returns the logins to print. The database should be empty."""
     today = today or dt.date.today()
     start = today - dt.timedelta(days=TREATMENT_DAYS - 1)
-    doctor = store.create_clinician(DEMO_CLINICIAN, hash_password(DEMO_PASSWORD), "Dr Demo")
+    doctor = create_account(
+        store,
+        NewAccount(role="clinician", email=DEMO_CLINICIAN, password=DEMO_PASSWORD, name="Dr Demo"),
+    )
     for person in DEMO_PATIENTS:
         profile = PatientProfile(
             as_of=start - dt.timedelta(days=1),
@@ -78,13 +81,15 @@ def seed_demo(store: Store, today: dt.date | None = None) -> list[DemoLogin]:
             pregnant=False,
             breastfeeding=False,
         )
-        record = store.create_patient(
+        record = add_patient(
+            store,
             doctor.actor,
             person.name,
             profile.model_dump(mode="json"),
-            email=person.email,
-            password_hash=hash_password(DEMO_PASSWORD),
+            login=Login(email=person.email, password=DEMO_PASSWORD),
         )
+        patient = store.account_for_patient(record.id)
+        assert patient is not None  # created with its login just above
         result = screen(profile)
         store.save_screening(
             doctor.actor,
@@ -103,7 +108,8 @@ def seed_demo(store: Store, today: dt.date | None = None) -> list[DemoLogin]:
             request.model_dump(mode="json"),
             [s.model_dump(mode="json") for s in plan.steps],
         )
+        # The diary is the patient's own: entered by them, as a real patient would.
         for entry in demo_diary(person.kind, start, days=TREATMENT_DAYS):
             if entry.day <= today:
-                store.record_entry(doctor.actor, record.id, entry)
+                store.record_entry(patient.actor, record.id, entry)
     return demo_logins()
