@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ldnkit.domain.profile import PatientProfile
-from ldnkit.fhir.mapping import profile_from_resources
+from ldnkit.fhir.mapping.medications import medication_index
+from ldnkit.fhir.mapping.profile import profile_from_resources
 from ldnkit.validation import InputError, Problem, show
 
 # `Type.ndjson`, `Type.000.ndjson`, `Type_1.ndjson.gz`, `Type-part2.ndjson`: the type leads.
@@ -78,6 +79,22 @@ def iter_ndjson(path: Path) -> Iterator[dict[str, Any]]:
                     f"{path.name} line {number}", resource, "a FHIR resource (a JSON object)"
                 )
             yield resource
+
+
+def bulk_medications(folder: Path) -> dict[str, dict[str, Any]]:
+    """The Medication resources of an export (what `medicationReference` names), by reference."""
+    return medication_index(
+        med for path in bulk_files(folder).get("Medication", []) for med in iter_ndjson(path)
+    )
+
+
+def bulk_patients(folder: Path) -> int:
+    """How many Patient records an export holds (its Patient lines, counted without parsing)."""
+    count = 0
+    for path in bulk_files(folder).get("Patient", []):
+        with _unreadable_as_input_error(path), _open_text(path) as handle:
+            count += sum(1 for line in handle if line.strip())
+    return count
 
 
 def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
