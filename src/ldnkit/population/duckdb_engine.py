@@ -6,8 +6,8 @@ read is the fast path's validation: a field of the wrong shape fails the read wi
 naming the file; the full fhir.resources validation runs on the single-patient paths only, where
 its cost (about 0.25 ms per resource) does not matter.
 
-The reduction (`ldnkit.population.reduction`) is run as written; its fact tables are
-materialised once, and the patient rows stream out in patient-id order, batch by batch.
+The reduction (`ldnkit.population.reduction`) is run as written: the kinds first, then the
+patient rows, which stream out in patient-id order, batch by batch.
 """
 
 from __future__ import annotations
@@ -138,15 +138,11 @@ def patient_facts(
         # rows can be screened and written as they stream.
         con.execute("SET preserve_insertion_order TO true")
         _register(con, folder)
-        facts, rows = reduction.steps("duckdb")
-        for step in facts:
-            con.execute(f"CREATE TEMP TABLE {step.name} AS {step.sql}")
+        kinds, rows = reduction.queries("duckdb")
         condition_kinds, order_kinds = (
-            dict(con.execute(f"SELECT kind, fragment FROM {name}").fetchall())  # noqa: S608
-            for name in reduction.KIND_TABLES
+            reduction.numbered(con.execute(kinds[name]).fetchall())
+            for name in ("conditions", "orders")
         )
-        for name in reduction.SCRATCH_TABLES:
-            con.execute(f"DROP TABLE {name}")
         reader = con.sql(f"{rows} ORDER BY p.id").to_arrow_reader(batch_size)
         yield Facts(condition_kinds, order_kinds, iter(reader))
     except duckdb.Error as exc:

@@ -4,25 +4,26 @@ The reduction only reads, groups and pre-filters by volume; it decides nothing c
 fact it keeps is a FHIR fragment that `ldnkit.fhir.mapping.fold` reads exactly as it reads the
 whole resource on the one-patient path:
 - conditions and medication orders are numbered by kind (every field but the patient and the
-  order date), so Python folds each distinct kind once instead of once per patient; a patient
-  row holds the kind numbers (and each order's day);
+  order date; the number is a hash of the kind), so Python folds each distinct kind once
+  instead of once per patient; a patient row holds the kind numbers (and each order's day);
 - the types few patients have (statements, allergies, pregnancy-status observations, planned
   procedures and service requests) are carried whole.
 Patient references are read by the mapping's own pattern (`reference_id_sql`). The value sets
 used to pre-filter come from the mapping too, and the mapping checks them again.
 
-DuckDB runs the SQL as written; Spark runs it as sqlglot transpiles it (`spark_steps`): one
+DuckDB runs the SQL as written; Spark runs it as sqlglot transpiles it (`queries`): one
 text, two dialects. The column types are written once as well (DuckDB types; Spark DDL by
 `spark_schema`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 import sqlglot
+from sqlglot import exp
 
 from ldnkit.fhir.mapping.clinical import (
     PLANNED_PROCEDURE,
@@ -124,62 +125,30 @@ def _values(values: frozenset[str]) -> str:
 
 _REFS = ("subject", "patient")
 _PID = reference_id_sql("subject")
-_DAY = "substr(authoredOn, 1, 10) AS authoredOn"
+_CONDITION = _fragment("Condition")
 # An order without its patient and date: what makes two orders map alike.
 _ORDER = _fragment("MedicationRequest", [*_MEDICATION, "dispenseRequest", "dosageInstruction"])
 
 
-@dataclass(frozen=True)
-class Step:
-    """One table of the reduction: its name and the SELECT that fills it."""
-
-    name: str
-    sql: str
-
-
-# Conditions and orders, each with its kind. Materialised (read once, used twice).
-_FACTS = (
-    Step(
-        "cond_all",
-        f'SELECT DISTINCT {_PID} AS pid, {_fragment("Condition")} AS fragment FROM "Condition"',  # noqa: S608
-    ),
-    Step(
-        "cond_kind",
-        "SELECT row_number() OVER (ORDER BY fragment) - 1 AS kind, fragment "
-        "FROM (SELECT DISTINCT fragment FROM cond_all)",
-    ),
-    Step(
-        "cond_fact",
-        "SELECT DISTINCT c.pid, k.kind FROM cond_all c "
-        "JOIN cond_kind k ON c.fragment IS NOT DISTINCT FROM k.fragment",
-    ),
-    Step(
-        "req_all",
-        # The order's day only: the mapping reads no further than the day (YYYY-MM-DD).
-        f'SELECT {_PID} AS pid, {_ORDER} AS fragment, {_DAY} FROM "MedicationRequest"',  # noqa: S608
-    ),
-    Step(
-        "req_kind",
-        "SELECT row_number() OVER (ORDER BY fragment) - 1 AS kind, fragment "
-        "FROM (SELECT DISTINCT fragment FROM req_all)",
-    ),
-    Step(
-        "req_fact",
-        "SELECT DISTINCT r.pid, k.kind, r.authoredOn FROM req_all r "
-        "JOIN req_kind k ON r.fragment IS NOT DISTINCT FROM k.fragment",
-    ),
-)
-KIND_TABLES = ("cond_kind", "req_kind")
-# Read only by the later steps: dropped (or released) once the facts are built.
-SCRATCH_TABLES = ("cond_all", "req_all")
+# The kinds: each distinct condition and order shape, numbered by a 64-bit hash of itself.
+# Python folds each kind once; `hash_collision` checks that no two kinds share a number.
+KINDS = {
+    "conditions": f'SELECT hash(fragment) AS kind, fragment FROM (SELECT DISTINCT {_CONDITION} AS fragment FROM "Condition")',  # noqa: E501, S608
+    "orders": f'SELECT hash(fragment) AS kind, fragment FROM (SELECT DISTINCT {_ORDER} AS fragment FROM "MedicationRequest")',  # noqa: E501, S608
+}
 
 # One row per patient: kinds and days, plus the rare resource types whole.
-_ROWS = f"""
+ROWS = f"""
 WITH
-cond AS (SELECT pid, list(kind) AS condition_kinds FROM cond_fact GROUP BY pid),
+cond AS (
+  SELECT {_PID} AS pid, list(hash({_CONDITION})) AS condition_kinds
+  FROM "Condition" GROUP BY ALL
+),
 req AS (
-  SELECT pid, list({{'kind': kind, 'authoredOn': authoredOn}}) AS orders
-  FROM req_fact GROUP BY pid
+  -- The order's day only: the mapping reads no further than the day (YYYY-MM-DD).
+  SELECT {_PID} AS pid,
+    list({{'kind': hash({_ORDER}), 'authoredOn': substr(authoredOn, 1, 10)}}) AS orders
+  FROM "MedicationRequest" GROUP BY ALL
 ),
 stmt AS (
   SELECT {_PID} AS pid, list({_fragment("MedicationStatement")}) AS statements
@@ -228,20 +197,47 @@ Dialect = Literal["duckdb", "spark"]
 
 
 @cache
-def steps(dialect: Dialect) -> tuple[tuple[Step, ...], str]:
-    """(the fact tables to materialise in order, the patient-rows query) in a dialect."""
+def queries(dialect: Dialect) -> tuple[dict[str, str], str]:
+    """(the kinds queries, the patient-rows query) in a dialect."""
     if dialect == "duckdb":
-        return _FACTS, _ROWS
-    return tuple(Step(s.name, _spark(s.sql)) for s in _FACTS), _spark(_ROWS)
+        return KINDS, ROWS
+    return {name: spark_sql(sql) for name, sql in KINDS.items()}, spark_sql(ROWS)
 
 
-def _spark(sql: str) -> str:
-    return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+def spark_sql(sql: str) -> str:
+    """DuckDB SQL as Spark SQL."""
+
+    # DuckDB's hash() is 64 bits; Spark's hash() is 32 (too narrow for numbering kinds), and
+    # its 64-bit xxhash64() skips nulls inside a value (an order with one empty dosage and one
+    # with none would share a number), so Spark hashes the value's JSON text. Every other
+    # function keeps its meaning through sqlglot.
+    def wider(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
+            as_text = [exp.Anonymous(this="to_json", expressions=node.expressions)]
+            return exp.Anonymous(this="xxhash64", expressions=as_text)
+        return node
+
+    tree = sqlglot.parse_one(sql, read="duckdb").transform(wider)
+    return tree.sql(dialect="spark")
+
+
+def numbered(rows: Iterable[tuple[int, dict[str, Any]]]) -> dict[int, dict[str, Any]]:
+    """The rows of a kinds query (number, fragment) as a dict, checking every number is unique.
+
+    Two distinct kinds with one 64-bit number would be one chance in about 10^10 even with a
+    million kinds; were it to happen, a patient's order could be read as another drug, so the
+    run stops instead.
+    """
+    listed = list(rows)
+    kinds = dict(listed)
+    if len(kinds) != len(listed):
+        raise RuntimeError("two kinds of record share one hash; the run cannot number them")
+    return kinds
 
 
 def spark_schema(kind: str) -> str:
     """The columns of a resource type as Spark DDL (the same types, transpiled)."""
     return ", ".join(
-        f"`{name}` {sqlglot.exp.DataType.build(kind_, dialect='duckdb').sql('spark')}"
+        f"`{name}` {exp.DataType.build(kind_, dialect='duckdb').sql('spark')}"
         for name, kind_ in COLUMNS[kind].items()
     )

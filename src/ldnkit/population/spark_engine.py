@@ -94,28 +94,29 @@ def _screened(
 ) -> Iterator[Screened]:
     from pyspark import StorageLevel
 
-    for kind in reduction.COLUMNS:
-        schema = reduction.spark_schema(kind)
-        paths = [str(p) for p in files.get(kind, [])]
-        frame = (
-            spark.read.schema(schema).option("mode", "FAILFAST").json(paths)
-            if paths
-            else spark.createDataFrame([], schema)
-        )
-        frame.createOrReplaceTempView(kind)
-    facts, rows = reduction.steps("spark")
     kept = []
-    for step in facts:
-        # Each fact table is read by two later steps: computed once, kept (spilling to disk).
-        frame = spark.sql(step.sql).persist(StorageLevel.MEMORY_AND_DISK)
-        frame.createOrReplaceTempView(step.name)
-        kept.append(frame)
+    for kind, columns in reduction.COLUMNS.items():
+        paths = [str(p) for p in files.get(kind, [])]
+        if paths:
+            frame = spark.read.schema(reduction.spark_schema(kind)).option("mode", "FAILFAST")
+            frame = frame.json(paths)
+            if kind in _READ_TWICE:
+                # Read by the kinds query and by the rows: parsed once, kept (spilling to disk).
+                frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+                kept.append(frame)
+        else:
+            frame = spark.sql(_empty(columns))
+        frame.createOrReplaceTempView(kind)
     try:
+        kinds, rows = reduction.queries("spark")
         # The kinds are few (distinct codes and order shapes): collected here, shipped to every
         # worker with the function.
         conditions, orders = (
-            {r["kind"]: r["fragment"].asDict(recursive=True) for r in spark.table(name).collect()}
-            for name in reduction.KIND_TABLES
+            reduction.numbered(
+                (r["kind"], r["fragment"].asDict(recursive=True))
+                for r in spark.sql(kinds[name]).collect()
+            )
+            for name in ("conditions", "orders")
         )
         screen = _screen_function(as_of, medications, conditions, orders)
         table = spark.sql(rows).mapInArrow(screen, _OUTPUT_DDL).toArrow()
@@ -125,6 +126,15 @@ def _screened(
     table = table.cast(OUTPUT_SCHEMA)
     for batch in table.to_batches(max_chunksize=20_000):
         yield summarised(pa.Table.from_batches([batch], schema=OUTPUT_SCHEMA))
+
+
+_READ_TWICE = ("Condition", "MedicationRequest")
+
+
+def _empty(columns: dict[str, str]) -> str:
+    # A type without files: no rows, its columns typed as the reduction reads them.
+    nulls = ", ".join(f'NULL::{kind} AS "{name}"' for name, kind in columns.items())
+    return reduction.spark_sql(f"SELECT {nulls} WHERE false")
 
 
 def _screen_function(

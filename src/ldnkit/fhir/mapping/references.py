@@ -19,14 +19,14 @@ import re
 from typing import Any, NamedTuple
 
 _ID = "[A-Za-z0-9.-]{1,64}"
-# Group 1: the resource type when the reference names one; group 2: the id. A version
-# (`/_history/N`) is matched and dropped. No backslash but the end anchor, and only syntax that
-# Python's re, RE2 (DuckDB) and Java (Spark) read alike.
-_PATTERN = rf"^(?:urn:uuid:|(?:https?://[^?#]*/)?([A-Z][A-Za-z]+)/)?({_ID})(?:/_history/{_ID})?\Z"
-_LITERAL = re.compile(_PATTERN)
+# Every form that names a resource by id. No capturing group (a pure match is an automaton's
+# fast path), no backslash but the end anchor, and only syntax that Python's re, RE2 (DuckDB)
+# and Java (Spark) read alike.
+_FORM = rf"^(?:urn:uuid:|(?:https?://[^?#]*/)?[A-Z][A-Za-z]+/)?{_ID}(?:/_history/{_ID})?\Z"
+_LITERAL = re.compile(_FORM)
 # Python's \Z is the end of the text; RE2 and Java spell it \z (their $ would also match before
 # a final line break).
-SQL_PATTERN = _PATTERN.replace(r"\Z", r"\z")
+SQL_FORM = _FORM.replace(r"\Z", r"\z")
 
 
 class Target(NamedTuple):
@@ -46,10 +46,15 @@ def reference_target(reference: Any) -> Target | None:
     if reference.startswith("#"):
         inner = reference[1:]
         return Target(None, inner, contained=True) if re.fullmatch(_ID, inner) else None
-    match = _LITERAL.match(reference)
-    if match is None:
+    if _LITERAL.match(reference) is None:
         return None
-    return Target(match.group(1), match.group(2))
+    # Of a reference in one of the forms: the id is the last segment, or the one before
+    # `_history/<version>`, after any `urn:uuid:` (an id has no ':' and no '/').
+    # `reference_id_sql` says the same in SQL.
+    parts = reference.split("/")
+    at = -3 if len(parts) >= 3 and parts[-2] == "_history" else -1
+    kind = parts[at - 1] if len(parts) >= 1 - at else None
+    return Target(kind, parts[at].rsplit(":", 1)[-1])
 
 
 def patient_ref_id(reference: Any) -> str | None:
@@ -69,6 +74,14 @@ def subject_id(resource: Any) -> str | None:
 def reference_id_sql(column: str) -> str:
     """SQL (DuckDB; Spark by transpiling) for the id that a Reference column names.
 
-    NULL where `reference_target` finds no id, and for contained references.
+    The same form and the same segment as `reference_target`; NULL where it finds no id, and
+    for contained references.
     """
-    return f"nullif(regexp_extract({column}.reference, '{SQL_PATTERN}', 2), '')"
+    ref = f"{column}.reference"
+    segment = (
+        f"CASE WHEN split_part({ref}, '/', -2) = '_history' THEN split_part({ref}, '/', -3) "
+        f"ELSE split_part({ref}, '/', -1) END"
+    )
+    return (
+        f"(CASE WHEN regexp_matches({ref}, '{SQL_FORM}') THEN split_part({segment}, ':', -1) END)"
+    )
