@@ -69,20 +69,16 @@ def _session(master: str) -> Any:
         raise InputError.single(
             "--engine", "spark", "pyspark installed (pip install 'ldnkit[spark]')"
         ) from None
+    builder = SparkSession.builder.master(master).appName("ldnkit-population")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
     if master.startswith("local"):
         # Local workers must run this interpreter (where ldnkit is installed), not whatever
         # `python3` is on PATH. On a cluster, install ldnkit on the workers and point
-        # PYSPARK_PYTHON (or spark.pyspark.python) at that interpreter.
+        # PYSPARK_PYTHON (or spark.pyspark.python) at that interpreter. A cluster keeps its
+        # web UI (operators watch jobs there); a local run needs none.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = (
-        SparkSession.builder.master(master)
-        .appName("ldnkit-population")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        # A task whose worker died is retried on another: the output stays whole.
-        .config("spark.task.maxFailures", "4")
-        .getOrCreate()
-    )
+        builder = builder.config("spark.ui.enabled", "false")
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     # Few, large shuffle partitions: the rows are small and adaptive execution coalesces more.
     spark.conf.set("spark.sql.shuffle.partitions", str(2 * spark.sparkContext.defaultParallelism))
