@@ -139,9 +139,11 @@ def patient_facts(
         con.execute("SET preserve_insertion_order TO true")
         _register(con, folder)
         kinds, rows = reduction.queries("duckdb")
+        for name, sql in kinds.items():
+            con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
         condition_kinds, order_kinds = (
-            reduction.numbered(con.execute(kinds[name]).fetchall())
-            for name in ("conditions", "orders")
+            dict(con.execute(f"SELECT kind, fragment FROM {name}").fetchall())  # noqa: S608
+            for name in kinds
         )
         reader = con.sql(f"{rows} ORDER BY p.id").to_arrow_reader(batch_size)
         yield Facts(condition_kinds, order_kinds, iter(reader))

@@ -4,8 +4,8 @@ The reduction only reads, groups and pre-filters by volume; it decides nothing c
 fact it keeps is a FHIR fragment that `ldnkit.fhir.mapping.fold` reads exactly as it reads the
 whole resource on the one-patient path:
 - conditions and medication orders are numbered by kind (every field but the patient and the
-  order date; the number is a hash of the kind), so Python folds each distinct kind once
-  instead of once per patient; a patient row holds the kind numbers (and each order's day);
+  order date), so Python folds each distinct kind once instead of once per patient; a patient
+  row holds the kind numbers (and each order's day);
 - the types few patients have (statements, allergies, pregnancy-status observations, planned
   procedures and service requests) are carried whole.
 Patient references are read by the mapping's own pattern (`reference_id_sql`). The value sets
@@ -18,7 +18,6 @@ text, two dialects. The column types are written once as well (DuckDB types; Spa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import cache
 from typing import Any, Literal
 
@@ -130,25 +129,27 @@ _CONDITION = _fragment("Condition")
 _ORDER = _fragment("MedicationRequest", [*_MEDICATION, "dispenseRequest", "dosageInstruction"])
 
 
-# The kinds: each distinct condition and order shape, numbered by a 64-bit hash of itself.
-# Python folds each kind once; `hash_collision` checks that no two kinds share a number.
+# The kinds: each distinct condition and order shape, numbered. Small tables, kept by the
+# engines: Python reads them, and the rows query joins them back by the whole fragment.
 KINDS = {
-    "conditions": f'SELECT hash(fragment) AS kind, fragment FROM (SELECT DISTINCT {_CONDITION} AS fragment FROM "Condition")',  # noqa: E501, S608
-    "orders": f'SELECT hash(fragment) AS kind, fragment FROM (SELECT DISTINCT {_ORDER} AS fragment FROM "MedicationRequest")',  # noqa: E501, S608
+    "cond_kind": f'SELECT row_number() OVER (ORDER BY fragment) AS kind, fragment FROM (SELECT DISTINCT {_CONDITION} AS fragment FROM "Condition")',  # noqa: E501, S608
+    "req_kind": f'SELECT row_number() OVER (ORDER BY fragment) AS kind, fragment FROM (SELECT DISTINCT {_ORDER} AS fragment FROM "MedicationRequest")',  # noqa: E501, S608
 }
 
 # One row per patient: kinds and days, plus the rare resource types whole.
 ROWS = f"""
 WITH
 cond AS (
-  SELECT {_PID} AS pid, list(hash({_CONDITION})) AS condition_kinds
-  FROM "Condition" GROUP BY ALL
+  SELECT {_PID} AS pid, list(k.kind) AS condition_kinds
+  FROM "Condition" JOIN cond_kind k ON k.fragment IS NOT DISTINCT FROM {_CONDITION}
+  GROUP BY ALL
 ),
 req AS (
   -- The order's day only: the mapping reads no further than the day (YYYY-MM-DD).
   SELECT {_PID} AS pid,
-    list({{'kind': hash({_ORDER}), 'authoredOn': substr(authoredOn, 1, 10)}}) AS orders
-  FROM "MedicationRequest" GROUP BY ALL
+    list({{'kind': k.kind, 'authoredOn': substr(authoredOn, 1, 10)}}) AS orders
+  FROM "MedicationRequest" JOIN req_kind k ON k.fragment IS NOT DISTINCT FROM {_ORDER}
+  GROUP BY ALL
 ),
 stmt AS (
   SELECT {_PID} AS pid, list({_fragment("MedicationStatement")}) AS statements
@@ -198,7 +199,7 @@ Dialect = Literal["duckdb", "spark"]
 
 @cache
 def queries(dialect: Dialect) -> tuple[dict[str, str], str]:
-    """(the kinds queries, the patient-rows query) in a dialect."""
+    """(the kind tables to keep, by name; the patient-rows query) in a dialect."""
     if dialect == "duckdb":
         return KINDS, ROWS
     return {name: spark_sql(sql) for name, sql in KINDS.items()}, spark_sql(ROWS)
@@ -206,33 +207,19 @@ def queries(dialect: Dialect) -> tuple[dict[str, str], str]:
 
 def spark_sql(sql: str) -> str:
     """DuckDB SQL as Spark SQL."""
-
-    # DuckDB's hash() is 64 bits; Spark's hash() is 32 (too narrow for numbering kinds), and
-    # its 64-bit xxhash64() skips nulls inside a value (an order with one empty dosage and one
-    # with none would share a number), so Spark hashes the value's JSON text. Every other
-    # function keeps its meaning through sqlglot.
-    def wider(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
-            as_text = [exp.Anonymous(this="to_json", expressions=node.expressions)]
-            return exp.Anonymous(this="xxhash64", expressions=as_text)
-        return node
-
-    tree = sqlglot.parse_one(sql, read="duckdb").transform(wider)
-    return tree.sql(dialect="spark")
+    return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
 
 
-def numbered(rows: Iterable[tuple[int, dict[str, Any]]]) -> dict[int, dict[str, Any]]:
-    """The rows of a kinds query (number, fragment) as a dict, checking every number is unique.
+def arrow_schema(kind: str) -> Any:
+    """The columns of a resource type as an Arrow schema (DuckDB's own mapping of its types)."""
+    import duckdb
+    import pyarrow as pa  # type: ignore[import-untyped]
 
-    Two distinct kinds with one 64-bit number would be one chance in about 10^10 even with a
-    million kinds; were it to happen, a patient's order could be read as another drug, so the
-    run stops instead.
-    """
-    listed = list(rows)
-    kinds = dict(listed)
-    if len(kinds) != len(listed):
-        raise RuntimeError("two kinds of record share one hash; the run cannot number them")
-    return kinds
+    columns = ", ".join(f'NULL::{t} AS "{name}"' for name, t in COLUMNS[kind].items())
+    with duckdb.connect() as con:
+        empty = con.sql(f"SELECT {columns} WHERE false")
+        assert empty is not None, "a SELECT has a result"
+        return pa.schema(empty.to_arrow_table().schema)
 
 
 def spark_schema(kind: str) -> str:

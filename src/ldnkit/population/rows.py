@@ -45,6 +45,12 @@ def _demographics(
 
 
 @lru_cache(maxsize=65536)
+def _order_day(day: str | None) -> dt.date | None:
+    # Order days repeat across a population (a few thousand days): each is read once.
+    return order_day(day)
+
+
+@lru_cache(maxsize=65536)
 def _candidate_name(condition: Condition) -> str | None:
     kb = knowledge_base()
     if isinstance(condition, CodedCondition):
@@ -92,16 +98,12 @@ class RowScreener:
             if len(self._dated) > 500_000:
                 self._dated.clear()
             undated, days = self._kind(kind)
-            found = self._dated[key] = (
-                None
-                if undated is None
-                else dated_order(
-                    undated,
-                    days,
-                    order_day(day) or request_start(self.order_kinds[kind]),
-                    self.as_of,
-                )
-            )
+            if undated is None or undated.status == "active":
+                # Undated: an active order has no last dose, whatever its day.
+                found = self._dated[key] = undated
+                return found
+            start = _order_day(day) or request_start(self.order_kinds[kind])
+            found = self._dated[key] = dated_order(undated, days, start, self.as_of)
             return found
 
     def _kind(self, kind: int) -> tuple[Medication | None, int]:
