@@ -134,9 +134,6 @@ def patient_facts(
     try:
         if threads:
             con.execute(f"SET threads TO {int(threads)}")
-        # The output's order (the file is sorted by patient id) is the rows' order, so the
-        # rows can be screened and written as they stream.
-        con.execute("SET preserve_insertion_order TO true")
         _register(con, folder)
         kinds, rows = reduction.queries("duckdb")
         for name, sql in kinds.items():
@@ -145,6 +142,8 @@ def patient_facts(
             dict(con.execute(f"SELECT kind, fragment FROM {name}").fetchall())  # noqa: S608
             for name in kinds
         )
+        # In the output's order (the file is sorted by patient id), so the rows can be
+        # screened and written as they stream.
         reader = con.sql(f"{rows} ORDER BY p.id").to_arrow_reader(batch_size)
         yield Facts(condition_kinds, order_kinds, iter(reader))
     except duckdb.Error as exc:

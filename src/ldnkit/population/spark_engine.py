@@ -210,5 +210,6 @@ def _input_problems(error: BaseException) -> list[Problem] | None:
 
 
 def _is_read_error(error: BaseException) -> bool:
+    # A file Spark could not read at all (a damaged gzip file, say).
     text = str(error)
-    return "Malformed records are detected" in text or "MALFORMED_RECORD" in text
+    return "FAILED_READ_FILE" in text or "while reading file" in text
