@@ -129,11 +129,17 @@ _CONDITION = _fragment("Condition")
 _ORDER = _fragment("MedicationRequest", [*_MEDICATION, "dispenseRequest", "dosageInstruction"])
 
 
+def _kinds(fragment: str, table: str) -> str:
+    # Numbered in the fragments' own order: numbering the same kinds twice gives the same numbers.
+    distinct = f'SELECT DISTINCT {fragment} AS fragment FROM "{table}"'  # noqa: S608
+    return f"SELECT row_number() OVER (ORDER BY fragment) AS kind, fragment FROM ({distinct})"  # noqa: S608
+
+
 # The kinds: each distinct condition and order shape, numbered. Small tables, kept by the
 # engines: Python reads them, and the rows query joins them back by the whole fragment.
 KINDS = {
-    "cond_kind": f'SELECT row_number() OVER (ORDER BY fragment) AS kind, fragment FROM (SELECT DISTINCT {_CONDITION} AS fragment FROM "Condition")',  # noqa: E501, S608
-    "req_kind": f'SELECT row_number() OVER (ORDER BY fragment) AS kind, fragment FROM (SELECT DISTINCT {_ORDER} AS fragment FROM "MedicationRequest")',  # noqa: E501, S608
+    "cond_kind": _kinds(_CONDITION, "Condition"),
+    "req_kind": _kinds(_ORDER, "MedicationRequest"),
 }
 
 # One row per patient: kinds and days, plus the rare resource types whole.
