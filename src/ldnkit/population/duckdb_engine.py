@@ -146,6 +146,9 @@ def patient_facts(
         # screened and written as they stream.
         reader = con.sql(f"{rows} ORDER BY p.id").to_arrow_reader(batch_size)
         yield Facts(condition_kinds, order_kinds, iter(reader))
+    except duckdb.OutOfMemoryException:
+        # Not the export's fault: the machine ran out of memory for it.
+        raise
     except duckdb.Error as exc:
         raise unreadable_export(folder, exc) from None
     finally:
