@@ -12,7 +12,7 @@ patient rows, which stream out in patient-id order, batch by batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ import duckdb
 
 from ldnkit.fhir.reading import bulk_files
 from ldnkit.population import reduction
+from ldnkit.population.rows import RowScreener
 from ldnkit.validation import InputError
 
 
@@ -118,18 +119,24 @@ def count_patients(folder: Path) -> int:
 
 @dataclass
 class Facts:
-    """What the export holds, reduced: kinds of conditions and orders, then patient rows."""
+    """What the export holds, reduced: the screener of its kinds, then patient rows."""
 
-    condition_kinds: dict[int, dict[str, Any]]
-    order_kinds: dict[int, dict[str, Any]]
+    screener: RowScreener
     batches: Iterator[Any]  # pyarrow RecordBatches of patient rows, in patient-id order
 
 
 @contextmanager
 def patient_facts(
-    folder: Path, batch_size: int = 20_000, threads: int | None = None
+    folder: Path,
+    screener: Callable[[dict[int, Any], dict[int, Any]], RowScreener],
+    batch_size: int = 20_000,
+    threads: int | None = None,
 ) -> Iterator[Facts]:
-    """Reduce the export in DuckDB; patient rows come in Arrow batches, by patient id."""
+    """Reduce the export in DuckDB; patient rows come in Arrow batches, by patient id.
+
+    `screener` makes the run's screener from the kinds (conditions, orders); the kinds it finds
+    idle are left out of the rows.
+    """
     con = duckdb.connect()
     try:
         if threads:
@@ -138,14 +145,18 @@ def patient_facts(
         kinds, rows = reduction.queries("duckdb")
         for name, sql in kinds.items():
             con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
-        condition_kinds, order_kinds = (
-            dict(con.execute(f"SELECT kind, fragment FROM {name}").fetchall())  # noqa: S608
-            for name in kinds
-        )
+        # The kind tables' names are the reduction's constants.
+        read = "SELECT kind, fragment FROM {}"
+        made = screener(*(dict(con.execute(read.format(name)).fetchall()) for name in kinds))
+        drop = "DELETE FROM {} WHERE list_contains(?, kind)"
+        for name, idle in zip(kinds, made.idle_kinds(), strict=True):
+            if idle:
+                # Kinds that add nothing to a profile stay out of the rows.
+                con.execute(drop.format(name), [idle])
         # In the output's order (the file is sorted by patient id), so the rows can be
         # screened and written as they stream.
         reader = con.sql(f"{rows} ORDER BY p.id").to_arrow_reader(batch_size)
-        yield Facts(condition_kinds, order_kinds, iter(reader))
+        yield Facts(made, iter(reader))
     except duckdb.OutOfMemoryException:
         # Not the export's fault: the machine ran out of memory for it.
         raise

@@ -136,7 +136,9 @@ def _kinds(fragment: str, table: str) -> str:
 
 
 # The kinds: each distinct condition and order shape, numbered. Small tables, kept by the
-# engines: Python reads them, and the rows query joins them back by the whole fragment.
+# engines: Python reads them, and the rows query joins them back by the whole fragment. Kinds
+# the fold says add nothing (a resolved condition, an order entered in error) may be dropped
+# from them first: the inner joins then leave those records out of the rows.
 KINDS = {
     "cond_kind": _kinds(_CONDITION, "Condition"),
     "req_kind": _kinds(_ORDER, "MedicationRequest"),

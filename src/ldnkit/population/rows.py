@@ -106,6 +106,13 @@ class RowScreener:
             found = self._dated[key] = dated_order(undated, days, start, self.as_of)
             return found
 
+    def idle_kinds(self) -> tuple[list[int], list[int]]:
+        """The condition and order kinds that add nothing to any profile (resolved, refuted,
+        entered in error, no drug named), which an engine may drop before grouping."""
+        conditions = [kind for kind, found in self.condition_kinds.items() if found is None]
+        orders = [kind for kind in self.order_kinds if self._kind(kind)[0] is None]
+        return conditions, orders
+
     def _kind(self, kind: int) -> tuple[Medication | None, int]:
         # Each kind of order (drug, status, supply shape) is mapped once, undated.
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ldnkit.population.output import Screened, Summary, Writer
 from ldnkit.validation import InputError
@@ -70,10 +70,13 @@ def _duckdb_batches(
     if workers is None:
         workers = default_workers(bulk_patients(folder))
     warm_up(as_of)
+
     # The workers fork here, before DuckDB starts threads of its own.
+    def screener(conditions: dict[int, Any], orders: dict[int, Any]) -> RowScreener:
+        return RowScreener(as_of, medications, conditions, orders)
+
     with (
         ScreeningPool(workers) as pool,
-        duckdb_engine.patient_facts(folder, batch_size) as facts,
+        duckdb_engine.patient_facts(folder, screener, batch_size) as facts,
     ):
-        screener = RowScreener(as_of, medications, facts.condition_kinds, facts.order_kinds)
-        yield from pool.screen(screener, facts.batches)
+        yield from pool.screen(facts.screener, facts.batches)

@@ -92,6 +92,9 @@ def _screened(
     spark: Any, files: dict[str, list[Path]], as_of: dt.date, medications: dict[str, Any]
 ) -> Iterator[Screened]:
     from pyspark import StorageLevel
+    from pyspark.sql.functions import col
+
+    from ldnkit.population.rows import RowScreener
 
     kept = []
     for kind, columns in reduction.COLUMNS.items():
@@ -117,6 +120,10 @@ def _screened(
             {r["kind"]: r["fragment"].asDict(recursive=True) for r in spark.table(name).collect()}
             for name in kinds
         )
+        idle = RowScreener(as_of, medications, conditions, orders).idle_kinds()
+        for name, dropped in zip(kinds, idle, strict=True):
+            # Kinds that add nothing to a profile stay out of the rows.
+            spark.table(name).where(~col("kind").isin(dropped)).createOrReplaceTempView(name)
         screen = _screen_function(as_of, medications, conditions, orders)
         # Spread the patient rows over every core: the screen is the costly part.
         patients = spark.sql(rows).repartition(2 * spark.sparkContext.defaultParallelism)
