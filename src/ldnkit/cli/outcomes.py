@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,10 +12,12 @@ from rich.text import Text
 
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, Citations, console, date_option, emit
-from ldnkit.domain.outcomes import OutcomeRun, PersistenceFigures
-from ldnkit.domain.outcomes.figures import PublishedFigureOut, clinic_value
 from ldnkit.knowledge import knowledge_base
 from ldnkit.validation import InputError
+
+if TYPE_CHECKING:  # the statistics behind these load scipy: only the outcomes command pays for it
+    from ldnkit.domain.outcomes import OutcomeRun, PersistenceFigures
+    from ldnkit.domain.outcomes.figures import PublishedFigureOut
 
 MAX_GRACE_DAYS = 365
 
@@ -90,6 +92,8 @@ def _ci(interval: tuple[float, float] | None, percent: bool) -> str:
 
 
 def _clinic_cell(run: OutcomeRun, key: str) -> str:
+    from ldnkit.domain.outcomes.figures import clinic_value
+
     figures = run.figures
     measured = figures.with_response_measure
     if key == "never_started_rate":
