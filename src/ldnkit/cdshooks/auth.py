@@ -29,6 +29,7 @@ import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from ldnkit.jsoninput import read_json_file
 from ldnkit.validation import InputError, Problem, input_error
 
 # Asymmetric JWS algorithms only: the spec forbids `none` and every shared-secret (HMAC) one.
@@ -43,6 +44,7 @@ JKU_CACHE_SECONDS = 300.0
 # A token naming an unknown kid may mean the EHR rotated its keys; look again, but not often.
 JKU_REFRESH_SECONDS = 30.0
 JKU_MAX_BYTES = 256 * 1024
+MAX_CLIENTS_FILE_BYTES = 1024 * 1024  # issuers with inline keys: a few kB each
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -87,22 +89,9 @@ def _acceptable_jku(url: str) -> bool:
 
 def load_clients(path: Path) -> dict[str, TrustedClient]:
     """Read the trusted-clients file; bad content is an InputError naming the entry and field."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError.single(
-            "LDNKIT_CDS_CLIENTS", str(path), f"a readable file ({exc})"
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise InputError.single(
-            "LDNKIT_CDS_CLIENTS",
-            str(path),
-            f"a JSON list of clients ({exc.msg}, line {exc.lineno})",
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError.single(
-            "LDNKIT_CDS_CLIENTS", str(path), "a JSON list of clients in UTF-8 text"
-        ) from exc
+    raw = read_json_file(
+        path, "LDNKIT_CDS_CLIENTS", MAX_CLIENTS_FILE_BYTES, expected="a JSON list of clients"
+    )
     try:
         clients = TypeAdapter(list[TrustedClient]).validate_python(raw)
     except ValidationError as exc:
