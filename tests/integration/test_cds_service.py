@@ -556,13 +556,13 @@ def test_malformed_json_is_400_with_a_reason(cds: str) -> None:
         content=b"{not json",
         headers={"Content-Type": "application/json"},
     )
-    assert "not valid JSON" in refusal(response, 400)
+    assert "invalid JSON at line 1 column 2" in refusal(response, 400)
 
 
 def test_nan_is_not_json_and_is_400(cds: str) -> None:
     body = b'{"hook": "order-sign", "hookInstance": "x", "context": {"patientId": NaN}}'
     response = httpx.post(f"{cds}/cds-services/ldn-order-sign", content=body)
-    assert "NaN is not a JSON value" in refusal(response, 400)
+    assert "NaN and Infinity are not JSON" in refusal(response, 400)
 
 
 def test_missing_hook_fields_are_each_named(cds: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Literal
 
@@ -46,6 +47,11 @@ def known_side_effect_ids() -> frozenset[str]:
     return frozenset(effect.id for effect in knowledge_base().side_effects)
 
 
+def max_side_effects() -> int:
+    """The most side effects one day can record: each the knowledge base knows, once."""
+    return len(known_side_effect_ids())
+
+
 class SideEffectReport(_Model):
     """One side effect on one day, by knowledge-base id, with how bad it was."""
 
@@ -73,7 +79,10 @@ class DiaryEntry(_Model):
     fatigue: Score
     sleep_quality: Score
     mood: Score | None = None
-    side_effects: tuple[SideEffectReport, ...] = ()
+    side_effects: Annotated[
+        tuple[SideEffectReport, ...],
+        Field(json_schema_extra=lambda schema: schema.update(maxItems=max_side_effects())),
+    ] = ()
     note: Annotated[str, Field(max_length=NOTE_MAX_CHARS)] = ""
 
     @field_validator("day")
@@ -105,13 +114,22 @@ class DiaryEntry(_Model):
             )
         return value
 
+    @field_validator("side_effects", mode="before")
+    @classmethod
+    def _no_more_reports_than_effects(cls, value: object) -> object:
+        # Checked before any report is read: a day cannot have more side effects than the
+        # knowledge base knows, so 40,000 reports are refused without validating one.
+        if isinstance(value, list | tuple) and len(value) > max_side_effects():
+            raise ValueError(f"at most {max_side_effects()} side effects (each known one once)")
+        return value
+
     @field_validator("side_effects")
     @classmethod
     def _one_report_per_effect(
         cls, value: tuple[SideEffectReport, ...]
     ) -> tuple[SideEffectReport, ...]:
-        ids = [report.id for report in value]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        counts = Counter(report.id for report in value)
+        repeated = sorted(i for i, n in counts.items() if n > 1)
         if repeated:
             raise ValueError(
                 "each side effect once per day (repeated: " + ", ".join(repeated) + ")"

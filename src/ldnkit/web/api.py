@@ -7,9 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.response import ResponseAssessment
+from ldnkit.jsoninput import parse_json
 from ldnkit.store.records import PatientRecord
 from ldnkit.validation import InputError, nul_problems
 from ldnkit.web.deps import ApiActor, StoreDep
@@ -149,18 +151,20 @@ async def record(
     how: Literal["keep", "replace", "combine"] | None = None,
 ) -> DiaryEntry:
     """Record a day's entry (backdating allowed); a second entry for a day needs `how`."""
-    from starlette.concurrency import run_in_threadpool
+    # The body (at most 64 kB, bounded as it arrived) is parsed and validated in a worker
+    # thread like the write itself: none of it holds the event loop other requests share.
+    entry = await run_in_threadpool(_entry_from_body, await request.body())
+    saved: DiaryEntry = await run_in_threadpool(store.record_entry, actor, patient_id, entry, how)
+    return saved
 
-    try:
-        data = await request.json()
-    except ValueError:
-        raise InputError.single("body", "text that is not JSON", "a JSON object") from None
+
+def _entry_from_body(body: bytes) -> DiaryEntry:
+    data = parse_json(body, "body", expected="a JSON object")
     problems = nul_problems(data)
     if problems:
         raise InputError(problems)
     entry: DiaryEntry = parse(DiaryEntry, data)
-    saved: DiaryEntry = await run_in_threadpool(store.record_entry, actor, patient_id, entry, how)
-    return saved
+    return entry
 
 
 @router.get(

@@ -12,11 +12,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import Scope
 
 from ldnkit import __version__
 from ldnkit.bootstrap import open_store
+from ldnkit.cdshooks.service import MAX_BODY_BYTES as CDS_MAX_BODY_BYTES
 from ldnkit.cdshooks.service import create_router
+from ldnkit.cdshooks.service import too_large as cds_too_large
 from ldnkit.domain.diary import MergeConflict
+from ldnkit.jsoninput import size
 from ldnkit.settings import Settings, get_settings
 from ldnkit.store.repository import Forbidden, NotFound
 from ldnkit.validation import _EXPECTED as EXPECTED_WORDS
@@ -24,6 +28,7 @@ from ldnkit.validation import InputError, Problem, show
 from ldnkit.web import api
 from ldnkit.web.deps import WrongRole
 from ldnkit.web.headers import SecurityHeaders
+from ldnkit.web.limits import API_BODY_LIMIT, FORM_BODY_LIMIT, BodyLimit
 from ldnkit.web.render import page
 from ldnkit.web.routes import auth, clinic, learn, patient
 from ldnkit.web.security import CsrfRejected, LoginLimiter, LoginRequired, TooManyAttempts
@@ -139,6 +144,35 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
+def _body_limit(scope: Scope) -> int:
+    path = str(scope.get("path", ""))
+    if path.startswith("/cds-services"):
+        return CDS_MAX_BODY_BYTES
+    return API_BODY_LIMIT if path.startswith("/api/") else FORM_BODY_LIMIT
+
+
+def _too_large(scope: Scope, limit: int) -> Response:
+    """The 413 for a body over its route's limit, in the words of whoever sent it."""
+    request = Request(scope)
+    if request.url.path.startswith("/cds-services"):
+        return cds_too_large(scope, limit)
+    if _is_api(request):
+        problem = Problem(
+            "body", f"a body of more than {size(limit)}", f"a body of at most {size(limit)}"
+        )
+        return _problem_json([problem], 413)
+    return page(
+        request,
+        "error.html",
+        {
+            "title": "Too much to send at once",
+            "text": f"What this form sent is too large (more than {size(limit)}). Shorten the "
+            "longest text in it, then go back and send it again.",
+        },
+        status_code=413,
+    )
+
+
 def problems_from_request(exc: RequestValidationError) -> list[Problem]:
     """FastAPI's own checks (path ids, token form fields) as problems with the field path."""
     problems = []
@@ -176,6 +210,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit, limit_for=_body_limit, refusal=_too_large)
     app.add_middleware(SecurityHeaders)
     app.state.store = store
     app.state.settings = settings
