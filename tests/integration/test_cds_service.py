@@ -663,6 +663,180 @@ def test_no_mangled_request_gets_a_500(
     assert post(cds, service, value).status_code in {200, 400, 412}
 
 
+# The review found 500s here: an object where a code belongs, a lone surrogate in an id, and JSON
+# nested 500 to 980 deep. Each is now a 400 OperationOutcome naming the field.
+def _sign_with_draft(**changes: Any) -> dict[str, Any]:
+    request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    request["prefetch"] = {"medications": searchset()}
+    request["context"]["draftOrders"]["entry"][1]["resource"].update(changes)
+    return request
+
+
+def _post_text(url: str, service: str, text: str) -> httpx.Response:
+    """POST JSON text as written (json.dumps escapes lone surrogates as \\ud800)."""
+    headers = {"Content-Type": "application/json"}
+    return httpx.post(f"{url}/cds-services/{service}", content=text, headers=headers, timeout=10)
+
+
+@pytest.mark.parametrize("value", [{"coding": []}, ["active"], 7])
+def test_an_opioid_draft_whose_status_is_no_code_is_still_read_as_ordered(
+    cds: str, value: Any
+) -> None:
+    # A draft is an order being placed whatever its status says, so a mistyped status must
+    # neither crash the call nor hide the opioid from the rule.
+    request = _sign_with_draft(status=value, medicationCodeableConcept={"text": "oxycodone 5 mg"})
+    request["prefetch"]["medications"] = searchset(med_request("ldn", "1288992", "LDN 4.5 mg"))
+    cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+
+
+@pytest.mark.parametrize("value", [{"text": "MedicationRequest"}, ["MedicationRequest"]])
+def test_a_prefetched_resource_type_that_is_no_text_is_not_a_500(cds: str, value: Any) -> None:
+    request = _sign_with_draft(medicationCodeableConcept={"text": "oxycodone 5 mg tablet"})
+    ldn = med_request("ldn", "1288992", "naltrexone 4.5 mg")
+    request["prefetch"]["medications"] = searchset(ldn, {**ldn, "id": "x", "resourceType": value})
+    response = post(cds, "ldn-order-sign", request)
+    assert response.status_code in {200, 400}, response.text
+    if response.status_code == 400:
+        assert "resourceType" in refusal(response, 400)
+
+
+def test_a_lone_surrogate_in_a_draft_id_is_400_naming_it(cds: str) -> None:
+    text = json.dumps(_sign_with_draft(id="\ud800"))  # ensure_ascii: "\ud800" as JSON writes it
+    reason = refusal(_post_text(cds, "ldn-order-sign", text), 400)
+    assert "context.draftOrders.entry[1].resource" in reason
+    assert "\\ud800" in reason
+
+
+def test_a_lone_surrogate_in_a_field_name_is_400_naming_it(cds: str) -> None:
+    request = _sign_with_draft()
+    request["hook\udc00"] = "x"
+    reason = refusal(_post_text(cds, "ldn-order-sign", json.dumps(request)), 400)
+    assert 'got "hook\\udc00"' in reason
+
+
+@pytest.mark.parametrize("depth", [500, 700, 980, 1000, 100_000])
+def test_deeply_nested_json_is_400_with_an_operation_outcome(cds: str, depth: int) -> None:
+    request = json.dumps(_sign_with_draft())
+    text = request[:-1] + ', "extension": {"x": ' + "[" * depth + "]" * depth + "}}"
+    reason = refusal(_post_text(cds, "ldn-order-sign", text), 400)
+    assert "nested more than 64 levels deep" in reason
+
+
+def test_a_5000_digit_number_is_400_with_an_operation_outcome(cds: str) -> None:
+    text = json.dumps(_sign_with_draft()).replace(
+        '"draftOrders"', '"n": ' + "9" * 5000 + ', "draftOrders"'
+    )
+    assert "longer than 4300 digits" in refusal(_post_text(cds, "ldn-order-sign", text), 400)
+
+
+CDC = FIXTURES.parent / "cdc-cds-requests"
+PUBLISHED = {
+    path.name: data
+    for path in sorted([*CDC.glob("*.json"), *FIXTURES.glob("*.json")])
+    if isinstance(data := json.loads(path.read_text()), dict) and "hook" in data
+}
+SERVICE_FOR = {"patient-view": "ldn-patient-view", "order-select": "ldn-order-select"}
+
+
+def _resources_in(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict) and node.get("resourceType") == "Bundle":
+        for entry in node.get("entry") or []:
+            if isinstance(entry, dict):
+                yield from _resources_in(entry.get("resource"))
+    elif isinstance(node, dict) and "resourceType" in node:
+        yield node
+
+
+def as_this_service_reads_it(published: dict[str, Any]) -> dict[str, Any]:
+    """A published request with this service's prefetch keys, filled from the resources the
+    file carries, so a mangled value reaches the FHIR reading and the rules, not just the
+    envelope (the published files use their own prefetch keys and extra members)."""
+    keys = ("hook", "hookInstance", "context")
+    request: dict[str, Any] = {k: published[k] for k in keys if k in published}
+    found: dict[tuple[str, Any], dict[str, Any]] = {}
+    for key, value in published.items():
+        if key == "prefetch" or key.startswith("item"):
+            for held in (value or {}).values() if key == "prefetch" else [value]:
+                for resource in _resources_in(held):
+                    found.setdefault((resource["resourceType"], resource.get("id")), resource)
+    resources = list(found.values())
+    patients = [r for r in resources if r["resourceType"] == "Patient"]
+    request["prefetch"] = {
+        "patient": patients[0] if patients else None,
+        "medications": searchset(
+            *(r for r in resources if r["resourceType"] == "MedicationRequest")
+        ),
+        "conditions": searchset(*(r for r in resources if r["resourceType"] == "Condition")),
+    }
+    orders = request["context"].get("draftOrders")
+    if isinstance(orders, dict) and orders.get("resourceType") != "Bundle":
+        request["context"]["draftOrders"] = searchset(orders)  # two files send it bare
+    return request
+
+
+def _positions(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield path
+    if isinstance(node, dict):
+        for key, child in node.items():
+            yield from _positions(child, (*path, key))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from _positions(child, (*path, index))
+
+
+HUGE = "__a 5000-digit integer__"  # written into the JSON text as digits (json.dumps cannot)
+WRONG_TYPES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.sampled_from(["\ud800", "x\udfffy", HUGE, "", " "]),
+    st.lists(st.integers() | st.text(max_size=3), max_size=2),
+    st.dictionaries(st.text(max_size=4), st.integers() | st.none(), max_size=2),
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_no_wrong_type_anywhere_in_a_real_request_gets_a_500(cds: str, data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(PUBLISHED)), label="file")
+    request = copy.deepcopy(PUBLISHED[name])
+    if data.draw(st.booleans(), label="with this service's prefetch keys"):
+        request = as_this_service_reads_it(request)
+    elif "fhirServer" in request:
+        request["fhirServer"] = f"http://127.0.0.1:{closed_port()}/fhir"  # never a real server
+    positions = list(_positions(request))
+    place = data.draw(st.sampled_from(positions), label="position")
+    value = data.draw(WRONG_TYPES, label="value")
+    rename = data.draw(st.booleans(), label="also a lone surrogate in the key")
+    if not place:
+        request = value
+    else:
+        parent = request
+        for key in place[:-1]:
+            parent = parent[key]
+        parent[place[-1]] = value
+        if rename and isinstance(parent, dict):
+            parent["\udc00" + place[-1]] = parent.pop(place[-1])
+    text = json.dumps(request).replace(json.dumps(HUGE), "9" * 5000)
+    service = SERVICE_FOR.get(str(PUBLISHED[name]["hook"]), "ldn-order-sign")
+    response = _post_text(cds, service, text)
+    assert response.status_code in {200, 400, 412}, response.text
+    body = response.json()
+    if response.status_code == 200:
+        assert set(body) == {"cards"}
+    else:
+        assert body["resourceType"] == "OperationOutcome"
+        assert all(issue["diagnostics"] for issue in body["issue"])
+
+
 # --- feedback -----------------------------------------------------------------------------------
 
 
