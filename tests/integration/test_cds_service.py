@@ -971,6 +971,8 @@ def signed(aud: str, jti: str | None = None, jku: str | None = None, **claims: A
 def secured(tmp_path: Path, clients: list[dict[str, Any]], **options: Any) -> LiveServer:
     path = tmp_path / "clients.json"
     path.write_text(json.dumps(clients))
+    if "public_url" not in options:
+        options.setdefault("trusted_hosts", ("127.0.0.1",))  # the loopback host tests call
     settings_ = Settings(
         cds_clients=path, database_url=f"sqlite:///{tmp_path / 'fb.db'}", **options
     )
@@ -1041,6 +1043,71 @@ def test_aud_is_checked_against_the_public_url_when_set(tmp_path: Path) -> None:
             url, "ldn-order-sign", sign_request(), headers={"Authorization": f"Bearer {proper}"}
         )
         assert cards_of(accepted) == []
+
+
+def test_a_token_minted_for_another_deployment_is_refused_whatever_host_is_claimed(
+    tmp_path: Path,
+) -> None:
+    # The review: with no public URL, aud was checked against the request's Host header, so a
+    # caller naming another deployment's host could replay that deployment's tokens here.
+    with secured(tmp_path, [{"iss": EHR, "jwks": jwks(EHR_KEY, "ehr-1")}]) as url:
+        elsewhere = "http://ldn.other-clinic.example/cds-services/ldn-order-sign"
+        response = post(
+            url,
+            "ldn-order-sign",
+            sign_request(),
+            headers={
+                "Authorization": f"Bearer {signed(elsewhere)}",
+                "Host": "ldn.other-clinic.example",
+            },
+        )
+        assert 'Host: got "ldn.other-clinic.example"' in refusal(response, 400)
+        honest_host = post(
+            url,
+            "ldn-order-sign",
+            sign_request(),
+            headers={"Authorization": f"Bearer {signed(elsewhere)}"},
+        )
+        assert "aud does not name this endpoint" in refusal(honest_host, 401)
+
+
+def test_the_router_alone_still_takes_no_audience_from_an_unlisted_host(tmp_path: Path) -> None:
+    # Mounted in an app without the host check, the service checks the host itself.
+    path = tmp_path / "clients.json"
+    path.write_text(json.dumps([{"iss": EHR, "jwks": jwks(EHR_KEY, "ehr-1")}]))
+    bare = FastAPI()
+    settings_ = Settings(
+        cds_clients=path, trusted_hosts=("127.0.0.1",), database_url=f"sqlite:///{tmp_path}/b.db"
+    )
+    bare.include_router(create_router(settings_))
+    with LiveServer(bare) as url:
+        elsewhere = "http://ldn.other-clinic.example/cds-services/ldn-order-sign"
+        response = post(
+            url,
+            "ldn-order-sign",
+            sign_request(),
+            headers={
+                "Authorization": f"Bearer {signed(elsewhere)}",
+                "Host": "ldn.other-clinic.example",
+            },
+        )
+        assert "not one of LDNKIT_TRUSTED_HOSTS" in refusal(response, 401)
+
+
+def test_trusted_clients_without_public_url_or_hosts_stop_the_service_at_start(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "clients.json"
+    path.write_text(json.dumps([{"iss": EHR, "jwks": jwks(EHR_KEY, "ehr-1")}]))
+    for hosts in (None, ("*",)):
+        with pytest.raises(InputError, match="LDNKIT_PUBLIC_URL: got nothing"):
+            create_router(
+                Settings(
+                    cds_clients=path,
+                    trusted_hosts=hosts,
+                    database_url=f"sqlite:///{tmp_path}/x.db",
+                )
+            )
 
 
 def test_keys_from_an_allowlisted_jku_are_fetched_once_and_cached(tmp_path: Path) -> None:

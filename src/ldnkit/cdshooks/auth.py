@@ -327,9 +327,17 @@ class Verifier:
         return await self._jku.key(client.jku, kid)
 
     def _accept(self, claims: dict[str, Any]) -> Caller:
-        exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+        exp, iat, jti, sub = claims["exp"], claims["iat"], claims["jti"], claims.get("sub")
+        for name, value in (("iat", iat), ("exp", exp)):
+            # A NumericDate is a JSON number; PyJWT would also read "1767225600" or true.
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise AuthError(f"the JWT {name} must be a number (seconds since 1970)")
         if not isinstance(jti, str) or not jti:
             raise AuthError("the JWT jti is empty")
+        # CDS Hooks 2.0 defines no sub (it was taken out of the payload in 2018); when a client
+        # sends one anyway it is recorded, and it must then be what RFC 7519 says: text.
+        if sub is not None and (not isinstance(sub, str) or not sub):
+            raise AuthError("the JWT sub, when sent, must be text naming the client")
         if float(exp) - float(iat) > MAX_LIFETIME_SECONDS:
             raise AuthError(
                 f"the JWT lives {int(float(exp) - float(iat))} s; expected exp at most "
@@ -337,10 +345,10 @@ class Verifier:
             )
         if not self._replay.first_use(claims["iss"], jti, float(exp)):
             raise AuthError(f"the JWT jti {jti!r} was already used (replay)")
-        sub, tenant = claims.get("sub"), claims.get("tenant")
+        tenant = claims.get("tenant")
         return Caller(
             iss=claims["iss"],
-            sub=sub if isinstance(sub, str) else None,
+            sub=sub,
             jti=jti,
             tenant=tenant if isinstance(tenant, str) else None,
         )

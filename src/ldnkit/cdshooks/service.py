@@ -35,10 +35,11 @@ from ldnkit.cdshooks.models import (
 from ldnkit.cdshooks.orders import active_drugs, draft_drugs, patient_profile
 from ldnkit.cdshooks.prefetch import PREFETCH_TEMPLATES, Fetcher, PatientData
 from ldnkit.domain.screening import screen
-from ldnkit.jsoninput import parse_json, size
-from ldnkit.settings import Settings, get_settings
+from ldnkit.jsoninput import parse_json
+from ldnkit.settings import Settings, get_settings, host_allowed
 from ldnkit.validation import InputError, Problem, nul_problems, problems_from
-from ldnkit.web.limits import BodyLimit
+from ldnkit.web.hosts import TrustedHosts, host_not_listed
+from ldnkit.web.limits import BodyLimit, body_too_large
 
 log = logging.getLogger("ldnkit.cdshooks")
 
@@ -115,7 +116,8 @@ class _Guard:
     """Checks each call's JWT, or lets every call through when checking is off."""
 
     def __init__(self, settings: Settings) -> None:
-        self.public_url = settings.public_url.rstrip("/") if settings.public_url else None
+        self.public_url = settings.public_url
+        self.hosts = settings.trusted_hosts or ()
         self.verifier: Verifier | None = None
         if settings.cds_auth == "off":
             log.warning(
@@ -129,11 +131,29 @@ class _Guard:
         else:
             clients = load_clients(settings.cds_clients)
             log.info("CDS Hooks: %d trusted client(s): %s", len(clients), ", ".join(clients))
+        if clients and not self.public_url and (not self.hosts or "*" in self.hosts):
+            # The spec: aud is the endpoint the EHR called. Without a configured address the
+            # only guess is the request's own Host header, which the caller chooses.
+            raise InputError(
+                [
+                    Problem(
+                        "LDNKIT_PUBLIC_URL",
+                        "nothing",
+                        "the address EHRs call this service at (such as "
+                        "https://ldn.clinic.example), or LDNKIT_TRUSTED_HOSTS naming its host "
+                        "names: each call's JWT aud is checked against it",
+                    )
+                ]
+            )
         self.verifier = Verifier(clients)
 
     def audience(self, request: Request) -> str:
+        """The endpoint URL a token must name: never taken from a Host that is not trusted."""
         if self.public_url:
             return self.public_url + request.url.path
+        host = request.url.hostname or ""
+        if self.hosts and not host_allowed(host, self.hosts):
+            raise AuthError(f"this service was called as {host!r}, not one of LDNKIT_TRUSTED_HOSTS")
         return str(request.url.replace(query=None, fragment=None))
 
     async def check(self, request: Request) -> Caller | None:
@@ -170,9 +190,12 @@ def _json_body(body: bytes) -> dict[str, Any]:
 
 def too_large(_scope: Scope, limit: int) -> Response:
     """The 413 for a body over the limit, as an OperationOutcome (see ldnkit.web.limits)."""
-    return error_response(
-        CdsError(413, [f"body: more than {size(limit)}; expected at most {size(limit)}"])
-    )
+    return error_response(CdsError(413, [str(body_too_large(limit))]))
+
+
+def unknown_host(_scope: Scope, host: str) -> Response:
+    """The 400 for a Host not listed, as an OperationOutcome (see ldnkit.web.hosts)."""
+    return error_response(CdsError(400, [str(host_not_listed(host))]))
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -282,7 +305,9 @@ def create_router(settings: Settings) -> APIRouter:
 
 def create_cds_app(settings: Settings | None = None) -> FastAPI:
     """An app serving only the CDS Hooks service."""
+    settings = settings or get_settings()
     app = FastAPI(title="ldnkit CDS Hooks service", docs_url=None, redoc_url=None)
-    app.include_router(create_router(settings or get_settings()))
+    app.include_router(create_router(settings))
     app.add_middleware(BodyLimit, limit_for=lambda _scope: MAX_BODY_BYTES, refusal=too_large)
+    app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts(), refusal=unknown_host)
     return app

@@ -19,6 +19,7 @@ from ldnkit.bootstrap import open_store
 from ldnkit.cdshooks.service import MAX_BODY_BYTES as CDS_MAX_BODY_BYTES
 from ldnkit.cdshooks.service import create_router
 from ldnkit.cdshooks.service import too_large as cds_too_large
+from ldnkit.cdshooks.service import unknown_host as cds_unknown_host
 from ldnkit.domain.diary import MergeConflict
 from ldnkit.jsoninput import size
 from ldnkit.settings import Settings, get_settings
@@ -28,7 +29,8 @@ from ldnkit.validation import InputError, Problem, show
 from ldnkit.web import api
 from ldnkit.web.deps import WrongRole
 from ldnkit.web.headers import SecurityHeaders
-from ldnkit.web.limits import API_BODY_LIMIT, FORM_BODY_LIMIT, BodyLimit
+from ldnkit.web.hosts import TrustedHosts, host_not_listed
+from ldnkit.web.limits import API_BODY_LIMIT, FORM_BODY_LIMIT, BodyLimit, body_too_large
 from ldnkit.web.render import page
 from ldnkit.web.routes import auth, clinic, learn, patient
 from ldnkit.web.security import CsrfRejected, LoginLimiter, LoginRequired, TooManyAttempts
@@ -151,25 +153,37 @@ def _body_limit(scope: Scope) -> int:
     return API_BODY_LIMIT if path.startswith("/api/") else FORM_BODY_LIMIT
 
 
-def _too_large(scope: Scope, limit: int) -> Response:
-    """The 413 for a body over its route's limit, in the words of whoever sent it."""
+def _refusal(scope: Scope, status: int, problem: Problem, title: str, text: str) -> Response:
+    """A refusal made before any route runs, in the caller's own format."""
     request = Request(scope)
-    if request.url.path.startswith("/cds-services"):
-        return cds_too_large(scope, limit)
     if _is_api(request):
-        problem = Problem(
-            "body", f"a body of more than {size(limit)}", f"a body of at most {size(limit)}"
-        )
-        return _problem_json([problem], 413)
-    return page(
-        request,
-        "error.html",
-        {
-            "title": "Too much to send at once",
-            "text": f"What this form sent is too large (more than {size(limit)}). Shorten the "
-            "longest text in it, then go back and send it again.",
-        },
-        status_code=413,
+        return _problem_json([problem], status)
+    return page(request, "error.html", {"title": title, "text": text}, status_code=status)
+
+
+def _too_large(scope: Scope, limit: int) -> Response:
+    if str(scope.get("path", "")).startswith("/cds-services"):
+        return cds_too_large(scope, limit)
+    return _refusal(
+        scope,
+        413,
+        body_too_large(limit),
+        "Too much to send at once",
+        f"What this form sent is too large (more than {size(limit)}). Shorten the longest "
+        "text in it, then go back and send it again.",
+    )
+
+
+def _unknown_host(scope: Scope, host: str) -> Response:
+    if str(scope.get("path", "")).startswith("/cds-services"):
+        return cds_unknown_host(scope, host)
+    return _refusal(
+        scope,
+        400,
+        host_not_listed(host),
+        "Unknown address",
+        "This server does not answer to the address in your browser. Use the address your "
+        "clinic gave you.",
     )
 
 
@@ -210,7 +224,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
+    # Added innermost first: security headers on every answer, then the Host check (so no
+    # redirect is built from an untrusted Host), then the body limit.
     app.add_middleware(BodyLimit, limit_for=_body_limit, refusal=_too_large)
+    app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts(), refusal=_unknown_host)
     app.add_middleware(SecurityHeaders)
     app.state.store = store
     app.state.settings = settings

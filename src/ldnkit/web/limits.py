@@ -14,6 +14,9 @@ from collections.abc import Callable
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ldnkit.jsoninput import size
+from ldnkit.validation import Problem
+
 KIB = 1024
 # A diary entry is a few hundred bytes (a 2,000-character note written as \u escapes is 12 kB).
 API_BODY_LIMIT = 64 * KIB
@@ -22,6 +25,10 @@ FORM_BODY_LIMIT = 512 * KIB
 
 LimitFor = Callable[[Scope], int]
 Refusal = Callable[[Scope, int], Response]
+
+
+def body_too_large(limit: int) -> Problem:
+    return Problem("body", f"a body of more than {size(limit)}", f"a body of at most {size(limit)}")
 
 
 def _declared_length(scope: Scope) -> int | None:
