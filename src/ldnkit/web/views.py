@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,15 +158,31 @@ CSV_COLUMNS = (
 )
 
 
+# What spreadsheets skip before looking for a formula: whitespace of every kind, the byte-order
+# mark and the zero-width characters; and what starts one, full-width and small forms included
+# (NFKC folds the full-width U+FF1D, U+FF0B, U+FF0D, U+FF20 and small U+FE66 to =+-@).
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
+_FORMULA_START = frozenset("=+-@")
+
+
+def spreadsheet_text(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: prefixed with ' when it could start a formula."""
+    if value[:1] in ("\t", "\r", "\n"):
+        return "'" + value
+    shown = value.lstrip()
+    while shown[:1] in set(_INVISIBLE) or shown[:1].isspace():
+        shown = shown[1:].lstrip()
+    first = unicodedata.normalize("NFKC", shown[:1])[:1]
+    return "'" + value if first in _FORMULA_START else value
+
+
 def diary_csv(entries: list[DiaryEntry]) -> str:
     """The diary as CSV; a note that looks like a formula is prefixed so spreadsheets show text."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for e in entries:
-        note = e.note
-        if note[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            note = "'" + note
+        note = spreadsheet_text(e.note)
         writer.writerow(
             [
                 e.day.isoformat(),
