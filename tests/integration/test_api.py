@@ -214,7 +214,9 @@ def test_the_openapi_document_describes_every_api_route(server: Server) -> None:
         "/api/v1/patients/{patient_id}/response",
     }
     post = document["paths"]["/api/v1/patients/{patient_id}/diary"]["post"]
-    assert "pain" in post["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/DiaryEntryIn"}
+    assert "pain" in document["components"]["schemas"]["DiaryEntryIn"]["properties"]
     assert {"401", "404", "409", "422"} <= set(post["responses"])
 
 

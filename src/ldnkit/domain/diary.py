@@ -13,7 +13,7 @@ import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -52,10 +52,38 @@ def max_side_effects() -> int:
     return len(known_side_effect_ids())
 
 
+def _dose_schema(schema: dict[str, Any]) -> None:
+    # The limits in the published schema are the ones the validator below applies.
+    limits = protocol_book().limits
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "number":
+            branch.update(exclusiveMinimum=0, maximum=limits.hard_max_mg)
+    schema["description"] = (
+        f"The LDN dose taken, in mg: above 0 and at most {limits.hard_max_mg:g} "
+        "(none on a day without a dose)"
+    )
+
+
+def _local_time_schema(schema: dict[str, Any]) -> None:
+    # A clock time where the patient is, with no zone: JSON Schema's "time" format (RFC 3339)
+    # would demand an offset, so the published schema says what is really sent and read.
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("format") == "time":
+            del branch["format"]
+            branch["pattern"] = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
+    schema["description"] = "The local time of the dose, HH:MM (no time zone)"
+
+
+def _side_effect_id_schema(schema: dict[str, Any]) -> None:
+    schema["description"] = "A side effect of the knowledge base: " + ", ".join(
+        sorted(known_side_effect_ids())
+    )
+
+
 class SideEffectReport(_Model):
     """One side effect on one day, by knowledge-base id, with how bad it was."""
 
-    id: str
+    id: Annotated[str, Field(json_schema_extra=_side_effect_id_schema)]
     severity: Severity = "mild"
 
     @field_validator("id")
@@ -72,9 +100,9 @@ class SideEffectReport(_Model):
 class DiaryEntry(_Model):
     """What a patient recorded for one day."""
 
-    day: dt.date
-    dose_mg: float | None = None
-    dose_time: dt.time | None = None
+    day: Annotated[dt.date, Field(description=f"The day, from {EARLIEST} to {LATEST}")]
+    dose_mg: Annotated[float | None, Field(json_schema_extra=_dose_schema)] = None
+    dose_time: Annotated[dt.time | None, Field(json_schema_extra=_local_time_schema)] = None
     pain: Score
     fatigue: Score
     sleep_quality: Score

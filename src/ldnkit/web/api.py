@@ -5,27 +5,65 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.response import ResponseAssessment
-from ldnkit.jsoninput import parse_json
+from ldnkit.jsoninput import parse_json, size
 from ldnkit.store.records import PatientRecord
 from ldnkit.validation import InputError, nul_problems
 from ldnkit.web.deps import ApiActor, StoreDep
+from ldnkit.web.limits import API_BODY_LIMIT
 from ldnkit.web.security import TOKEN_LIFETIME, LoginRequired, authenticate
 from ldnkit.web.views import parse, patient_view
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
+DIARY_BODY = "DiaryEntryIn"  # the request schema ldnkit.web.openapi puts under components
+_SCHEMAS = "#/components/schemas/"
 
-UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not signed in (missing, wrong or expired bearer token)"}
+
+class ProblemOut(BaseModel):
+    """One thing wrong with the input: where, what came, what was expected, and all in words."""
+
+    field: str
+    received: str
+    expected: str
+    msg: str
+
+
+class Problems(BaseModel):
+    """Every problem found in a request (422 bad input; 413 and 400 refusals use it too)."""
+
+    detail: list[ProblemOut]
+
+
+class Message(BaseModel):
+    detail: str
+
+
+class Conflict(BaseModel):
+    """The day already has an entry: the stored one, so the caller can choose how to merge."""
+
+    detail: str
+    existing: DiaryEntry
+
+
+Responses = dict[int | str, dict[str, Any]]
+UNAUTHORIZED: Responses = {
+    401: {
+        "model": Message,
+        "description": "Not signed in (missing, wrong or expired bearer token)",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    }
 }
-NOT_YOURS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such patient, or not one this account may see"}
+NOT_YOURS: Responses = {
+    404: {"model": Message, "description": "No such patient, or not one this account may see"}
 }
+BAD_INPUT: Responses = {422: {"model": Problems, "description": "Bad input: one problem per field"}}
+# Record ids are 64-bit integers in the database; a larger number names no record.
+PatientId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The patient record's id")]
 
 
 class Token(BaseModel):
@@ -69,8 +107,17 @@ def _patient_out(record: PatientRecord, **extra: Any) -> PatientOut:
     "/token",
     response_model=Token,
     responses={
-        401: {"description": "Wrong email or password"},
-        429: {"description": "Too many failed attempts"},
+        **BAD_INPUT,
+        401: {
+            "model": Message,
+            "description": "Wrong email or password",
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+        },
+        429: {
+            "model": Message,
+            "description": "Too many failed attempts",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
     },
 )
 def token(
@@ -100,9 +147,11 @@ def patients(actor: ApiActor, store: StoreDep) -> list[PatientOut]:
 
 
 @router.get(
-    "/patients/{patient_id}", response_model=PatientOut, responses={**UNAUTHORIZED, **NOT_YOURS}
+    "/patients/{patient_id}",
+    response_model=PatientOut,
+    responses={**UNAUTHORIZED, **NOT_YOURS, **BAD_INPUT},
 )
-def patient(patient_id: int, actor: ApiActor, store: StoreDep) -> PatientOut:
+def patient(patient_id: PatientId, actor: ApiActor, store: StoreDep) -> PatientOut:
     """One patient with their current plan steps and latest screening."""
     record = store.patient(actor, patient_id)
     plan = store.current_plan(actor, patient_id)
@@ -117,9 +166,9 @@ def patient(patient_id: int, actor: ApiActor, store: StoreDep) -> PatientOut:
 @router.get(
     "/patients/{patient_id}/diary",
     response_model=list[DiaryEntry],
-    responses={**UNAUTHORIZED, **NOT_YOURS},
+    responses={**UNAUTHORIZED, **NOT_YOURS, **BAD_INPUT},
 )
-def diary(patient_id: int, actor: ApiActor, store: StoreDep) -> list[DiaryEntry]:
+def diary(patient_id: PatientId, actor: ApiActor, store: StoreDep) -> list[DiaryEntry]:
     """The diary, oldest day first."""
     return store.diary(actor, patient_id)
 
@@ -131,20 +180,22 @@ def diary(patient_id: int, actor: ApiActor, store: StoreDep) -> list[DiaryEntry]
     responses={
         **UNAUTHORIZED,
         **NOT_YOURS,
+        **BAD_INPUT,
         409: {
-            "description": "The day already has an entry; send again with ?how=keep|replace|combine"
+            "model": Conflict,
+            "description": "The day has an entry; send again with ?how=keep|replace|combine",
         },
-        422: {"description": "Bad input: one problem per field, with its path"},
     },
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": DiaryEntry.model_json_schema()}},
+            "description": f"One day's entry (JSON, at most {size(API_BODY_LIMIT)})",
+            "content": {"application/json": {"schema": {"$ref": f"{_SCHEMAS}{DIARY_BODY}"}}},
         }
     },
 )
 async def record(
-    patient_id: int,
+    patient_id: PatientId,
     request: Request,
     actor: ApiActor,
     store: StoreDep,
@@ -170,9 +221,9 @@ def _entry_from_body(body: bytes) -> DiaryEntry:
 @router.get(
     "/patients/{patient_id}/response",
     response_model=AssessmentOut,
-    responses={**UNAUTHORIZED, **NOT_YOURS},
+    responses={**UNAUTHORIZED, **NOT_YOURS, **BAD_INPUT},
 )
-def response(patient_id: int, actor: ApiActor, store: StoreDep) -> AssessmentOut:
+def response(patient_id: PatientId, actor: ApiActor, store: StoreDep) -> AssessmentOut:
     """The response assessment as of today (status `no_plan` before a plan has started)."""
     view = patient_view(store, actor, patient_id)
     a = view.assessment

@@ -31,6 +31,7 @@ from ldnkit.web.deps import WrongRole
 from ldnkit.web.headers import SecurityHeaders
 from ldnkit.web.hosts import TrustedHosts, host_not_listed
 from ldnkit.web.limits import API_BODY_LIMIT, FORM_BODY_LIMIT, BodyLimit, body_too_large
+from ldnkit.web.openapi import api_document
 from ldnkit.web.render import page
 from ldnkit.web.routes import auth, clinic, learn, patient
 from ldnkit.web.security import CsrfRejected, LoginLimiter, LoginRequired, TooManyAttempts
@@ -125,9 +126,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Not allowed", 401: "Sign in needed"}
-        return _error_page(
+        response = _error_page(
             request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail)
         )
+        # The exception's headers are part of the answer: Allow on a 405 names the methods.
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, _exc: ClientDisconnect) -> Response:
@@ -229,6 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit_for=_body_limit, refusal=_too_large)
     app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts(), refusal=_unknown_host)
     app.add_middleware(SecurityHeaders)
+    app.openapi = lambda: api_document(app)  # type: ignore[method-assign]
     app.state.store = store
     app.state.settings = settings
     app.state.limiter = LoginLimiter()
