@@ -123,6 +123,10 @@ def _expected(err: Any) -> str:
         return f"text matching {ctx.get('pattern', '')}"
     if kind == "string_too_short":
         return "non-empty text"
+    if kind == "string_too_long":
+        return f"text of at most {ctx.get('max_length')} characters"
+    if kind == "too_long":
+        return f"at most {ctx.get('max_length')} items"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     message = str(err["msg"])

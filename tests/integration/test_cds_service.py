@@ -897,6 +897,19 @@ def test_no_feedback_gets_a_500(cds: str, item: dict[str, Any]) -> None:
     assert response.status_code in {200, 400}
 
 
+def test_thousands_of_feedback_items_in_one_call_are_400_and_store_nothing(
+    cds: str, db_url: str
+) -> None:
+    before = len(FeedbackStore.from_url(db_url).outcomes())
+    item = {"card": "c3", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:05:31Z"}
+    response = httpx.post(
+        f"{cds}/cds-services/ldn-order-sign/feedback", json={"feedback": [item] * 5000}
+    )
+    assert "feedback: got" in refusal(response, 400)
+    assert "at most 100 items" in refusal(response, 400)
+    assert len(FeedbackStore.from_url(db_url).outcomes()) == before
+
+
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
@@ -924,6 +937,15 @@ def test_no_feedback_gets_a_500(cds: str, item: dict[str, Any]) -> None:
                 "outcomeTimestamp": "2026-11-23T10:05:31Z",
             },
             "feedback[1].card: got",
+        ),
+        (
+            {
+                "card": "c",
+                "outcome": "accepted",
+                "outcomeTimestamp": "2026-11-23T10:05:31Z",
+                "acceptedSuggestions": [{"id": "s"}] * 101,
+            },
+            "feedback[1].acceptedSuggestions: got",
         ),
         (
             {"card": "c\x00", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:05:31Z"},
