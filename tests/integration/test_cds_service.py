@@ -1073,24 +1073,19 @@ def test_a_token_minted_for_another_deployment_is_refused_whatever_host_is_claim
     # The review: with no public URL, aud was checked against the request's Host header, so a
     # caller naming another deployment's host could replay that deployment's tokens here.
     with secured(tmp_path, [{"iss": EHR, "jwks": jwks(EHR_KEY, "ehr-1")}]) as url:
-        elsewhere = "http://ldn.other-clinic.example/cds-services/ldn-order-sign"
-        response = post(
-            url,
-            "ldn-order-sign",
-            sign_request(),
-            headers={
-                "Authorization": f"Bearer {signed(elsewhere)}",
-                "Host": "ldn.other-clinic.example",
-            },
-        )
-        assert 'Host: got "ldn.other-clinic.example"' in refusal(response, 400)
-        honest_host = post(
-            url,
-            "ldn-order-sign",
-            sign_request(),
-            headers={"Authorization": f"Bearer {signed(elsewhere)}"},
-        )
+        assert 'Host: got "ldn.other-clinic.example"' in refusal(_as_other_clinic(url), 400)
+        honest_host = _as_other_clinic(url, claim_host=False)
         assert "aud does not name this endpoint" in refusal(honest_host, 401)
+
+
+OTHER_CLINIC = "ldn.other-clinic.example"
+
+
+def _as_other_clinic(url: str, *, claim_host: bool = True) -> httpx.Response:
+    """A call with a token minted for another deployment, claiming to be it when asked."""
+    token = signed(f"http://{OTHER_CLINIC}/cds-services/ldn-order-sign")
+    headers = {"Authorization": f"Bearer {token}", **({"Host": OTHER_CLINIC} if claim_host else {})}
+    return post(url, "ldn-order-sign", sign_request(), headers=headers)
 
 
 def test_the_router_alone_still_takes_no_audience_from_an_unlisted_host(tmp_path: Path) -> None:
@@ -1103,17 +1098,7 @@ def test_the_router_alone_still_takes_no_audience_from_an_unlisted_host(tmp_path
     )
     bare.include_router(create_router(settings_))
     with LiveServer(bare) as url:
-        elsewhere = "http://ldn.other-clinic.example/cds-services/ldn-order-sign"
-        response = post(
-            url,
-            "ldn-order-sign",
-            sign_request(),
-            headers={
-                "Authorization": f"Bearer {signed(elsewhere)}",
-                "Host": "ldn.other-clinic.example",
-            },
-        )
-        assert "not one of LDNKIT_TRUSTED_HOSTS" in refusal(response, 401)
+        assert "not one of LDNKIT_TRUSTED_HOSTS" in refusal(_as_other_clinic(url), 401)
 
 
 def test_trusted_clients_without_public_url_or_hosts_stop_the_service_at_start(

@@ -85,6 +85,15 @@ def _meanwhile(clinic: Clinic, hostile: Callable[[], Any]) -> tuple[Any, httpx.R
     return results["hostile"], ben
 
 
+def _post_diary_text(clinic: Clinic, body: str) -> httpx.Response:
+    """Ana's diary POST of a JSON text as written."""
+    return clinic.ana.post(
+        f"/api/v1/patients/{clinic.ana_id}/diary",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+
+
 def _rss_mb() -> int:
     """Resident memory of this process (the server runs in one of its threads)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -101,14 +110,7 @@ def test_a_diary_body_of_40000_side_effects_is_refused_while_another_patient_sav
     body = json.dumps(_entry("2026-01-01", side_effects=[{"id": "insomnia"}] * 40_000))
     assert len(body) > API_BODY_LIMIT
 
-    def hostile() -> httpx.Response:
-        return clinic.ana.post(
-            f"/api/v1/patients/{clinic.ana_id}/diary",
-            content=body,
-            headers={"content-type": "application/json"},
-        )
-
-    refused, ben = _meanwhile(clinic, hostile)
+    refused, ben = _meanwhile(clinic, lambda: _post_diary_text(clinic, body))
     assert refused.status_code == 413
     (problem,) = refused.json()["detail"]
     assert problem["field"] == "body"
@@ -124,14 +126,7 @@ def test_a_side_effect_list_longer_than_the_knowledge_base_is_422_within_the_siz
     body = json.dumps(_entry("2026-01-01", side_effects=reports))
     assert len(body) < API_BODY_LIMIT
 
-    def hostile() -> httpx.Response:
-        return clinic.ana.post(
-            f"/api/v1/patients/{clinic.ana_id}/diary",
-            content=body,
-            headers={"content-type": "application/json"},
-        )
-
-    refused, ben = _meanwhile(clinic, hostile)
+    refused, ben = _meanwhile(clinic, lambda: _post_diary_text(clinic, body))
     assert refused.status_code == 422
     (problem,) = refused.json()["detail"]
     assert problem["field"] == "side_effects"
@@ -227,11 +222,7 @@ def test_deeply_nested_json_to_the_diary_api_is_422_naming_the_body(
 ) -> None:
     body = '{"day": "2026-01-01", "pain": 1, "fatigue": 1, "sleep_quality": 1, "note": '
     body += "[" * depth + "]" * depth + "}"
-    response = clinic.ana.post(
-        f"/api/v1/patients/{clinic.ana_id}/diary",
-        content=body,
-        headers={"content-type": "application/json"},
-    )
+    response = _post_diary_text(clinic, body)
     if len(body) > API_BODY_LIMIT:
         assert response.status_code == 413
         return
@@ -243,11 +234,7 @@ def test_deeply_nested_json_to_the_diary_api_is_422_naming_the_body(
 
 def test_a_5000_digit_number_to_the_diary_api_is_422_naming_the_body(clinic: Clinic) -> None:
     body = '{"day": "2026-01-01", "pain": ' + "9" * 5000 + ', "fatigue": 1, "sleep_quality": 1}'
-    response = clinic.ana.post(
-        f"/api/v1/patients/{clinic.ana_id}/diary",
-        content=body,
-        headers={"content-type": "application/json"},
-    )
+    response = _post_diary_text(clinic, body)
     assert response.status_code == 422, response.text
     assert "longer than 4300 digits" in response.json()["detail"][0]["received"]
 
