@@ -556,13 +556,13 @@ def test_malformed_json_is_400_with_a_reason(cds: str) -> None:
         content=b"{not json",
         headers={"Content-Type": "application/json"},
     )
-    assert "not valid JSON" in refusal(response, 400)
+    assert "invalid JSON at line 1 column 2" in refusal(response, 400)
 
 
 def test_nan_is_not_json_and_is_400(cds: str) -> None:
     body = b'{"hook": "order-sign", "hookInstance": "x", "context": {"patientId": NaN}}'
     response = httpx.post(f"{cds}/cds-services/ldn-order-sign", content=body)
-    assert "NaN is not a JSON value" in refusal(response, 400)
+    assert "NaN and Infinity are not JSON" in refusal(response, 400)
 
 
 def test_missing_hook_fields_are_each_named(cds: str) -> None:
@@ -663,6 +663,180 @@ def test_no_mangled_request_gets_a_500(
     assert post(cds, service, value).status_code in {200, 400, 412}
 
 
+# The review found 500s here: an object where a code belongs, a lone surrogate in an id, and JSON
+# nested 500 to 980 deep. Each is now a 400 OperationOutcome naming the field.
+def _sign_with_draft(**changes: Any) -> dict[str, Any]:
+    request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    request["prefetch"] = {"medications": searchset()}
+    request["context"]["draftOrders"]["entry"][1]["resource"].update(changes)
+    return request
+
+
+def _post_text(url: str, service: str, text: str) -> httpx.Response:
+    """POST JSON text as written (json.dumps escapes lone surrogates as \\ud800)."""
+    headers = {"Content-Type": "application/json"}
+    return httpx.post(f"{url}/cds-services/{service}", content=text, headers=headers, timeout=10)
+
+
+@pytest.mark.parametrize("value", [{"coding": []}, ["active"], 7])
+def test_an_opioid_draft_whose_status_is_no_code_is_still_read_as_ordered(
+    cds: str, value: Any
+) -> None:
+    # A draft is an order being placed whatever its status says, so a mistyped status must
+    # neither crash the call nor hide the opioid from the rule.
+    request = _sign_with_draft(status=value, medicationCodeableConcept={"text": "oxycodone 5 mg"})
+    request["prefetch"]["medications"] = searchset(med_request("ldn", "1288992", "LDN 4.5 mg"))
+    cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+
+
+@pytest.mark.parametrize("value", [{"text": "MedicationRequest"}, ["MedicationRequest"]])
+def test_a_prefetched_resource_type_that_is_no_text_is_not_a_500(cds: str, value: Any) -> None:
+    request = _sign_with_draft(medicationCodeableConcept={"text": "oxycodone 5 mg tablet"})
+    ldn = med_request("ldn", "1288992", "naltrexone 4.5 mg")
+    request["prefetch"]["medications"] = searchset(ldn, {**ldn, "id": "x", "resourceType": value})
+    response = post(cds, "ldn-order-sign", request)
+    assert response.status_code in {200, 400}, response.text
+    if response.status_code == 400:
+        assert "resourceType" in refusal(response, 400)
+
+
+def test_a_lone_surrogate_in_a_draft_id_is_400_naming_it(cds: str) -> None:
+    text = json.dumps(_sign_with_draft(id="\ud800"))  # ensure_ascii: "\ud800" as JSON writes it
+    reason = refusal(_post_text(cds, "ldn-order-sign", text), 400)
+    assert "context.draftOrders.entry[1].resource" in reason
+    assert "\\ud800" in reason
+
+
+def test_a_lone_surrogate_in_a_field_name_is_400_naming_it(cds: str) -> None:
+    request = _sign_with_draft()
+    request["hook\udc00"] = "x"
+    reason = refusal(_post_text(cds, "ldn-order-sign", json.dumps(request)), 400)
+    assert 'got "hook\\udc00"' in reason
+
+
+@pytest.mark.parametrize("depth", [500, 700, 980, 1000, 100_000])
+def test_deeply_nested_json_is_400_with_an_operation_outcome(cds: str, depth: int) -> None:
+    request = json.dumps(_sign_with_draft())
+    text = request[:-1] + ', "extension": {"x": ' + "[" * depth + "]" * depth + "}}"
+    reason = refusal(_post_text(cds, "ldn-order-sign", text), 400)
+    assert "nested more than 64 levels deep" in reason
+
+
+def test_a_5000_digit_number_is_400_with_an_operation_outcome(cds: str) -> None:
+    text = json.dumps(_sign_with_draft()).replace(
+        '"draftOrders"', '"n": ' + "9" * 5000 + ', "draftOrders"'
+    )
+    assert "longer than 4300 digits" in refusal(_post_text(cds, "ldn-order-sign", text), 400)
+
+
+CDC = FIXTURES.parent / "cdc-cds-requests"
+PUBLISHED = {
+    path.name: data
+    for path in sorted([*CDC.glob("*.json"), *FIXTURES.glob("*.json")])
+    if isinstance(data := json.loads(path.read_text()), dict) and "hook" in data
+}
+SERVICE_FOR = {"patient-view": "ldn-patient-view", "order-select": "ldn-order-select"}
+
+
+def _resources_in(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict) and node.get("resourceType") == "Bundle":
+        for entry in node.get("entry") or []:
+            if isinstance(entry, dict):
+                yield from _resources_in(entry.get("resource"))
+    elif isinstance(node, dict) and "resourceType" in node:
+        yield node
+
+
+def as_this_service_reads_it(published: dict[str, Any]) -> dict[str, Any]:
+    """A published request with this service's prefetch keys, filled from the resources the
+    file carries, so a mangled value reaches the FHIR reading and the rules, not just the
+    envelope (the published files use their own prefetch keys and extra members)."""
+    keys = ("hook", "hookInstance", "context")
+    request: dict[str, Any] = {k: published[k] for k in keys if k in published}
+    found: dict[tuple[str, Any], dict[str, Any]] = {}
+    for key, value in published.items():
+        if key == "prefetch" or key.startswith("item"):
+            for held in (value or {}).values() if key == "prefetch" else [value]:
+                for resource in _resources_in(held):
+                    found.setdefault((resource["resourceType"], resource.get("id")), resource)
+    resources = list(found.values())
+    patients = [r for r in resources if r["resourceType"] == "Patient"]
+    request["prefetch"] = {
+        "patient": patients[0] if patients else None,
+        "medications": searchset(
+            *(r for r in resources if r["resourceType"] == "MedicationRequest")
+        ),
+        "conditions": searchset(*(r for r in resources if r["resourceType"] == "Condition")),
+    }
+    orders = request["context"].get("draftOrders")
+    if isinstance(orders, dict) and orders.get("resourceType") != "Bundle":
+        request["context"]["draftOrders"] = searchset(orders)  # two files send it bare
+    return request
+
+
+def _positions(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield path
+    if isinstance(node, dict):
+        for key, child in node.items():
+            yield from _positions(child, (*path, key))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from _positions(child, (*path, index))
+
+
+HUGE = "__a 5000-digit integer__"  # written into the JSON text as digits (json.dumps cannot)
+WRONG_TYPES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.sampled_from(["\ud800", "x\udfffy", HUGE, "", " "]),
+    st.lists(st.integers() | st.text(max_size=3), max_size=2),
+    st.dictionaries(st.text(max_size=4), st.integers() | st.none(), max_size=2),
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_no_wrong_type_anywhere_in_a_real_request_gets_a_500(cds: str, data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(PUBLISHED)), label="file")
+    request = copy.deepcopy(PUBLISHED[name])
+    if data.draw(st.booleans(), label="with this service's prefetch keys"):
+        request = as_this_service_reads_it(request)
+    elif "fhirServer" in request:
+        request["fhirServer"] = f"http://127.0.0.1:{closed_port()}/fhir"  # never a real server
+    positions = list(_positions(request))
+    place = data.draw(st.sampled_from(positions), label="position")
+    value = data.draw(WRONG_TYPES, label="value")
+    rename = data.draw(st.booleans(), label="also a lone surrogate in the key")
+    if not place:
+        request = value
+    else:
+        parent = request
+        for key in place[:-1]:
+            parent = parent[key]
+        parent[place[-1]] = value
+        if rename and isinstance(parent, dict):
+            parent["\udc00" + place[-1]] = parent.pop(place[-1])
+    text = json.dumps(request).replace(json.dumps(HUGE), "9" * 5000)
+    service = SERVICE_FOR.get(str(PUBLISHED[name]["hook"]), "ldn-order-sign")
+    response = _post_text(cds, service, text)
+    assert response.status_code in {200, 400, 412}, response.text
+    body = response.json()
+    if response.status_code == 200:
+        assert set(body) == {"cards"}
+    else:
+        assert body["resourceType"] == "OperationOutcome"
+        assert all(issue["diagnostics"] for issue in body["issue"])
+
+
 # --- feedback -----------------------------------------------------------------------------------
 
 
@@ -723,6 +897,19 @@ def test_no_feedback_gets_a_500(cds: str, item: dict[str, Any]) -> None:
     assert response.status_code in {200, 400}
 
 
+def test_thousands_of_feedback_items_in_one_call_are_400_and_store_nothing(
+    cds: str, db_url: str
+) -> None:
+    before = len(FeedbackStore.from_url(db_url).outcomes())
+    item = {"card": "c3", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:05:31Z"}
+    response = httpx.post(
+        f"{cds}/cds-services/ldn-order-sign/feedback", json={"feedback": [item] * 5000}
+    )
+    assert "feedback: got" in refusal(response, 400)
+    assert "at most 100 items" in refusal(response, 400)
+    assert len(FeedbackStore.from_url(db_url).outcomes()) == before
+
+
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
@@ -750,6 +937,15 @@ def test_no_feedback_gets_a_500(cds: str, item: dict[str, Any]) -> None:
                 "outcomeTimestamp": "2026-11-23T10:05:31Z",
             },
             "feedback[1].card: got",
+        ),
+        (
+            {
+                "card": "c",
+                "outcome": "accepted",
+                "outcomeTimestamp": "2026-11-23T10:05:31Z",
+                "acceptedSuggestions": [{"id": "s"}] * 101,
+            },
+            "feedback[1].acceptedSuggestions: got",
         ),
         (
             {"card": "c\x00", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:05:31Z"},
@@ -797,6 +993,8 @@ def signed(aud: str, jti: str | None = None, jku: str | None = None, **claims: A
 def secured(tmp_path: Path, clients: list[dict[str, Any]], **options: Any) -> LiveServer:
     path = tmp_path / "clients.json"
     path.write_text(json.dumps(clients))
+    if "public_url" not in options:
+        options.setdefault("trusted_hosts", ("127.0.0.1",))  # the loopback host tests call
     settings_ = Settings(
         cds_clients=path, database_url=f"sqlite:///{tmp_path / 'fb.db'}", **options
     )
@@ -867,6 +1065,56 @@ def test_aud_is_checked_against_the_public_url_when_set(tmp_path: Path) -> None:
             url, "ldn-order-sign", sign_request(), headers={"Authorization": f"Bearer {proper}"}
         )
         assert cards_of(accepted) == []
+
+
+def test_a_token_minted_for_another_deployment_is_refused_whatever_host_is_claimed(
+    tmp_path: Path,
+) -> None:
+    # The review: with no public URL, aud was checked against the request's Host header, so a
+    # caller naming another deployment's host could replay that deployment's tokens here.
+    with secured(tmp_path, [{"iss": EHR, "jwks": jwks(EHR_KEY, "ehr-1")}]) as url:
+        assert 'Host: got "ldn.other-clinic.example"' in refusal(_as_other_clinic(url), 400)
+        honest_host = _as_other_clinic(url, claim_host=False)
+        assert "aud does not name this endpoint" in refusal(honest_host, 401)
+
+
+OTHER_CLINIC = "ldn.other-clinic.example"
+
+
+def _as_other_clinic(url: str, *, claim_host: bool = True) -> httpx.Response:
+    """A call with a token minted for another deployment, claiming to be it when asked."""
+    token = signed(f"http://{OTHER_CLINIC}/cds-services/ldn-order-sign")
+    headers = {"Authorization": f"Bearer {token}", **({"Host": OTHER_CLINIC} if claim_host else {})}
+    return post(url, "ldn-order-sign", sign_request(), headers=headers)
+
+
+def test_the_router_alone_still_takes_no_audience_from_an_unlisted_host(tmp_path: Path) -> None:
+    # Mounted in an app without the host check, the service checks the host itself.
+    path = tmp_path / "clients.json"
+    path.write_text(json.dumps([{"iss": EHR, "jwks": jwks(EHR_KEY, "ehr-1")}]))
+    bare = FastAPI()
+    settings_ = Settings(
+        cds_clients=path, trusted_hosts=("127.0.0.1",), database_url=f"sqlite:///{tmp_path}/b.db"
+    )
+    bare.include_router(create_router(settings_))
+    with LiveServer(bare) as url:
+        assert "not one of LDNKIT_TRUSTED_HOSTS" in refusal(_as_other_clinic(url), 401)
+
+
+def test_trusted_clients_without_public_url_or_hosts_stop_the_service_at_start(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "clients.json"
+    path.write_text(json.dumps([{"iss": EHR, "jwks": jwks(EHR_KEY, "ehr-1")}]))
+    for hosts in (None, ("*",)):
+        with pytest.raises(InputError, match="LDNKIT_PUBLIC_URL: got nothing"):
+            create_router(
+                Settings(
+                    cds_clients=path,
+                    trusted_hosts=hosts,
+                    database_url=f"sqlite:///{tmp_path}/x.db",
+                )
+            )
 
 
 def test_keys_from_an_allowlisted_jku_are_fetched_once_and_cached(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from ldnkit.jsoninput import read_json_file
 from ldnkit.validation import InputError, Problem, input_error
 
 # Asymmetric JWS algorithms only: the spec forbids `none` and every shared-secret (HMAC) one.
@@ -43,6 +44,7 @@ JKU_CACHE_SECONDS = 300.0
 # A token naming an unknown kid may mean the EHR rotated its keys; look again, but not often.
 JKU_REFRESH_SECONDS = 30.0
 JKU_MAX_BYTES = 256 * 1024
+MAX_CLIENTS_FILE_BYTES = 1024 * 1024  # issuers with inline keys: a few kB each
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -87,22 +89,9 @@ def _acceptable_jku(url: str) -> bool:
 
 def load_clients(path: Path) -> dict[str, TrustedClient]:
     """Read the trusted-clients file; bad content is an InputError naming the entry and field."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError.single(
-            "LDNKIT_CDS_CLIENTS", str(path), f"a readable file ({exc})"
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise InputError.single(
-            "LDNKIT_CDS_CLIENTS",
-            str(path),
-            f"a JSON list of clients ({exc.msg}, line {exc.lineno})",
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError.single(
-            "LDNKIT_CDS_CLIENTS", str(path), "a JSON list of clients in UTF-8 text"
-        ) from exc
+    raw = read_json_file(
+        path, "LDNKIT_CDS_CLIENTS", MAX_CLIENTS_FILE_BYTES, expected="a JSON list of clients"
+    )
     try:
         clients = TypeAdapter(list[TrustedClient]).validate_python(raw)
     except ValidationError as exc:
@@ -338,9 +327,17 @@ class Verifier:
         return await self._jku.key(client.jku, kid)
 
     def _accept(self, claims: dict[str, Any]) -> Caller:
-        exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+        exp, iat, jti, sub = claims["exp"], claims["iat"], claims["jti"], claims.get("sub")
+        for name, value in (("iat", iat), ("exp", exp)):
+            # A NumericDate is a JSON number; PyJWT would also read "1767225600" or true.
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise AuthError(f"the JWT {name} must be a number (seconds since 1970)")
         if not isinstance(jti, str) or not jti:
             raise AuthError("the JWT jti is empty")
+        # CDS Hooks 2.0 defines no sub (it was taken out of the payload in 2018); when a client
+        # sends one anyway it is recorded, and it must then be what RFC 7519 says: text.
+        if sub is not None and (not isinstance(sub, str) or not sub):
+            raise AuthError("the JWT sub, when sent, must be text naming the client")
         if float(exp) - float(iat) > MAX_LIFETIME_SECONDS:
             raise AuthError(
                 f"the JWT lives {int(float(exp) - float(iat))} s; expected exp at most "
@@ -348,10 +345,10 @@ class Verifier:
             )
         if not self._replay.first_use(claims["iss"], jti, float(exp)):
             raise AuthError(f"the JWT jti {jti!r} was already used (replay)")
-        sub, tenant = claims.get("sub"), claims.get("tenant")
+        tenant = claims.get("tenant")
         return Caller(
             iss=claims["iss"],
-            sub=sub if isinstance(sub, str) else None,
+            sub=sub,
             jti=jti,
             tenant=tenant if isinstance(tenant, str) else None,
         )

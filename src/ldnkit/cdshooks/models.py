@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Indicator = Literal["info", "warning", "critical"]
+MAX_FEEDBACK_ITEMS = 100
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 # FHIR logical ids: 1-64 of letters, digits, '-' and '.'; checked because they go into URLs.
@@ -213,7 +214,9 @@ class FeedbackItem(BaseModel):
     # refuses longer ones, which would otherwise be a 500 after validation passed).
     card: Annotated[str, Field(min_length=1, max_length=100)]
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    acceptedSuggestions: Annotated[
+        list[AcceptedSuggestion] | None, Field(max_length=MAX_FEEDBACK_ITEMS)
+    ] = None
     overrideReason: OverrideReason | None = None
     outcomeTimestamp: dt.datetime
 
@@ -239,5 +242,6 @@ class FeedbackItem(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    feedback: list[FeedbackItem] = Field(min_length=1)
+    # Each item is a stored row: a few per card shown, never thousands in one call.
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=MAX_FEEDBACK_ITEMS)
     extension: dict[str, Any] | None = None

@@ -49,6 +49,12 @@ _MG = {"mg", "milligram", "milligrams"}
 _NOT_BEING_ORDERED = frozenset({"cancelled", "completed", "entered-in-error", "stopped"})
 
 
+def _text(value: Any) -> str | None:
+    # Looked up in sets of codes: an object or a list where a code belongs is no code (and
+    # would not even be hashable); FHIR validation then names the field.
+    return value if isinstance(value, str) else None
+
+
 def _only(resource: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
     return {k: resource[k] for k in fields if k in resource}
 
@@ -84,7 +90,7 @@ def draft_drugs(
         order = resource.get("resource") if isinstance(resource, dict) else None
         if not isinstance(order, dict) or order.get("resourceType") != "MedicationRequest":
             continue  # diets, labs, procedures: nothing the LDN rules read
-        if order.get("status") in _NOT_BEING_ORDERED:
+        if _text(order.get("status")) in _NOT_BEING_ORDERED:
             continue  # a re-signed order that stops or voids a drug does not start it
         reference = f"MedicationRequest/{order['id']}" if isinstance(order.get("id"), str) else None
         # A draft is read as an order being placed, whatever its status says.
@@ -134,9 +140,9 @@ def patient_profile(
 ) -> PatientProfile:
     """The screening profile from the patient's prefetched or fetched resources."""
     kept = [
-        _only(r, _CLINICAL_FIELDS[r["resourceType"]])
+        _only(r, _CLINICAL_FIELDS[kind])
         for r in resources
-        if r.get("resourceType") in _CLINICAL_FIELDS
+        if (kind := _text(r.get("resourceType"))) in _CLINICAL_FIELDS
     ]
     try:
         return profile_from_resources(kept, as_of, patient_id=patient_id)

@@ -9,19 +9,19 @@ service, 412 patient data neither prefetched nor fetchable, 413 body too large.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import sys
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import anyio.to_thread
+from anyio.to_thread import run_sync as to_thread
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import JSONResponse, Response
+from starlette.types import Scope
 
 from ldnkit.cdshooks.auth import AuthError, Caller, TrustedClient, Verifier, load_clients
-from ldnkit.cdshooks.cards import order_cards, patient_view_cards
+from ldnkit.cdshooks.cards import Drug, order_cards, patient_view_cards
 from ldnkit.cdshooks.errors import CdsError, error_response
 from ldnkit.cdshooks.feedback import FeedbackStore
 from ldnkit.cdshooks.models import (
@@ -33,11 +33,13 @@ from ldnkit.cdshooks.models import (
     PatientViewContext,
 )
 from ldnkit.cdshooks.orders import active_drugs, draft_drugs, patient_profile
-from ldnkit.cdshooks.prefetch import PREFETCH_TEMPLATES, Fetcher
-from ldnkit.domain.profile import PatientProfile
+from ldnkit.cdshooks.prefetch import PREFETCH_TEMPLATES, Fetcher, PatientData
 from ldnkit.domain.screening import screen
-from ldnkit.settings import Settings, get_settings
-from ldnkit.validation import Problem, nul_problems, problems_from
+from ldnkit.jsoninput import parse_json
+from ldnkit.settings import Settings, get_settings, host_allowed
+from ldnkit.validation import InputError, Problem, nul_problems, problems_from
+from ldnkit.web.hosts import TrustedHosts, host_not_listed
+from ldnkit.web.limits import BodyLimit, body_too_large
 
 log = logging.getLogger("ldnkit.cdshooks")
 
@@ -114,7 +116,8 @@ class _Guard:
     """Checks each call's JWT, or lets every call through when checking is off."""
 
     def __init__(self, settings: Settings) -> None:
-        self.public_url = settings.public_url.rstrip("/") if settings.public_url else None
+        self.public_url = settings.public_url
+        self.hosts = settings.trusted_hosts or ()
         self.verifier: Verifier | None = None
         if settings.cds_auth == "off":
             log.warning(
@@ -128,11 +131,29 @@ class _Guard:
         else:
             clients = load_clients(settings.cds_clients)
             log.info("CDS Hooks: %d trusted client(s): %s", len(clients), ", ".join(clients))
+        if clients and not self.public_url and (not self.hosts or "*" in self.hosts):
+            # The spec: aud is the endpoint the EHR called. Without a configured address the
+            # only guess is the request's own Host header, which the caller chooses.
+            raise InputError(
+                [
+                    Problem(
+                        "LDNKIT_PUBLIC_URL",
+                        "nothing",
+                        "the address EHRs call this service at (such as "
+                        "https://ldn.clinic.example), or LDNKIT_TRUSTED_HOSTS naming its host "
+                        "names: each call's JWT aud is checked against it",
+                    )
+                ]
+            )
         self.verifier = Verifier(clients)
 
     def audience(self, request: Request) -> str:
+        """The endpoint URL a token must name: never taken from a Host that is not trusted."""
         if self.public_url:
             return self.public_url + request.url.path
+        host = request.url.hostname or ""
+        if self.hosts and not host_allowed(host, self.hosts):
+            raise AuthError(f"this service was called as {host!r}, not one of LDNKIT_TRUSTED_HOSTS")
         return str(request.url.replace(query=None, fragment=None))
 
     async def check(self, request: Request) -> Caller | None:
@@ -150,30 +171,31 @@ class _Guard:
             ) from exc
 
 
-def _no_constant(name: str) -> Any:
-    # Python's json accepts NaN and Infinity; JSON (RFC 8259) does not, and nor does this service.
-    raise ValueError(f"{name} is not a JSON value")
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise CdsError(413, [f"body: {declared} bytes; expected at most {MAX_BODY_BYTES}"])
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise CdsError(413, [f"body: {len(body)} bytes; expected at most {MAX_BODY_BYTES}"])
+def _json_body(body: bytes) -> dict[str, Any]:
+    """The request body as a JSON object (the size was bounded as it arrived)."""
     if not body.strip():
         raise CdsError(400, ["body: got nothing; expected a JSON object"])
     try:
-        parsed = json.loads(body, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        raise CdsError(400, [f"body: not valid JSON ({exc})"]) from exc
+        # JSON (RFC 8259) has no NaN or Infinity, though Python's json would read them.
+        parsed = parse_json(body, "body", expected="a JSON object", allow_constants=False)
+    except InputError as exc:
+        raise CdsError.bad_request(exc) from None
     if not isinstance(parsed, dict):
         raise CdsError(400, [f"body: got {type(parsed).__name__}; expected a JSON object"])
     problems = nul_problems(parsed)
     if problems:
         raise CdsError(400, [str(p) for p in problems])
     return parsed
+
+
+def too_large(_scope: Scope, limit: int) -> Response:
+    """The 413 for a body over the limit, as an OperationOutcome (see ldnkit.web.limits)."""
+    return error_response(CdsError(413, [str(body_too_large(limit))]))
+
+
+def unknown_host(_scope: Scope, host: str) -> Response:
+    """The 400 for a Host not listed, as an OperationOutcome (see ldnkit.web.hosts)."""
+    return error_response(CdsError(400, [str(host_not_listed(host))]))
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -189,39 +211,54 @@ def _parse(model: type[M], data: Any, prefix: str = "") -> M:
         ) from exc
 
 
-async def _cards(service: ServiceInfo, hook: HookRequest, fetcher: Fetcher) -> list[Card]:
+def _read(model: type[M], body: bytes) -> M:
+    return _parse(model, _json_body(body))
+
+
+def _drafts(service: ServiceInfo, hook: HookRequest) -> tuple[BaseModel, list[Drug], list[Drug]]:
+    """The hook's context, and (for order hooks) the drugs ordered and the other drafts."""
     if hook.hook != service.hook:
         raise CdsError(
             400, [f"hook: got {hook.hook!r}; expected {service.hook!r} for {service.id}"]
         )
     context = _parse(service.context, hook.context, "context.")
+    if isinstance(context, OrderSelectContext):
+        return context, *draft_drugs(context.draftOrders, context.selections)
+    if isinstance(context, OrderSignContext):
+        return context, *draft_drugs(context.draftOrders, None)
+    return context, [], []
+
+
+def _patient_view(data: PatientData, patient_id: str, today: dt.date) -> list[Card]:
+    profile = patient_profile(data.resources(), patient_id, today)
+    naltrexone = [d for d in active_drugs(profile) if d.is_naltrexone]
+    if not naltrexone:
+        return []
+    return patient_view_cards(screen(profile), naltrexone, today.isoformat())
+
+
+def _order_cards(
+    ordered: list[Drug], pending: list[Drug], data: PatientData, patient_id: str, today: dt.date
+) -> list[Card]:
+    profile = patient_profile(data.resources(), patient_id, today)
+    return order_cards(ordered, pending, active_drugs(profile))
+
+
+async def _cards(service: ServiceInfo, hook: HookRequest, fetcher: Fetcher) -> list[Card]:
+    # Validating FHIR and screening are CPU work: they run in worker threads, so a large call
+    # never holds the event loop that every other request shares. Only the fetch stays here.
+    context, ordered, pending = await to_thread(_drafts, service, hook)
     patient_id: str = context.patientId  # type: ignore[attr-defined]
     today = dt.datetime.now(dt.UTC).date()
     if isinstance(context, PatientViewContext):
-        profile = await _profile(hook, patient_id, service, fetcher, today)
-        naltrexone = [d for d in active_drugs(profile) if d.is_naltrexone]
-        if not naltrexone:
-            return []
-        return patient_view_cards(screen(profile), naltrexone, today.isoformat())
-    if isinstance(context, OrderSelectContext):
-        ordered, pending = draft_drugs(context.draftOrders, context.selections)
-    elif isinstance(context, OrderSignContext):
-        ordered, pending = draft_drugs(context.draftOrders, None)
-    else:  # pragma: no cover - every service above has one of these contexts
-        raise TypeError(type(context))
+        data = await fetcher.patient_data(hook, patient_id, service.needs)
+        return await to_thread(_patient_view, data, patient_id, today)
     if not any(d.is_opioid or d.low_dose_naltrexone for d in ordered):
         # Nothing ordered that the rules read: the patient's record is not needed, so a call
         # without prefetch is answered at once instead of reaching out to the FHIR server.
         return []
-    profile = await _profile(hook, patient_id, service, fetcher, today)
-    return order_cards(ordered, pending, active_drugs(profile))
-
-
-async def _profile(
-    hook: HookRequest, patient_id: str, service: ServiceInfo, fetcher: Fetcher, today: dt.date
-) -> PatientProfile:
     data = await fetcher.patient_data(hook, patient_id, service.needs)
-    return patient_profile(data.resources(), patient_id, today)
+    return await to_thread(_order_cards, ordered, pending, data, patient_id, today)
 
 
 def create_router(settings: Settings) -> APIRouter:
@@ -243,7 +280,7 @@ def create_router(settings: Settings) -> APIRouter:
             if service is None:
                 raise CdsError(404, [f"no CDS service {service_id!r}; see GET /cds-services"])
             await guard.check(request)
-            hook = _parse(HookRequest, await _json_body(request))
+            hook = await to_thread(_read, HookRequest, await request.body())
             cards = await _cards(service, hook, fetcher)
         except CdsError as error:
             return error_response(error)
@@ -255,8 +292,8 @@ def create_router(settings: Settings) -> APIRouter:
             if service_id not in SERVICES:
                 raise CdsError(404, [f"no CDS service {service_id!r}; see GET /cds-services"])
             caller = await guard.check(request)
-            body = _parse(FeedbackRequest, await _json_body(request))
-            stored = await anyio.to_thread.run_sync(
+            body = await to_thread(_read, FeedbackRequest, await request.body())
+            stored = await to_thread(
                 store.record, service_id, body.feedback, caller.iss if caller else None
             )
         except CdsError as error:
@@ -268,6 +305,9 @@ def create_router(settings: Settings) -> APIRouter:
 
 def create_cds_app(settings: Settings | None = None) -> FastAPI:
     """An app serving only the CDS Hooks service."""
+    settings = settings or get_settings()
     app = FastAPI(title="ldnkit CDS Hooks service", docs_url=None, redoc_url=None)
-    app.include_router(create_router(settings or get_settings()))
+    app.include_router(create_router(settings))
+    app.add_middleware(BodyLimit, limit_for=lambda _scope: MAX_BODY_BYTES, refusal=too_large)
+    app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts(), refusal=unknown_host)
     return app

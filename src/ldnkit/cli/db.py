@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy.engine import make_url
 
-from ldnkit.bootstrap import open_store
+from ldnkit.bootstrap import open_store, upgrade_store
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
 from ldnkit.settings import get_settings
@@ -25,7 +25,7 @@ def upgrade(as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)
     store = open_store(upgrade=False)
     try:
         before = migrate.current_revision(store.engine)
-        store.upgrade()
+        upgrade_store(store)
         after = migrate.current_revision(store.engine)
     finally:
         store.close()

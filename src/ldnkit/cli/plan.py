@@ -19,7 +19,6 @@ from ldnkit.cli.render import (
     date_option,
     emit,
     parse_model,
-    read_json_file,
 )
 from ldnkit.domain.formulation import (
     CapsuleCount,
@@ -41,6 +40,7 @@ from ldnkit.domain.titration import (
 )
 from ldnkit.export.calendar import plan_to_ics
 from ldnkit.export.printable import plan_to_text, screen_lines
+from ldnkit.jsoninput import read_json_file
 from ldnkit.services.plans import PlanRefused, check_plan
 from ldnkit.validation import InputError, Problem
 

@@ -18,10 +18,10 @@ from ldnkit.cli.render import (
     date_option,
     emit,
     parse_model,
-    read_json_file,
 )
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.response import Intake, ResponseAssessment, assess
+from ldnkit.jsoninput import read_json_file
 from ldnkit.validation import InputError, Problem, show
 
 

@@ -12,6 +12,7 @@ from ldnkit.cli.app import app
 from ldnkit.cli.demo import print_logins, seed_if_empty
 from ldnkit.cli.render import console
 from ldnkit.services.demo import DEMO_CLINICIAN, demo_logins
+from ldnkit.settings import LOOPBACK_HOSTS, get_settings
 from ldnkit.validation import InputError
 
 
@@ -36,10 +37,17 @@ def serve(
         store.close()
     # Built and the port tried before saying "running": a bad LDNKIT_CDS_CLIENTS file or a
     # port in use is then the only thing printed, with exit status 2.
-    application = create_app()
+    settings = get_settings()
+    application = create_app(settings)
     _check_port_free(host, port)
     shown = "127.0.0.1" if host == "0.0.0.0" else host  # noqa: S104 (only the printed URL)
     console.print(f"ldnkit is running at http://{shown}:{port}/  (Ctrl+C stops it)")
+    if host not in LOOPBACK_HOSTS and not settings.trusted_hosts:
+        # Reachable from other machines, but answering only to the names below.
+        answers = ", ".join(settings.allowed_hosts())
+        console.print(
+            f"It answers to {answers} only: set LDNKIT_TRUSTED_HOSTS to the names it is reached by."
+        )
     if seeded or has_demo:
         print_logins(seeded or demo_logins())
     uvicorn.run(application, host=host, port=port, log_level="warning", proxy_headers=True)

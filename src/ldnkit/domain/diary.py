@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -46,10 +47,43 @@ def known_side_effect_ids() -> frozenset[str]:
     return frozenset(effect.id for effect in knowledge_base().side_effects)
 
 
+def max_side_effects() -> int:
+    """The most side effects one day can record: each the knowledge base knows, once."""
+    return len(known_side_effect_ids())
+
+
+def _dose_schema(schema: dict[str, Any]) -> None:
+    # The limits in the published schema are the ones the validator below applies.
+    limits = protocol_book().limits
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "number":
+            branch.update(exclusiveMinimum=0, maximum=limits.hard_max_mg)
+    schema["description"] = (
+        f"The LDN dose taken, in mg: above 0 and at most {limits.hard_max_mg:g} "
+        "(none on a day without a dose)"
+    )
+
+
+def _local_time_schema(schema: dict[str, Any]) -> None:
+    # A clock time where the patient is, with no zone: JSON Schema's "time" format (RFC 3339)
+    # would demand an offset, so the published schema says what is really sent and read.
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("format") == "time":
+            del branch["format"]
+            branch["pattern"] = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
+    schema["description"] = "The local time of the dose, HH:MM (no time zone)"
+
+
+def _side_effect_id_schema(schema: dict[str, Any]) -> None:
+    schema["description"] = "A side effect of the knowledge base: " + ", ".join(
+        sorted(known_side_effect_ids())
+    )
+
+
 class SideEffectReport(_Model):
     """One side effect on one day, by knowledge-base id, with how bad it was."""
 
-    id: str
+    id: Annotated[str, Field(json_schema_extra=_side_effect_id_schema)]
     severity: Severity = "mild"
 
     @field_validator("id")
@@ -66,14 +100,17 @@ class SideEffectReport(_Model):
 class DiaryEntry(_Model):
     """What a patient recorded for one day."""
 
-    day: dt.date
-    dose_mg: float | None = None
-    dose_time: dt.time | None = None
+    day: Annotated[dt.date, Field(description=f"The day, from {EARLIEST} to {LATEST}")]
+    dose_mg: Annotated[float | None, Field(json_schema_extra=_dose_schema)] = None
+    dose_time: Annotated[dt.time | None, Field(json_schema_extra=_local_time_schema)] = None
     pain: Score
     fatigue: Score
     sleep_quality: Score
     mood: Score | None = None
-    side_effects: tuple[SideEffectReport, ...] = ()
+    side_effects: Annotated[
+        tuple[SideEffectReport, ...],
+        Field(json_schema_extra=lambda schema: schema.update(maxItems=max_side_effects())),
+    ] = ()
     note: Annotated[str, Field(max_length=NOTE_MAX_CHARS)] = ""
 
     @field_validator("day")
@@ -105,13 +142,22 @@ class DiaryEntry(_Model):
             )
         return value
 
+    @field_validator("side_effects", mode="before")
+    @classmethod
+    def _no_more_reports_than_effects(cls, value: object) -> object:
+        # Checked before any report is read: a day cannot have more side effects than the
+        # knowledge base knows, so 40,000 reports are refused without validating one.
+        if isinstance(value, list | tuple) and len(value) > max_side_effects():
+            raise ValueError(f"at most {max_side_effects()} side effects (each known one once)")
+        return value
+
     @field_validator("side_effects")
     @classmethod
     def _one_report_per_effect(
         cls, value: tuple[SideEffectReport, ...]
     ) -> tuple[SideEffectReport, ...]:
-        ids = [report.id for report in value]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        counts = Counter(report.id for report in value)
+        repeated = sorted(i for i, n in counts.items() if n > 1)
         if repeated:
             raise ValueError(
                 "each side effect once per day (repeated: " + ", ".join(repeated) + ")"

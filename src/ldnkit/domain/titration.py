@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ldnkit.knowledge.protocols import DoseTime, mg_to_ug, protocol_book, ug_to_mg
 from ldnkit.validation import InputError, Problem, show
@@ -23,6 +23,16 @@ AdjustmentKind = Literal["move-to-morning", "step-back", "procedure-hold"]
 STANDARD_DOSE_MESSAGE = "standard-dose naltrexone, not LDN"
 # Plans are dated arithmetic; bounding dates keeps it clear of the calendar's end.
 EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
+def _within_calendar(value: dt.date) -> dt.date:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"a date from {EARLIEST} to {LATEST}")
+    return value
+
+
+# A date that dated arithmetic (beyond-use dates, plan steps) cannot push off the calendar.
+CalendarDate = Annotated[dt.date, AfterValidator(_within_calendar)]
 _CUSTOM_FIELDS = ("start_dose_mg", "step_mg", "interval_days", "target_mg")
 
 
@@ -161,7 +171,11 @@ def dose_problems(field: str, mg: float, *, allow_above_5mg: bool) -> list[Probl
 def _multiple_problem(field: str, mg: float) -> Problem | None:
     limits = protocol_book().limits
     multiple = mg_to_ug(limits.dose_multiple_mg)
-    if (Decimal(str(mg)) * 1000) % multiple != 0:
+    try:
+        fits = (Decimal(str(mg)) * 1000) % multiple == 0
+    except InvalidOperation:  # 1e308 mg: too many digits to divide, and no multiple anyway
+        fits = False
+    if not fits:
         return Problem(
             field,
             show(mg),
@@ -427,8 +441,10 @@ def hold_for_procedure(
                 f"the procedure day ({procedure_date}) or later",
             )
         )
+    if problems:  # a hold out of range may not even be a day count the calendar can take
+        raise InputError(problems)
     last_dose = procedure_date - dt.timedelta(days=hold)
-    if not problems and (not plan.steps or last_dose < plan.steps[0].start):
+    if not plan.steps or last_dose < plan.steps[0].start:
         first = plan.steps[0].start if plan.steps else None
         problems.append(
             Problem(

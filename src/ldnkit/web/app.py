@@ -15,11 +15,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import Scope
 
 from ldnkit import __version__
 from ldnkit.bootstrap import open_store
+from ldnkit.cdshooks.service import MAX_BODY_BYTES as CDS_MAX_BODY_BYTES
 from ldnkit.cdshooks.service import create_router
+from ldnkit.cdshooks.service import too_large as cds_too_large
+from ldnkit.cdshooks.service import unknown_host as cds_unknown_host
 from ldnkit.domain.diary import MergeConflict
+from ldnkit.jsoninput import size
 from ldnkit.services.accounts import SignInLimits, clean_up
 from ldnkit.settings import Settings, get_settings
 from ldnkit.store.attempts import TooManyAttempts
@@ -29,6 +34,9 @@ from ldnkit.validation import InputError, Problem, show
 from ldnkit.web import api, ask_api
 from ldnkit.web.deps import WrongRole
 from ldnkit.web.headers import SecurityHeaders
+from ldnkit.web.hosts import TrustedHosts, host_not_listed
+from ldnkit.web.limits import API_BODY_LIMIT, FORM_BODY_LIMIT, BodyLimit, body_too_large
+from ldnkit.web.openapi import api_document
 from ldnkit.web.render import page
 from ldnkit.web.routes import ask, auth, clinic, learn, patient
 from ldnkit.web.security import CsrfRejected, LoginRequired
@@ -123,9 +131,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Not allowed", 401: "Sign in needed"}
-        return _error_page(
+        response = _error_page(
             request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail)
         )
+        # The exception's headers are part of the answer: Allow on a 405 names the methods.
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, _exc: ClientDisconnect) -> Response:
@@ -142,6 +153,47 @@ def _install_error_handlers(app: FastAPI) -> None:
             "Something went wrong",
             "The request could not be completed. Nothing was half-saved; please try again.",
         )
+
+
+def _body_limit(scope: Scope) -> int:
+    path = str(scope.get("path", ""))
+    if path.startswith("/cds-services"):
+        return CDS_MAX_BODY_BYTES
+    return API_BODY_LIMIT if path.startswith("/api/") else FORM_BODY_LIMIT
+
+
+def _refusal(scope: Scope, status: int, problem: Problem, title: str, text: str) -> Response:
+    """A refusal made before any route runs, in the caller's own format."""
+    request = Request(scope)
+    if _is_api(request):
+        return _problem_json([problem], status)
+    return page(request, "error.html", {"title": title, "text": text}, status_code=status)
+
+
+def _too_large(scope: Scope, limit: int) -> Response:
+    if str(scope.get("path", "")).startswith("/cds-services"):
+        return cds_too_large(scope, limit)
+    return _refusal(
+        scope,
+        413,
+        body_too_large(limit),
+        "Too much to send at once",
+        f"What this form sent is too large (more than {size(limit)}). Shorten the longest "
+        "text in it, then go back and send it again.",
+    )
+
+
+def _unknown_host(scope: Scope, host: str) -> Response:
+    if str(scope.get("path", "")).startswith("/cds-services"):
+        return cds_unknown_host(scope, host)
+    return _refusal(
+        scope,
+        400,
+        host_not_listed(host),
+        "Unknown address",
+        "This server does not answer to the address in your browser. Use the address your "
+        "clinic gave you.",
+    )
 
 
 def problems_from_request(exc: RequestValidationError) -> list[Problem]:
@@ -206,7 +258,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
+    # Added innermost first: security headers on every answer, then the Host check (so no
+    # redirect is built from an untrusted Host), then the body limit.
+    app.add_middleware(BodyLimit, limit_for=_body_limit, refusal=_too_large)
+    app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts(), refusal=_unknown_host)
     app.add_middleware(SecurityHeaders)
+    app.openapi = lambda: api_document(app)  # type: ignore[method-assign]
     app.state.store = store
     app.state.settings = settings
     app.state.limiter = limits

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ldnkit.store.records import Actor
 from ldnkit.store.repository import Store
@@ -53,7 +54,20 @@ def patient_session(session: Annotated[Session, Depends(page_session)]) -> Sessi
     return session
 
 
-def api_actor(request: Request, store: StoreDep) -> Actor:
+# Declared so the OpenAPI document names the scheme; the token itself is checked below, so a
+# missing or wrong one gets this API's own 401 answer.
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A token from POST /api/v1/token, sent as `Authorization: Bearer <token>`",
+)
+
+
+def api_actor(
+    request: Request,
+    store: StoreDep,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Actor:
     return bearer_actor(store, request)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,6 +175,24 @@ CSV_COLUMNS = (
 )
 
 
+# What spreadsheets skip before looking for a formula: whitespace of every kind, the byte-order
+# mark and the zero-width characters; and what starts one, full-width and small forms included
+# (NFKC folds the full-width U+FF1D, U+FF0B, U+FF0D, U+FF20 and small U+FE66 to =+-@).
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
+_FORMULA_START = frozenset("=+-@")
+
+
+def spreadsheet_text(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: prefixed with ' when it could start a formula."""
+    if value[:1] in ("\t", "\r", "\n"):
+        return "'" + value
+    shown = value.lstrip()
+    while shown[:1] in set(_INVISIBLE) or shown[:1].isspace():
+        shown = shown[1:].lstrip()
+    first = unicodedata.normalize("NFKC", shown[:1])[:1]
+    return "'" + value if first in _FORMULA_START else value
+
+
 def diary_csv(records: list[DiaryRecord]) -> str:
     """The diary as CSV; a note that looks like a formula is prefixed so spreadsheets show text."""
     out = io.StringIO()
@@ -181,9 +200,7 @@ def diary_csv(records: list[DiaryRecord]) -> str:
     writer.writerow(CSV_COLUMNS)
     for r in records:
         e = r.entry
-        note = e.note
-        if note[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            note = "'" + note
+        note = spreadsheet_text(e.note)
         writer.writerow(
             [
                 e.day.isoformat(),
@@ -196,7 +213,7 @@ def diary_csv(records: list[DiaryRecord]) -> str:
                 ";".join(f"{s.id}:{s.severity}" for s in e.side_effects),
                 note,
                 r.author.role or "",
-                r.author.email or "",
+                spreadsheet_text(r.author.email or ""),
                 r.earlier_versions,
             ]
         )

@@ -59,7 +59,10 @@ def patient_list(request: Request, store: StoreDep, session: ClinicianSession) -
 def _med_rows(raw: object) -> int:
     """How many medication rows the form has; the field is posted back, so anything may come."""
     text = str(raw or "")
-    return min(int(text), 50) if text.isdecimal() else MEDICATION_ROWS
+    if not text.isdecimal():
+        return MEDICATION_ROWS
+    # Never int() of many digits: past 4,300 it raises instead of converting.
+    return min(int(text), 50) if len(text) <= 3 else 50
 
 
 def profile_from_form(form: Form) -> dict[str, Any]:
@@ -563,6 +566,13 @@ def criteria_input(name: str, form: Form) -> dict[str, Any]:
     return data
 
 
+def _chosen_patient(raw: str) -> int:
+    """The patient id a form's list posted back (a record id is at most 18 digits)."""
+    if not raw.isascii() or not raw.isdecimal() or len(raw) > 18:
+        raise InputError.single("patient_id", raw, "one of your patients, chosen from the list")
+    return int(raw)
+
+
 def _criteria_context(name: str, **extra: Any) -> dict[str, Any]:
     if name not in CRITERIA:
         raise NotFound(name)
@@ -599,7 +609,7 @@ def criteria_submit(
         return page(request, "criteria.html", context, status_code=422)
     message = None
     if form.optional("patient_id"):
-        patient_id = int(form.get("patient_id")) if form.get("patient_id").isdecimal() else 0
+        patient_id = _chosen_patient(form.get("patient_id"))
         taken = form.optional("taken_on") or today().isoformat()
         try:
             taken_on = dt.date.fromisoformat(taken)
