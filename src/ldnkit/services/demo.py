@@ -15,6 +15,7 @@ from ldnkit.domain.screening import screen
 from ldnkit.domain.titration import PlanRequest, build_plan
 from ldnkit.knowledge import knowledge_base
 from ldnkit.services.accounts import Login, NewAccount, add_patient, create_account
+from ldnkit.services.diary import record_entry
 from ldnkit.store.repository import Store
 
 DEMO_PASSWORD = "ldn-demo-2026"  # noqa: S105 (printed for everyone: demo data only)
@@ -111,5 +112,5 @@ def seed_demo(store: Store, today: dt.date | None = None) -> list[DemoLogin]:
         # The diary is the patient's own: entered by them, as a real patient would.
         for entry in demo_diary(person.kind, start, days=TREATMENT_DAYS):
             if entry.day <= today:
-                store.record_entry(patient.actor, record.id, entry)
+                record_entry(store, patient.actor, record.id, entry)
     return demo_logins()

@@ -14,6 +14,7 @@ from ldnkit.domain.plan_gate import OVERRIDE_REASON_MAX
 from ldnkit.domain.response import ResponseAssessment
 from ldnkit.domain.titration import PlanRequest
 from ldnkit.jsoninput import parse_json, size
+from ldnkit.services import diary as diary_service
 from ldnkit.services import plans
 from ldnkit.store.records import Actor, PatientRecord, SavedPlan
 from ldnkit.validation import InputError, nul_problems
@@ -277,7 +278,9 @@ async def record(
     # The body (at most 64 kB, bounded as it arrived) is parsed and validated in a worker
     # thread like the write itself: none of it holds the event loop other requests share.
     entry = await run_in_threadpool(_entry_from_body, await request.body())
-    saved: DiaryEntry = await run_in_threadpool(store.record_entry, actor, patient_id, entry, how)
+    saved: DiaryEntry = await run_in_threadpool(
+        diary_service.record_entry, store, actor, patient_id, entry, how
+    )
     return saved
 
 

@@ -13,6 +13,7 @@ from ldnkit.analytics.charts import symptom_chart_svg, symptom_chart_text
 from ldnkit.domain.diary import MergeConflict
 from ldnkit.domain.titration import EARLIEST, LATEST
 from ldnkit.knowledge import knowledge_base
+from ldnkit.services.diary import record_entry
 from ldnkit.validation import InputError
 from ldnkit.web.deps import CheckedForm, PatientSession, StoreDep
 from ldnkit.web.render import page, problems_by_field
@@ -90,7 +91,7 @@ def save_today(
     try:
         plan = store.current_plan(session.actor, pid)
         entry = entry_from_form(form, planned_dose(plan, day))
-        store.record_entry(session.actor, pid, entry, merge_choice(form))
+        record_entry(store, session.actor, pid, entry, merge_choice(form))
     except InputError as exc:
         return _today_form(
             request, store, session, day, values, problems_by_field(exc.problems), status_code=422
