@@ -13,18 +13,19 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from ldnkit.cli.fhir import patient_bundle
 from ldnkit.demo.diaries import demo_diary
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.titration import PlanRequest, build_plan
+from ldnkit.export.diary_csv import diary_csv
 from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.services.demo import seed_demo
 from ldnkit.services.diary import record_entry
+from ldnkit.services.export import fhir_bundle
+from ldnkit.services.progress import view_of
 from ldnkit.settings import Settings
 from ldnkit.store.records import Account
 from ldnkit.store.repository import Store
 from ldnkit.web.server import background_server, sign_in
-from ldnkit.web.views import diary_csv, view_of
 
 PASSWORD = "attribution-pass-1"
 DAY = dt.date(2026, 4, 2)
@@ -127,7 +128,7 @@ def test_the_csv_fhir_export_and_response_assessment_say_who_entered_each_day(
     assert (rows[-1]["entered_by"], rows[-1]["entered_by_email"]) == ("clinician", "doc@who.test")
     assert rows[-1]["earlier_versions"] == "1"
 
-    bundle = patient_bundle(clinic.store, clinic.doctor.actor, clinic.pid)
+    bundle = fhir_bundle(clinic.store, clinic.doctor.actor, clinic.pid)
     observations = [e["resource"] for e in bundle["entry"]
                     if e["resource"]["resourceType"] == "Observation"]  # fmt: skip
     first = [o for o in observations if o["effectiveDateTime"] == diary[0].day.isoformat()]

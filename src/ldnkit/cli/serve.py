@@ -9,9 +9,9 @@ import typer
 
 from ldnkit.bootstrap import open_store
 from ldnkit.cli.app import app
-from ldnkit.cli.demo import print_logins, seed_if_empty
+from ldnkit.cli.demo import print_logins
 from ldnkit.cli.render import console
-from ldnkit.services.demo import DEMO_CLINICIAN, demo_logins
+from ldnkit.services.demo import DEMO_CLINICIAN, demo_logins, seed_demo_if_empty
 from ldnkit.settings import LOOPBACK_HOSTS, get_settings
 from ldnkit.validation import InputError
 
@@ -31,7 +31,7 @@ def serve(
 
     store = open_store()  # migrates
     try:
-        seeded = seed_if_empty(store) if demo_if_empty else None
+        seeded = seed_demo_if_empty(store) if demo_if_empty else None
         has_demo = store.account_by_email(DEMO_CLINICIAN) is not None
     finally:
         store.close()

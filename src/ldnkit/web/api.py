@@ -16,12 +16,13 @@ from ldnkit.domain.titration import PlanRequest
 from ldnkit.jsoninput import parse_json, size
 from ldnkit.services import diary as diary_service
 from ldnkit.services import plans
+from ldnkit.services.progress import patient_view
 from ldnkit.store.records import Actor, PatientRecord, SavedPlan
 from ldnkit.validation import InputError, nul_problems
 from ldnkit.web.deps import ApiActor, StoreDep, WrongRole
+from ldnkit.web.forms import parse
 from ldnkit.web.limits import API_BODY_LIMIT
 from ldnkit.web.security import TOKEN_LIFETIME, LoginRequired, authenticate
-from ldnkit.web.views import parse, patient_view
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 # Request bodies read by hand (bounded, in a worker thread); ldnkit.web.openapi puts their
@@ -294,13 +295,11 @@ def _json_body(body: bytes) -> Any:
 
 
 def _entry_from_body(body: bytes) -> DiaryEntry:
-    entry: DiaryEntry = parse(DiaryEntry, _json_body(body))
-    return entry
+    return parse(DiaryEntry, _json_body(body))
 
 
 def _plan_from_body(body: bytes) -> PlanIn:
-    plan: PlanIn = parse(PlanIn, _json_body(body))
-    return plan
+    return parse(PlanIn, _json_body(body))
 
 
 @router.get(

@@ -271,7 +271,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("ldnkit.web", "static")]), name="static")
     app.include_router(auth.router)
     app.include_router(patient.router)
-    app.include_router(clinic.router)
+    for router in clinic.routers:
+        app.include_router(router)
     app.include_router(learn.router)
     app.include_router(ask.router)
     app.include_router(api.router)
