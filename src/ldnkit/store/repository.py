@@ -6,7 +6,8 @@ concept each, sharing one engine and one write lock:
 - `access`: the access check and audit entry of every patient record read or write;
 - `accounts`: logins, sessions and API tokens, sign-in attempts;
 - `clinic`: patients, screenings, plans, questionnaires, visit notes;
-- `diary`: diary days and their versions.
+- `diary`: diary days and their versions;
+- `cds`: what CDS Hooks keeps (card outcomes).
 
 Each public method is one transaction.
 """
@@ -16,13 +17,14 @@ from __future__ import annotations
 from ldnkit.store import migrate
 from ldnkit.store.access import Forbidden, NotFound
 from ldnkit.store.accounts import Accounts, normalise_email
+from ldnkit.store.cds import CdsRecords
 from ldnkit.store.clinic import Clinic
 from ldnkit.store.database import is_sqlite, make_engine
 from ldnkit.store.diary import Diary
 from ldnkit.store.records import Account, Actor, PatientRecord
 
 
-class Store(Accounts, Clinic, Diary):
+class Store(Accounts, Clinic, Diary, CdsRecords):
     """The clinic's records behind one engine (SQLite file or PostgreSQL server)."""
 
     @classmethod

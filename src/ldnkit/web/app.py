@@ -18,7 +18,6 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
 from ldnkit import __version__
-from ldnkit.bootstrap import open_store
 from ldnkit.cdshooks.service import MAX_BODY_BYTES as CDS_MAX_BODY_BYTES
 from ldnkit.cdshooks.service import create_router
 from ldnkit.cdshooks.service import too_large as cds_too_large
@@ -26,7 +25,7 @@ from ldnkit.cdshooks.service import unknown_host as cds_unknown_host
 from ldnkit.domain.diary import MergeConflict
 from ldnkit.jsoninput import size
 from ldnkit.services.accounts import SignInLimits, clean_up
-from ldnkit.settings import Settings, get_settings
+from ldnkit.settings import Settings
 from ldnkit.store.attempts import TooManyAttempts
 from ldnkit.store.repository import Forbidden, NotFound, Store
 from ldnkit.validation import _EXPECTED as EXPECTED_WORDS
@@ -229,10 +228,11 @@ async def _every(
         await asyncio.sleep(period.total_seconds())
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The whole web app over the store named by the settings (migrated on creation)."""
-    settings = settings or get_settings()
-    store = open_store(settings)
+def create_app(settings: Settings, store: Store) -> FastAPI:
+    """The whole web app over `store`, which it closes when it shuts down.
+
+    Built by `ldnkit.bootstrap.web_app`, which reads the settings and opens the store.
+    """
 
     limits = SignInLimits.waiting(
         dt.timedelta(seconds=settings.login_wait_seconds),
@@ -279,5 +279,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ask_api.router)
     # CDS Hooks for EHRs: its own JWT checks, no session or CSRF (see ldnkit.cdshooks). EHRs
     # learn its services from GET /cds-services, so it stays out of the API's OpenAPI document.
-    app.include_router(create_router(settings), include_in_schema=False)
+    app.include_router(create_router(settings, store), include_in_schema=False)
     return app
