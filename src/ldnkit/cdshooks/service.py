@@ -23,7 +23,15 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from ldnkit.cdshooks.auth import AuthError, Caller, TrustedClient, Verifier, load_clients
+from ldnkit.cdshooks.auth import (
+    AuthError,
+    Caller,
+    ReplayMemory,
+    StoredReplayGuard,
+    TrustedClient,
+    Verifier,
+    load_clients,
+)
 from ldnkit.cdshooks.cards import Drug, order_cards, patient_view_cards
 from ldnkit.cdshooks.errors import CdsError, error_response
 from ldnkit.cdshooks.feedback import card_outcomes
@@ -119,7 +127,7 @@ SERVICES: dict[str, ServiceInfo] = {
 class _Guard:
     """Checks each call's JWT, or lets every call through when checking is off."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, replay: ReplayMemory) -> None:
         self.public_url = settings.public_url
         self.hosts = settings.trusted_hosts or ()
         self.verifier: Verifier | None = None
@@ -149,7 +157,7 @@ class _Guard:
                     )
                 ]
             )
-        self.verifier = Verifier(clients)
+        self.verifier = Verifier(clients, replay=replay)
 
     def audience(self, request: Request) -> str:
         """The endpoint URL a token must name: never taken from a Host that is not trusted."""
@@ -266,9 +274,9 @@ async def _cards(service: ServiceInfo, hook: HookRequest, fetcher: Fetcher) -> l
 
 
 def create_router(settings: Settings, store: Store) -> APIRouter:
-    """The CDS Hooks routes under /cds-services, configured from `settings`; card feedback is
-    kept in `store`."""
-    guard = _Guard(settings)
+    """The CDS Hooks routes under /cds-services, configured from `settings`; card feedback and
+    the tokens already used are kept in `store`."""
+    guard = _Guard(settings, StoredReplayGuard(store))
     fetcher = Fetcher()
     router = APIRouter(tags=["CDS Hooks"])
 

@@ -5,18 +5,62 @@ Both go through the store's transactions (and SQLite's write lock) like every ot
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
 
-from ldnkit.store.database import Transactions, aware
-from ldnkit.store.models import cds_feedback, utcnow
+from ldnkit.store.database import Transactions, affected, aware, secret_hash, upsert_insert
+from ldnkit.store.models import CdsTokenUseRow, cds_feedback, utcnow
 from ldnkit.store.records import CardOutcome
+
+# How often one process sweeps out tokens past their expiry, as part of a claim: tokens live
+# five minutes, so the table stays at about the tokens of the last few minutes.
+TOKEN_SWEEP_SECONDS = 60.0
+
+
+def _remove_expired(s: Session, now: dt.datetime) -> int:
+    return affected(s.execute(delete(CdsTokenUseRow).where(CdsTokenUseRow.expires_at <= now)))
 
 
 class CdsRecords(Transactions):
-    """Card outcomes posted to the feedback endpoints."""
+    """Card outcomes posted to the feedback endpoints, and the tokens EHRs have used."""
+
+    _next_token_sweep = 0.0  # monotonic seconds; per store, so per worker process
+
+    def first_token_use(
+        self, iss: str, jti: str, keep_until: dt.datetime, now: dt.datetime | None = None
+    ) -> bool:
+        """Claim a token's (iss, jti) until `keep_until`; False when it is claimed already.
+
+        One statement decides, atomically, whichever worker process runs it: an INSERT that on
+        a key already there takes it over only when that claim has expired. Two workers given
+        the same token at the same moment get True once and False once.
+        """
+        now = now or utcnow()
+        key = secret_hash(json.dumps([iss, jti]))
+        with self._tx() as s:
+            table = CdsTokenUseRow.__table__
+            claim = upsert_insert(s, table).values(key=key, expires_at=keep_until)
+            claim = claim.on_conflict_do_update(
+                index_elements=["key"],
+                set_={"expires_at": claim.excluded.expires_at},
+                where=table.c.expires_at <= now,
+            )
+            # RETURNING names the row only when this statement inserted or took it over.
+            claimed = s.execute(claim.returning(table.c.key)).first() is not None
+            if time.monotonic() >= self._next_token_sweep:
+                self._next_token_sweep = time.monotonic() + TOKEN_SWEEP_SECONDS
+                _remove_expired(s, now)
+        return claimed
+
+    def remove_expired_token_uses(self, now: dt.datetime | None = None) -> int:
+        """Forget tokens past their expiry (they are refused as expired anyway)."""
+        with self._tx() as s:
+            return _remove_expired(s, now or utcnow())
 
     def record_card_outcomes(self, outcomes: Sequence[CardOutcome]) -> int:
         """Keep one feedback POST's outcomes, all of them or none; returns how many."""

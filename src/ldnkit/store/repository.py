@@ -7,7 +7,7 @@ concept each, sharing one engine and one write lock:
 - `accounts`: logins, sessions and API tokens, sign-in attempts;
 - `clinic`: patients, screenings, plans, questionnaires, visit notes;
 - `diary`: diary days and their versions;
-- `cds`: what CDS Hooks keeps (card outcomes).
+- `cds`: what CDS Hooks keeps (card outcomes, tokens already used).
 
 Each public method is one transaction.
 """

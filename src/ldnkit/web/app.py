@@ -218,13 +218,15 @@ HOUSEKEEPING_EVERY = dt.timedelta(hours=1)
 async def _every(
     period: dt.timedelta, store: Store, idle: dt.timedelta, limits: SignInLimits
 ) -> None:
-    """Remove ended sessions and forgotten sign-in counts while the app runs (each sign-in
-    also does it); a failure is logged and tried again next time, never fatal."""
+    """Remove ended sessions, forgotten sign-in counts and expired CDS tokens while the app
+    runs (sign-ins and token checks also do it); a failure is logged and tried again next
+    time, never fatal."""
     while True:
         try:
             await run_in_threadpool(clean_up, store, idle, limits)
+            await run_in_threadpool(store.remove_expired_token_uses)
         except Exception:
-            log.exception("removing ended sessions failed; trying again later")
+            log.exception("housekeeping of sessions and tokens failed; trying again later")
         await asyncio.sleep(period.total_seconds())
 
 
