@@ -25,6 +25,7 @@ from typing import Any, Literal, NamedTuple
 from ldnkit.domain.drugs import DrugClass, Recognition, recognise
 from ldnkit.domain.profile import CodedCondition, Medication, PatientProfile, Substance
 from ldnkit.knowledge import Condition, knowledge_base
+from ldnkit.knowledge.limits import limits
 from ldnkit.knowledge.rules import Severity, rule_texts
 from ldnkit.knowledge.valuesets import SOURCE_ID as VALUE_SETS_SOURCE
 from ldnkit.knowledge.valuesets import value_sets
@@ -41,16 +42,6 @@ _VERDICT: dict[str, Verdict] = {
     "wait": "wait",
     "contraindicated": "contraindicated",
 }
-
-# Opioid-free days before the first naltrexone dose (FACTS §1, §3: 7 to 10 days; switching from
-# methadone or buprenorphine can precipitate withdrawal for up to about two weeks).
-WASHOUT_SHORT_ACTING = 7
-WASHOUT_LONG_ACTING = 10
-WASHOUT_MAINTENANCE = 14
-
-# Perioperative hold: 3 days before (anaesthesia guidance), 2 days at the least (FACTS §3).
-HOLD_DAYS = 3
-HOLD_DAYS_MINIMUM = 2
 
 
 def _shift(day: dt.date, days: int) -> dt.date:
@@ -220,9 +211,10 @@ _INDIRECT_READINGS = {"abbreviation": "abbreviation", "truncation": "shortened n
 
 def washout_days(recognition: Recognition) -> int:
     """Opioid-free days needed before naltrexone after this opioid product."""
+    washout = limits().washout
     if recognition.maintenance:
-        return WASHOUT_MAINTENANCE
-    return WASHOUT_LONG_ACTING if recognition.long_acting else WASHOUT_SHORT_ACTING
+        return washout.maintenance.days
+    return (washout.long_acting if recognition.long_acting else washout.short_acting).days
 
 
 def _read_as(rec: Recognition) -> str:
@@ -393,9 +385,10 @@ def unrecognised_medications(facts: _Facts, out: list[Finding]) -> None:
             )
         )
     as_of = facts.profile.as_of
+    lookback = limits().screen.unrecognised_stopped_lookback.days
     for med, drug in facts.medications.get("stopped_unknown", _NO_MEDS):
         when = "on a date not recorded" if med.last_dose is None else f"on {med.last_dose}"
-        if med.last_dose is not None and (as_of - med.last_dose).days >= WASHOUT_MAINTENANCE:
+        if med.last_dose is not None and (as_of - med.last_dose).days >= lookback:
             continue  # stopped long enough ago that even a maintenance opioid has washed out
         what = _unreadable(drug.recognition) if "unrecognised" in drug.groups else "it fully"
         out.append(
@@ -521,17 +514,19 @@ def procedure_hold(facts: _Facts, out: list[Finding]) -> None:
     passed: 7 days after the procedure at the earliest, if opioids stop on its day.
     """
     as_of = facts.profile.as_of
+    numbers = limits()
+    hold, least = numbers.hold.usual.days, numbers.hold.minimum.days
     for procedure in facts.profile.planned_procedures:
         if not procedure.opioids_expected:
             continue
         day = procedure.date
-        after = _shift(day, WASHOUT_SHORT_ACTING)
+        after = _shift(day, numbers.washout.short_acting.days)
         if after <= as_of:
             continue  # over, and so is the opioid-free interval after it
         subject = procedure.name or "A planned procedure"
-        window = (_shift(day, -HOLD_DAYS), after)
+        window = (_shift(day, -hold), after)
         relative = _relative(day, as_of)
-        if (day - as_of).days <= HOLD_DAYS:
+        if (day - as_of).days <= hold:
             out.append(
                 _finding(
                     "procedure-hold-window",
@@ -551,8 +546,8 @@ def procedure_hold(facts: _Facts, out: list[Finding]) -> None:
                 blocks=window,
                 procedure_date=day.isoformat(),
                 relative=relative,
-                last_dose=_shift(day, -HOLD_DAYS).isoformat(),
-                latest_last_dose=_shift(day, -HOLD_DAYS_MINIMUM).isoformat(),
+                last_dose=_shift(day, -hold).isoformat(),
+                latest_last_dose=_shift(day, -least).isoformat(),
             )
         )
 
@@ -856,13 +851,8 @@ def screen(profile: PatientProfile) -> Screening:
 
 
 __all__ = [
-    "HOLD_DAYS",
-    "HOLD_DAYS_MINIMUM",
     "RULES",
     "SEVERITY_RANK",
-    "WASHOUT_LONG_ACTING",
-    "WASHOUT_MAINTENANCE",
-    "WASHOUT_SHORT_ACTING",
     "DrugFacts",
     "Finding",
     "Screening",

@@ -12,7 +12,6 @@ vocabulary (`knowledge/data/drug_words.yaml`); any other word is reported as unr
   `recognise`: name and code together, with their conflicts.
 """
 
-from ldnkit.domain.drugs.classify import LDN_MAX_MG, STANDARD_MIN_MG, VIVITROL_MG
 from ldnkit.domain.drugs.model import (
     Ambiguity,
     CodeConflict,
@@ -26,9 +25,6 @@ from ldnkit.domain.drugs.recognise import recognise
 from ldnkit.knowledge.drugs import DrugClass, NaltrexoneKind
 
 __all__ = [
-    "LDN_MAX_MG",
-    "STANDARD_MIN_MG",
-    "VIVITROL_MG",
     "Ambiguity",
     "CodeConflict",
     "DrugClass",
