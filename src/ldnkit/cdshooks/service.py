@@ -35,6 +35,7 @@ from ldnkit.cdshooks.models import (
 from ldnkit.cdshooks.orders import active_drugs, draft_drugs, patient_profile
 from ldnkit.cdshooks.prefetch import PREFETCH_TEMPLATES, Fetcher
 from ldnkit.domain.profile import PatientProfile
+from ldnkit.domain.rules import order_findings, order_rule_reads
 from ldnkit.domain.screening import screen
 from ldnkit.settings import Settings, get_settings
 from ldnkit.validation import Problem, nul_problems, problems_from
@@ -89,7 +90,7 @@ SERVICES: dict[str, ServiceInfo] = {
             title="Naltrexone and opioid orders",
             description=(
                 "A critical card when an opioid is selected for a patient on naltrexone, or "
-                "naltrexone at 10 mg or less for a patient with an active opioid."
+                "naltrexone of any strength or product for a patient with an active opioid."
             ),
             context=OrderSelectContext,
             needs=("medications",),
@@ -100,8 +101,8 @@ SERVICES: dict[str, ServiceInfo] = {
             title="Naltrexone and opioid orders",
             description=(
                 "A critical card when an opioid is signed for a patient on naltrexone, or "
-                "naltrexone at 10 mg or less for a patient with an active opioid; offers to "
-                "remove the draft order."
+                "naltrexone of any strength or product for a patient with an active opioid; "
+                "offers to remove the draft order."
             ),
             context=OrderSignContext,
             needs=("medications",),
@@ -209,12 +210,12 @@ async def _cards(service: ServiceInfo, hook: HookRequest, fetcher: Fetcher) -> l
         ordered, pending = draft_drugs(context.draftOrders, None)
     else:  # pragma: no cover - every service above has one of these contexts
         raise TypeError(type(context))
-    if not any(d.is_opioid or d.low_dose_naltrexone for d in ordered):
+    if not any(order_rule_reads(d) for d in ordered):
         # Nothing ordered that the rules read: the patient's record is not needed, so a call
         # without prefetch is answered at once instead of reaching out to the FHIR server.
         return []
     profile = await _profile(hook, patient_id, service, fetcher, today)
-    return order_cards(ordered, pending, active_drugs(profile))
+    return order_cards(order_findings(ordered, pending, active_drugs(profile)))
 
 
 async def _profile(

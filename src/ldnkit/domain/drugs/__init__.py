@@ -9,9 +9,11 @@ vocabulary (`knowledge/data/drug_words.yaml`); any other word is reported as unr
 
 - `scan`: text -> tokens; `index`: the look-up tables; `spelling`: near misses and shortened
   names; `reading`: word by word; `classify`: long-acting and naltrexone kind;
-  `recognise`: name and code together, with their conflicts.
+  `recognise`: name and code together, with their conflicts; `facts`: what every clinical
+  rule reads about a medication (`DrugFacts`), derived once per name and code.
 """
 
+from ldnkit.domain.drugs.facts import DrugFacts, drug_facts, washout_days
 from ldnkit.domain.drugs.model import (
     Ambiguity,
     CodeConflict,
@@ -28,11 +30,14 @@ __all__ = [
     "Ambiguity",
     "CodeConflict",
     "DrugClass",
+    "DrugFacts",
     "Guess",
     "How",
     "IngredientMatch",
     "NaltrexoneKind",
     "Recognition",
     "StrengthUnit",
+    "drug_facts",
     "recognise",
+    "washout_days",
 ]

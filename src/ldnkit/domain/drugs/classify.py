@@ -88,3 +88,18 @@ def naltrexone_kind(
         f"naltrexone {s.mg:g} mg: above the LDN band (up to {ldn_max:g} mg) "
         f"and below the {standard:g} mg standard tablet: kind unknown"
     )
+
+
+def kind_at_dose(kind: NaltrexoneKind | None, dose_mg: float | None) -> NaltrexoneKind | None:
+    """The naltrexone kind of a product taken at `dose_mg` per dose (None: as the product says).
+
+    A dose decides over a tablet's strength (LDN is often made from the standard tablet), but
+    not over a product that is another treatment whatever its dose (the injection,
+    naltrexone-bupropion, slow-release forms).
+    """
+    if dose_mg is None or kind not in (None, "ldn", "standard"):
+        return kind
+    band = limits().ldn_dose
+    if dose_mg <= band.usual_max.mg:
+        return "ldn"
+    return "standard" if dose_mg >= band.standard_min.mg else None
