@@ -9,6 +9,7 @@ from ldnkit.domain.rules.model import (
     Facts,
     Finding,
     finding,
+    per_condition,
     rule,
 )
 
@@ -18,16 +19,14 @@ def thyroid(facts: Facts, out: list[Finding]) -> None:
     """Thyroid hormone or antithyroid medication, or autoimmune thyroid disease."""
     for med, drug in facts.medications.get("thyroid", NO_MEDICATIONS):
         out.append(finding("thyroid-medication", med.label, extra_sources=drug.recognition.sources))
-    for label, _ in facts.by_role.get("thyroid", NO_CONDITIONS):
-        out.append(finding("thyroid-medication", label))
+    per_condition("thyroid-medication", "thyroid", facts, out)
 
 
 @rule("alcohol", needs={"alcohol:heavy", "alcohol_heavy"})
 def alcohol(facts: Facts, out: list[Finding]) -> None:
     if facts.profile.alcohol == "heavy":
         out.append(finding("alcohol", "Alcohol: heavy use"))
-    for label, _ in facts.by_role.get("alcohol_heavy", NO_CONDITIONS):
-        out.append(finding("alcohol", label))
+    per_condition("alcohol", "alcohol_heavy", facts, out)
 
 
 @rule("opioid-use-disorder", needs={"opioid_use_disorder"})

@@ -154,6 +154,13 @@ class Facts:
 NO_CONDITIONS: tuple[tuple[str, Condition], ...] = ()
 NO_MEDICATIONS: tuple[tuple[Medication, DrugFacts], ...] = ()
 
+
+def per_condition(rule_id: str, role: str, facts: Facts, out: list[Finding]) -> None:
+    """A finding of `rule_id` for each recorded condition of `role`, named as it arrived."""
+    for label, _ in facts.by_role.get(role, NO_CONDITIONS):
+        out.append(finding(rule_id, label))
+
+
 # A check appends what it finds; plain calls cost less than generators at population scale.
 Check = Callable[[Facts, list[Finding]], None]
 

@@ -6,7 +6,7 @@ a status the profile leaves unknown is reported as not recorded, never taken as 
 
 from __future__ import annotations
 
-from ldnkit.domain.rules.model import NO_CONDITIONS, Facts, Finding, finding, rule
+from ldnkit.domain.rules.model import Facts, Finding, finding, per_condition, rule
 
 _ACUTE = ("acute_hepatitis", "decompensated_cirrhosis")
 
@@ -18,16 +18,14 @@ def liver_acute(facts: Facts, out: list[Finding]) -> None:
     state = facts.profile.liver
     if state in _ACUTE:
         out.append(finding("liver-acute", "Liver: " + state.replace("_", " ")))
-    for label, _ in facts.by_role.get("liver_acute", NO_CONDITIONS):
-        out.append(finding("liver-acute", label))
+    per_condition("liver-acute", "liver_acute", facts, out)
 
 
 @rule("liver-chronic", needs={"liver:chronic_disease", "liver_chronic"})
 def liver_chronic(facts: Facts, out: list[Finding]) -> None:
     if facts.profile.liver == "chronic_disease":
         out.append(finding("liver-chronic", "Liver: chronic disease"))
-    for label, _ in facts.by_role.get("liver_chronic", NO_CONDITIONS):
-        out.append(finding("liver-chronic", label))
+    per_condition("liver-chronic", "liver_chronic", facts, out)
 
 
 @rule("kidney-severe", needs={"kidney:severe"})
@@ -40,8 +38,7 @@ def kidney_severe(facts: Facts, out: list[Finding]) -> None:
 def kidney_impaired(facts: Facts, out: list[Finding]) -> None:
     if facts.profile.kidney == "impaired":
         out.append(finding("kidney-impaired", "Kidney function: impaired"))
-    for label, _ in facts.by_role.get("kidney_impaired", NO_CONDITIONS):
-        out.append(finding("kidney-impaired", label))
+    per_condition("kidney-impaired", "kidney_impaired", facts, out)
 
 
 @rule("liver-not-recorded", needs={"liver:unknown"})

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from ldnkit.domain.rules.model import NO_CONDITIONS, Facts, Finding, finding, rule
+from ldnkit.domain.rules.model import Facts, Finding, finding, per_condition, rule
 
 
 @rule("pregnancy", needs={"pregnant", "pregnancy"})
 def pregnancy(facts: Facts, out: list[Finding]) -> None:
     if facts.profile.pregnant:
         out.append(finding("pregnancy", "Pregnant"))
-    for label, _ in facts.by_role.get("pregnancy", NO_CONDITIONS):
-        out.append(finding("pregnancy", label))
+    per_condition("pregnancy", "pregnancy", facts, out)
 
 
 @rule("breastfeeding", needs={"breastfeeding"})
