@@ -142,6 +142,11 @@ class Response(_Data):
         return self
 
 
+class SideEffects(_Data):
+    episode_gap: Days
+    first_week: Days
+
+
 class Screen(_Data):
     unrecognised_stopped_lookback: Days
 
@@ -154,6 +159,7 @@ class Limits(_Data):
     ldn_dose: LdnDose
     diary: Diary
     response: Response
+    side_effects: SideEffects
     screen: Screen
 
     @model_validator(mode="after")
@@ -193,10 +199,17 @@ class Limits(_Data):
     def cited_source_ids(self) -> frozenset[str]:
         """Every source id a number cites (checked against sources.yaml by the tests)."""
         ids: set[str] = set()
-        for group in (self.washout, self.hold, self.ldn_dose, self.diary, self.response):
+        for group in (
+            self.washout,
+            self.hold,
+            self.ldn_dose,
+            self.diary,
+            self.response,
+            self.side_effects,
+            self.screen,
+        ):
             for number in vars(group).values():
                 ids.update(number.sources)
-        ids.update(self.screen.unrecognised_stopped_lookback.sources)
         return frozenset(ids)
 
 
