@@ -15,9 +15,12 @@ from ldnkit.cli.render import JSON_OPTION_HELP, Citations, console, date_option,
 from ldnkit.domain.outcomes import OutcomeRun, PersistenceFigures
 from ldnkit.domain.outcomes.figures import PublishedFigureOut, clinic_value
 from ldnkit.knowledge import knowledge_base
+from ldnkit.knowledge.outcomes import outcome_book
 from ldnkit.validation import InputError
 
 MAX_GRACE_DAYS = 365
+# The responder's fall in pain as the knowledge base defines it (outcomes.yaml), for the labels.
+_RESPONDER = f"pain fell by {outcome_book().responder.min_reduction * 100:g}% or more"
 
 # The clinic's rows: (label, figure name); a published figure naming the same figure sits beside.
 _ROWS: tuple[tuple[str, str], ...] = (
@@ -25,7 +28,7 @@ _ROWS: tuple[tuple[str, str], ...] = (
     ("Never filled it", "never_started_rate"),
     ("Started (filled at least once)", "started"),
     ("With pain scores before and after", "with_response_measure"),
-    ("Pain fell by 30% or more", "responder_rate_30"),
+    (_RESPONDER.capitalize(), "responder_rate_30"),
     ("Pain fell at all", "any_improvement_rate"),
     ("Mean change in pain (0-10)", "nrs_change_mean"),
     ("Median days on LDN", "persistence.median_days"),
@@ -207,7 +210,7 @@ def _show_predictors(run: OutcomeRun) -> None:
             "before and after."
         )
         return
-    table = Table(title="Response (pain fell by 30% or more) by diagnosis at the start")
+    table = Table(title=f"Response ({_RESPONDER}) by diagnosis at the start")
     for column in ("Diagnosis", "Patients", "Responders", "Rate", "Everyone else"):
         table.add_column(column, justify="left" if column == "Diagnosis" else "right")
     table.add_column("Odds ratio", justify="right")

@@ -412,9 +412,7 @@ def hold_for_procedure(
             Problem(
                 "hold_days",
                 show(hold),
-                f"{least_hold} to {rule.max_hold_days} days ({least_hold * 24}-"
-                f"{numbers.hold.usual.days * 24} hours is the supported range; nothing supports "
-                "24 hours)",
+                f"{least_hold} to {rule.max_hold_days} days ({rule.hold_range_note})",
             )
         )
     if washout < least_washout:

@@ -177,11 +177,7 @@ class Limits(_Data):
             "washout_long_days": w.long_acting.days,
             "washout_maintenance_days": w.maintenance.days,
             "hold_days": h.usual.days,
-            # The same, for a text that also states a hold chosen for one plan as {hold_days}.
-            "hold_usual_days": h.usual.days,
             "hold_min_days": h.minimum.days,
-            "hold_hours": h.usual.days * 24,
-            "hold_min_hours": h.minimum.days * 24,
             "ldn_max_mg": f"{d.usual_max.mg:g}",
             "ldn_hard_max_mg": f"{d.hard_max.mg:g}",
             "standard_dose_mg": f"{d.standard.mg:g}",

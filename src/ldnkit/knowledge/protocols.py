@@ -76,6 +76,7 @@ class ProcedureHold(_Data):
 
     message: str
     max_hold_days: Annotated[int, Field(ge=1)]  # the longest hold a plan accepts
+    hold_range_note: str  # what the sources support, for a hold refused
     hold_sources: SourceIds
     restart_sources: SourceIds
     evidence: Evidence
