@@ -4,7 +4,9 @@ The files ship in `ldnkit/knowledge/data/`. Setting `LDNKIT_KNOWLEDGE_DIR` to a 
 a full copy of them makes ldnkit read that copy instead (a clinic reviewing a change to a
 number or a text, or a test proving that the screen, the plans, the CDS cards and the messages
 all follow one). Everything derived from the data is cached per process; call
-`reload_knowledge()` after pointing the variable elsewhere.
+`reload_knowledge()` after pointing the variable elsewhere. What is fixed when a module is
+imported (the diary's score bounds on its models, CLI help texts) follows only a variable set
+before ldnkit starts.
 """
 
 from __future__ import annotations
