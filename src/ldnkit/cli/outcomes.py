@@ -19,8 +19,14 @@ from ldnkit.knowledge.outcomes import outcome_book
 from ldnkit.validation import InputError
 
 MAX_GRACE_DAYS = 365
-# The responder's fall in pain as the knowledge base defines it (outcomes.yaml), for the labels.
-_RESPONDER = f"pain fell by {outcome_book().responder.min_reduction * 100:g}% or more"
+
+
+def _responder() -> str:
+    """The responder's fall in pain as the knowledge base defines it (outcomes.yaml), in words.
+
+    Read when a table is drawn, not at import: every CLI command would pay for it."""
+    return f"pain fell by {outcome_book().responder.min_reduction * 100:g}% or more"
+
 
 # The clinic's rows: (label, figure name); a published figure naming the same figure sits beside.
 _ROWS: tuple[tuple[str, str], ...] = (
@@ -28,7 +34,7 @@ _ROWS: tuple[tuple[str, str], ...] = (
     ("Never filled it", "never_started_rate"),
     ("Started (filled at least once)", "started"),
     ("With pain scores before and after", "with_response_measure"),
-    (_RESPONDER.capitalize(), "responder_rate_30"),
+    ("Responders", "responder_rate_30"),  # labelled by _responder() when drawn
     ("Pain fell at all", "any_improvement_rate"),
     ("Mean change in pain (0-10)", "nrs_change_mean"),
     ("Median days on LDN", "persistence.median_days"),
@@ -160,6 +166,8 @@ def _show(run: OutcomeRun, patients: int, skipped: list[dict[str, Any]]) -> None
     if series is not None:
         table.add_column("Published case series", justify="right")
     for label, key in _ROWS:
+        if key == "responder_rate_30":
+            label = _responder().capitalize()
         row = [label, _clinic_cell(run, key)]
         if series is not None:
             figure = beside.get(key)
@@ -210,7 +218,7 @@ def _show_predictors(run: OutcomeRun) -> None:
             "before and after."
         )
         return
-    table = Table(title=f"Response ({_RESPONDER}) by diagnosis at the start")
+    table = Table(title=f"Response ({_responder()}) by diagnosis at the start")
     for column in ("Diagnosis", "Patients", "Responders", "Rate", "Everyone else"):
         table.add_column(column, justify="left" if column == "Diagnosis" else "right")
     table.add_column("Odds ratio", justify="right")
