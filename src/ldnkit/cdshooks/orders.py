@@ -1,4 +1,4 @@
-"""From the FHIR of one call to the drugs the card rules read.
+"""From the FHIR of one call to the drugs the order-time rule reads.
 
 The FHIR -> medication mapping is `ldnkit.fhir.mapping`; this module only chooses what to hand
 it. Draft orders are read for what they order: fields that say nothing about which drug it is
@@ -14,11 +14,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from ldnkit.cdshooks.cards import Drug
 from ldnkit.cdshooks.errors import CdsError
 from ldnkit.cdshooks.models import DraftOrders
-from ldnkit.domain.drugs import recognise
+from ldnkit.domain.drugs import drug_facts
 from ldnkit.domain.profile import Medication, PatientProfile
+from ldnkit.domain.rules import SessionDrug
 from ldnkit.fhir.mapping import medication_from_fhir, profile_from_resources
 from ldnkit.validation import InputError
 
@@ -60,19 +60,24 @@ def _only(resource: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
 
 
 def drug(
-    medication: Medication, dose_mg: float | None = None, reference: str | None = None
-) -> Drug:
-    return Drug(
+    medication: Medication,
+    dose_mg: float | None = None,
+    reference: str | None = None,
+    *,
+    draft: bool = False,
+) -> SessionDrug:
+    return SessionDrug(
         label=medication.label,
-        recognition=recognise(name=medication.name, rxnorm=medication.rxnorm),
+        facts=drug_facts(medication.name, medication.rxnorm),
         dose_mg=dose_mg,
+        draft=draft,
         reference=reference,
     )
 
 
 def draft_drugs(
     orders: DraftOrders, selections: Sequence[str] | None
-) -> tuple[list[Drug], list[Drug]]:
+) -> tuple[list[SessionDrug], list[SessionDrug]]:
     """(ordered, pending): the drafts being acted on, and the session's other drafts.
 
     order-sign acts on every draft (`selections` None); order-select on the selected ones.
@@ -84,8 +89,8 @@ def draft_drugs(
         if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str)
     }
     selected = set(selections) if selections is not None else None
-    ordered: list[Drug] = []
-    pending: list[Drug] = []
+    ordered: list[SessionDrug] = []
+    pending: list[SessionDrug] = []
     for index, resource in enumerate(orders.entry):
         order = resource.get("resource") if isinstance(resource, dict) else None
         if not isinstance(order, dict) or order.get("resourceType") != "MedicationRequest":
@@ -102,7 +107,7 @@ def draft_drugs(
             raise CdsError(400, [f"{where}: {problem}" for problem in exc.problems]) from exc
         if medication is None:
             continue
-        item = drug(medication, _ordered_mg(order), reference)
+        item = drug(medication, _ordered_mg(order), reference, draft=True)
         if selected is None or (reference is not None and reference in selected):
             ordered.append(item)
         else:
@@ -150,5 +155,5 @@ def patient_profile(
         raise CdsError(400, [f"prefetch: {problem}" for problem in exc.problems]) from exc
 
 
-def active_drugs(profile: PatientProfile) -> list[Drug]:
+def active_drugs(profile: PatientProfile) -> list[SessionDrug]:
     return [drug(m) for m in profile.medications if m.status == "active"]

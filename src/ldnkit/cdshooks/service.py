@@ -32,7 +32,7 @@ from ldnkit.cdshooks.auth import (
     Verifier,
     load_clients,
 )
-from ldnkit.cdshooks.cards import Drug, order_cards, patient_view_cards
+from ldnkit.cdshooks.cards import order_cards, patient_view_cards
 from ldnkit.cdshooks.errors import CdsError, error_response
 from ldnkit.cdshooks.feedback import card_outcomes
 from ldnkit.cdshooks.models import (
@@ -45,6 +45,7 @@ from ldnkit.cdshooks.models import (
 )
 from ldnkit.cdshooks.orders import active_drugs, draft_drugs, patient_profile
 from ldnkit.cdshooks.prefetch import PREFETCH_TEMPLATES, Fetcher, PatientData
+from ldnkit.domain.rules import SessionDrug, order_findings, order_rule_reads
 from ldnkit.domain.screening import screen
 from ldnkit.jsoninput import parse_json
 from ldnkit.settings import Settings, host_allowed
@@ -103,7 +104,7 @@ SERVICES: dict[str, ServiceInfo] = {
             title="Naltrexone and opioid orders",
             description=(
                 "A critical card when an opioid is selected for a patient on naltrexone, or "
-                "naltrexone at 10 mg or less for a patient with an active opioid."
+                "naltrexone of any strength or product for a patient with an active opioid."
             ),
             context=OrderSelectContext,
             needs=("medications",),
@@ -114,8 +115,8 @@ SERVICES: dict[str, ServiceInfo] = {
             title="Naltrexone and opioid orders",
             description=(
                 "A critical card when an opioid is signed for a patient on naltrexone, or "
-                "naltrexone at 10 mg or less for a patient with an active opioid; offers to "
-                "remove the draft order."
+                "naltrexone of any strength or product for a patient with an active opioid; "
+                "offers to remove the draft order."
             ),
             context=OrderSignContext,
             needs=("medications",),
@@ -227,7 +228,9 @@ def _read(model: type[M], body: bytes) -> M:
     return _parse(model, _json_body(body))
 
 
-def _drafts(service: ServiceInfo, hook: HookRequest) -> tuple[BaseModel, list[Drug], list[Drug]]:
+def _drafts(
+    service: ServiceInfo, hook: HookRequest
+) -> tuple[BaseModel, list[SessionDrug], list[SessionDrug]]:
     """The hook's context, and (for order hooks) the drugs ordered and the other drafts."""
     if hook.hook != service.hook:
         raise CdsError(
@@ -250,10 +253,14 @@ def _patient_view(data: PatientData, patient_id: str, today: dt.date) -> list[Ca
 
 
 def _order_cards(
-    ordered: list[Drug], pending: list[Drug], data: PatientData, patient_id: str, today: dt.date
+    ordered: list[SessionDrug],
+    pending: list[SessionDrug],
+    data: PatientData,
+    patient_id: str,
+    today: dt.date,
 ) -> list[Card]:
     profile = patient_profile(data.resources(), patient_id, today)
-    return order_cards(ordered, pending, active_drugs(profile))
+    return order_cards(order_findings(ordered, pending, active_drugs(profile)))
 
 
 async def _cards(service: ServiceInfo, hook: HookRequest, fetcher: Fetcher) -> list[Card]:
@@ -265,7 +272,7 @@ async def _cards(service: ServiceInfo, hook: HookRequest, fetcher: Fetcher) -> l
     if isinstance(context, PatientViewContext):
         data = await fetcher.patient_data(hook, patient_id, service.needs)
         return await to_thread(_patient_view, data, patient_id, today)
-    if not any(d.is_opioid or d.low_dose_naltrexone for d in ordered):
+    if not any(order_rule_reads(d) for d in ordered):
         # Nothing ordered that the rules read: the patient's record is not needed, so a call
         # without prefetch is answered at once instead of reaching out to the FHIR server.
         return []

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ldnkit.domain.titration import EARLIEST, LATEST
-from ldnkit.knowledge.protocols import protocol_book
+from ldnkit.knowledge.limits import limits
 
 Severity = Literal["mild", "moderate", "severe"]
 MergePolicy = Literal["keep", "replace", "combine"]
@@ -26,13 +26,15 @@ MERGE_POLICIES: tuple[MergePolicy, ...] = ("keep", "replace", "combine")
 
 SEVERITY_RANK: dict[str, int] = {"mild": 1, "moderate": 2, "severe": 3}
 
-# The dose limits are the titration plans' (knowledge/data/protocols.yaml): LDN is usually up to
-# 5 mg a day, but a prescriber may plan up to 12 mg with an explicit override (the 4-12 mg of the
-# ME/CFS case reports, bolton-2020). The diary records what was taken, so it accepts any dose a
-# plan can contain and refuses the rest; 50 mg is standard-dose naltrexone, never LDN.
+# The dose limits are the titration plans' (knowledge/data/limits.yaml, ldn_dose): LDN is usually
+# up to its usual maximum a day, but a prescriber may plan up to the hard maximum with an explicit
+# override. The diary records what was taken, so it accepts any dose a plan can contain and
+# refuses the rest; the standard dose is standard-dose naltrexone, never LDN.
 NOTE_MAX_CHARS = 2000
 
-Score = Annotated[int, Field(ge=0, le=10)]
+# The symptom scales (limits.yaml, diary.score), fixed when the model is built.
+_SCALE = limits().diary.score
+Score = Annotated[int, Field(ge=_SCALE.min, le=_SCALE.max)]
 
 
 class _Model(BaseModel):
@@ -54,12 +56,12 @@ def max_side_effects() -> int:
 
 def _dose_schema(schema: dict[str, Any]) -> None:
     # The limits in the published schema are the ones the validator below applies.
-    limits = protocol_book().limits
+    hard_max = limits().ldn_dose.hard_max.mg
     for branch in schema.get("anyOf", [schema]):
         if branch.get("type") == "number":
-            branch.update(exclusiveMinimum=0, maximum=limits.hard_max_mg)
+            branch.update(exclusiveMinimum=0, maximum=hard_max)
     schema["description"] = (
-        f"The LDN dose taken, in mg: above 0 and at most {limits.hard_max_mg:g} "
+        f"The LDN dose taken, in mg: above 0 and at most {hard_max:g} "
         "(none on a day without a dose)"
     )
 
@@ -129,16 +131,16 @@ class DiaryEntry(_Model):
             return None
         if not math.isfinite(value) or value <= 0:
             raise ValueError("a dose in mg above 0 (leave it empty on a day without a dose)")
-        limits = protocol_book().limits
-        if value >= limits.standard_dose_mg:
+        band = limits().ldn_dose
+        if value >= band.standard.mg:
             raise ValueError(
-                f"an LDN dose of at most {limits.hard_max_mg:g} mg: {value:g} mg is "
+                f"an LDN dose of at most {band.hard_max.mg:g} mg: {value:g} mg is "
                 "standard-dose naltrexone, not LDN"
             )
-        if value > limits.hard_max_mg:
+        if value > band.hard_max.mg:
             raise ValueError(
-                f"at most {limits.hard_max_mg:g} mg, the highest LDN dose reported (usually at "
-                f"most {limits.usual_max_mg:g} mg)"
+                f"at most {band.hard_max.mg:g} mg, the highest LDN dose reported (usually at "
+                f"most {band.usual_max.mg:g} mg)"
             )
         return value
 
