@@ -8,6 +8,7 @@ command line opens its store here. `ldnkit serve --workers N` starts each worker
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -98,23 +99,22 @@ def web_app(settings: Settings | None = None) -> FastAPI:
     """
     from ldnkit.web.app import create_app  # late: the CLI imports this module at start
 
-    settings = settings or load_settings()
-    store = open_store(settings)
-    try:
-        return create_app(settings, store)
-    except BaseException:
-        store.close()
-        raise
+    return _over_store(create_app, settings)
 
 
 def cds_app(settings: Settings | None = None) -> FastAPI:
     """An app serving only the CDS Hooks service (tests, benchmarks, a CDS-only deployment)."""
     from ldnkit.cdshooks.service import create_cds_app
 
+    return _over_store(create_cds_app, settings)
+
+
+def _over_store(create: Callable[[Settings, Store], FastAPI], settings: Settings | None) -> FastAPI:
+    """`create(settings, store)` with the store the settings name; closed if building fails."""
     settings = settings or load_settings()
     store = open_store(settings)
     try:
-        return create_cds_app(settings, store)
+        return create(settings, store)
     except BaseException:
         store.close()
         raise
