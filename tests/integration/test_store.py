@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from ldnkit.domain.diary import DiaryEntry, MergeConflict
+from ldnkit.domain.diary import DiaryEntry, MergeConflict, add_entry
 from ldnkit.services.diary import record_entry
 from ldnkit.store import migrate
 from ldnkit.store.database import make_engine
@@ -244,6 +244,25 @@ def test_a_second_entry_for_a_day_is_a_conflict_until_the_caller_chooses_a_merge
     assert (combined.pain, combined.note) == (4, "first\nsecond")
     record_entry(store, alice.actor, patient.id, _entry("2026-11-02", pain=1), how="replace")
     assert [(e.pain, e.note) for e in store.diary(alice.actor, patient.id)] == [(1, "")]
+
+
+def test_the_stored_day_is_merged_by_the_domains_own_policy(store: Store) -> None:
+    alice, _, patient = _clinic(store)
+    first, second = _entry("2026-11-02", pain=6, note="a"), _entry("2026-11-02", pain=3, note="b")
+    record_entry(store, alice.actor, patient.id, first)
+    stored = record_entry(store, alice.actor, patient.id, second, how="combine")
+    assert [stored] == add_entry([first], second, "combine")
+
+
+def test_a_day_settled_as_another_day_is_refused_and_nothing_is_written(store: Store) -> None:
+    alice, _, patient = _clinic(store)
+    day = dt.date(2026, 11, 2)
+    with pytest.raises(ValueError, match="settled as one for 2026-11-03"):
+        store.save_diary_day(alice.actor, patient.id, day, lambda _: _entry("2026-11-03"))
+    record_entry(store, alice.actor, patient.id, _entry("2026-11-02", note="kept"))
+    with pytest.raises(ValueError, match="settled as one for 2026-11-03"):
+        store.save_diary_day(alice.actor, patient.id, day, lambda _: _entry("2026-11-03"))
+    assert [(e.day, e.note) for e in store.diary(alice.actor, patient.id)] == [(day, "kept")]
 
 
 def test_the_same_entry_sent_twice_is_stored_once_without_a_conflict(store: Store) -> None:
