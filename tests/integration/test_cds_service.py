@@ -271,6 +271,17 @@ def assert_spec_card(card: dict[str, Any]) -> None:
             assert action["description"]
 
 
+def call_log(caplog: pytest.LogCaptureFixture) -> str:
+    """The one line the service logged about what the call held that it read past."""
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "ldnkit.cdshooks" and r.getMessage().startswith("CDS Hooks call")
+    ]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
 def refusal(response: httpx.Response, status: int) -> str:
     assert response.status_code == status, response.text
     outcome = response.json()
@@ -567,8 +578,10 @@ def test_nan_is_not_json_and_is_400(cds: str) -> None:
 
 def test_missing_hook_fields_are_each_named(cds: str) -> None:
     reason = refusal(post(cds, "ldn-order-sign", {"fhirServer": "https://ehr.example.org"}), 400)
-    for name in ("hook:", "hookInstance:", "context:"):
+    for name in ("hook:", "context:"):
         assert name in reason
+    # hookInstance names the call, but the service can act without it: no reason to refuse.
+    assert "hookInstance" not in reason
 
 
 def test_wrong_hook_for_the_service_is_400(cds: str) -> None:
@@ -576,10 +589,20 @@ def test_wrong_hook_for_the_service_is_400(cds: str) -> None:
     assert "expected 'order-sign'" in refusal(post(cds, "ldn-order-sign", request), 400)
 
 
-def test_order_select_without_selections_is_400(cds: str) -> None:
+def test_order_select_without_selections_checks_every_draft(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Which drafts were selected is unknown: all are checked, a check too many rather than one
+    # missed (the contract: a 400 only when the service cannot act).
     request = spec_context_request("spec-order-select-context.json", "order-select")
     del request["context"]["selections"]
-    assert "context.selections" in refusal(post(cds, "ldn-order-select", request), 400)
+    draft = request["context"]["draftOrders"]["entry"][1]["resource"]
+    draft["medicationCodeableConcept"] = {"text": "oxycodone 5 mg tablet"}
+    request["prefetch"] = {"medications": searchset(med_request("ldn", "1288992", "LDN 4.5 mg"))}
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(post(cds, "ldn-order-select", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+    assert "context.selections: got nothing" in call_log(caplog)
 
 
 def test_patient_id_that_is_no_fhir_id_is_400(cds: str) -> None:
@@ -588,19 +611,31 @@ def test_patient_id_that_is_no_fhir_id_is_400(cds: str) -> None:
     assert "context.patientId" in refusal(post(cds, "ldn-order-sign", request), 400)
 
 
-def test_draft_order_with_a_broken_medication_is_400_naming_the_entry(cds: str) -> None:
+def test_draft_order_whose_medication_cannot_be_read_gets_a_card_saying_it_was_not_checked(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
     request = spec_context_request("spec-order-sign-context.json", "order-sign")
     request["prefetch"] = {"medications": searchset()}
     request["context"]["draftOrders"]["entry"][1]["resource"]["medicationCodeableConcept"] = 7
-    reason = refusal(post(cds, "ldn-order-sign", request), 400)
-    assert "context.draftOrders.entry[1].resource" in reason
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["indicator"] for c in cards] == ["warning"]
+    assert "not checked" in cards[0]["summary"]
+    assert "smart-MedicationRequest-103" in cards[0]["detail"]
+    logged = call_log(caplog)
+    assert "context.draftOrders.entry[1].resource.medicationCodeableConcept: got 7" in logged
 
 
-def test_misspelled_top_level_field_is_400(cds: str) -> None:
+def test_misspelled_top_level_field_is_ignored_and_logged(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
     request = spec_context_request("spec-order-sign-context.json", "order-sign")
     request["hookInstanse"] = request.pop("hookInstance")
-    reason = refusal(post(cds, "ldn-order-sign", request), 400)
-    assert "hookInstanse: got" in reason
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        assert cards_of(post(cds, "ldn-order-sign", request)) == []
+    logged = call_log(caplog)
+    assert "ignored 1 member(s): hookInstanse" in logged
+    assert "hookInstance: got nothing" in logged
 
 
 def test_unknown_service_is_404(cds: str) -> None:
@@ -701,18 +736,30 @@ def test_a_prefetched_resource_type_that_is_no_text_is_not_a_500(cds: str, value
         assert "resourceType" in refusal(response, 400)
 
 
-def test_a_lone_surrogate_in_a_draft_id_is_400_naming_it(cds: str) -> None:
-    text = json.dumps(_sign_with_draft(id="\ud800"))  # ensure_ascii: "\ud800" as JSON writes it
-    reason = refusal(_post_text(cds, "ldn-order-sign", text), 400)
-    assert "context.draftOrders.entry[1].resource" in reason
-    assert "\\ud800" in reason
+def test_a_lone_surrogate_in_a_draft_id_is_read_past_and_logged_escaped(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An id that is no FHIR id does not change which drug is ordered: the order is read, the id
+    # left out (it would otherwise reach the card and fail to encode), the problem logged.
+    request = _sign_with_draft(id="\ud800", medicationCodeableConcept={"text": "oxycodone 5 mg"})
+    request["prefetch"]["medications"] = searchset(med_request("ldn", "1288992", "LDN 4.5 mg"))
+    text = json.dumps(request)  # ensure_ascii: "\ud800" as JSON writes it
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(_post_text(cds, "ldn-order-sign", text))
+    assert [c["indicator"] for c in cards] == ["critical"]
+    logged = call_log(caplog)
+    assert "context.draftOrders.entry[1].resource.id" in logged
+    assert "\\ud800" in logged
 
 
-def test_a_lone_surrogate_in_a_field_name_is_400_naming_it(cds: str) -> None:
+def test_a_lone_surrogate_in_a_field_name_is_ignored_and_logged_escaped(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
     request = _sign_with_draft()
     request["hook\udc00"] = "x"
-    reason = refusal(_post_text(cds, "ldn-order-sign", json.dumps(request)), 400)
-    assert 'got "hook\\udc00"' in reason
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        assert cards_of(_post_text(cds, "ldn-order-sign", json.dumps(request))) == []
+    assert "ignored 1 member(s): hook\\udc00" in call_log(caplog)
 
 
 @pytest.mark.parametrize("depth", [500, 700, 980, 1000, 100_000])
