@@ -884,6 +884,92 @@ def test_no_wrong_type_anywhere_in_a_real_request_gets_a_500(cds: str, data: st.
         assert all(issue["diagnostics"] for issue in body["issue"])
 
 
+# --- real EHR payloads read for what they hold ---------------------------------------------------
+# The CDC's published requests (tests/fixtures/cdc-cds-requests), given this service's prefetch
+# keys where a test says so: the quirks under test are the CDC's own.
+
+
+def cdc(name: str) -> dict[str, Any]:
+    return copy.deepcopy(PUBLISHED[name])
+
+
+def test_prefetched_medications_sent_as_a_bare_resource_are_read_as_a_bundle(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = cdc("request-example-rec-07-seven-of-past-ten-days.json")
+    # Its prefetch item1 is the patient's active oxycodone, a bare MedicationRequest: here it
+    # goes under `medications` as it is. The draft is now LDN, itself a bare resource too.
+    request["prefetch"]["medications"] = request["prefetch"]["item1"]
+    patient = "example-rec-07-seven-of-past-ten-days"
+    request["context"]["draftOrders"] = med_request("ldn", patient, "LDN 1.5 mg", "draft")
+    del request["fhirServer"]  # nothing can be fetched: the prefetch alone must tell
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+    assert "oxycodone" in cards[0]["summary"].lower()
+    logged = call_log(caplog)
+    assert 'prefetch.medications: got a bare "MedicationRequest"' in logged
+    assert "context.draftOrders: got a bare MedicationRequest" in logged
+    assert "ignored" in logged  # the CDC's own keys and members: item1 ... item14
+
+
+def test_prefetched_patient_sent_as_a_bundle_entry_is_read(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = cdc("request-example-rec-10-patient-view-2-illicit-drugs.json")
+    prefetch = request["prefetch"]
+    patient = "example-rec-10-patient-view-2-illicit-drugs"
+    medications = prefetch["item2"]  # oxycodone ER and fentanyl, active
+    medications["entry"].append({"resource": med_request("ldn", patient, "LDN 4.5 mg")})
+    # item1 is `{"response": ..., "resource": Patient}`: a Bundle entry, sent as it is.
+    request["prefetch"] = {"patient": prefetch["item1"], "medications": medications}
+    request["prefetch"]["conditions"] = None
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(post(cds, "ldn-patient-view", request))
+    assert [c["summary"] for c in cards] == [
+        "On naltrexone 4.5 mg: LDN safety screen says contraindicated (Active opioid)"
+    ]
+    assert "prefetch.patient: got a Bundle entry" in call_log(caplog)
+
+
+def test_a_record_medication_that_names_no_drug_is_shown_as_unrecognised(cds: str) -> None:
+    request = cdc("request-example-rec-10-patient-view-no-screenings-by-reference.json")
+    patient = "example-rec-10-no-screenings"
+    unreadable = request["item2"]["entry"][1]["resource"]  # oxycodone, by medicationReference
+    del unreadable["medicationReference"]["display"]  # now nothing says which drug it is
+    request["prefetch"] = {
+        "patient": request["prefetch"]["item1"],
+        "medications": searchset(unreadable, med_request("ldn", patient, "LDN 4.5 mg")),
+        "conditions": None,
+    }
+    cards = cards_of(post(cds, "ldn-patient-view", request))
+    assert len(cards) == 1
+    assert cards[0]["indicator"] == "warning"  # never the "eligible" of a clean record
+    assert "Unnamed medication: the screen could not read" in cards[0]["detail"]
+
+
+def test_a_prefetched_medication_missing_subject_and_intent_is_still_read(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = cdc("request-example-rec-04-05-mme-greater-than-fifty.json")  # a fentanyl draft
+    ldn = med_request("ldn", "example-rec-05-mme-greater-than-fifty", "LDN 3 mg capsule")
+    del ldn["subject"], ldn["intent"]
+    request["prefetch"]["medications"] = searchset(ldn)
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+    assert "Fentanyl" in cards[0]["summary"]
+    assert "MedicationRequest/ldn.subject: got nothing" in call_log(caplog)
+
+
+def test_an_unusable_fhir_server_matters_only_when_data_must_be_fetched(cds: str) -> None:
+    request = cdc("HelloWorld.json")  # fhirServer is the template "{{fhirServerUrl}}"
+    reason = refusal(post(cds, "ldn-patient-view", request), 412)
+    assert "no fhirServer to fetch Patient/hello-world-patient from" in reason
+    request["prefetch"] = {"patient": None, "medications": None, "conditions": None}
+    assert cards_of(post(cds, "ldn-patient-view", request)) == []
+
+
 # --- feedback -----------------------------------------------------------------------------------
 
 
