@@ -142,8 +142,9 @@ def test_unknown_members_at_every_level_are_ignored_and_named() -> None:
         (order("rx1"), "context.draftOrders"),
         ({"resource": order("rx1"), "fullUrl": "urn:uuid:1"}, "context.draftOrders.resource"),
         ([order("rx1")], "context.draftOrders.entry[0]"),
+        ({"entry": [{"resource": order("rx1")}]}, "context.draftOrders.entry[0].resource"),
     ],
-    ids=["bare resource", "bare entry", "list"],
+    ids=["bare resource", "bare entry", "list", "Bundle without resourceType"],
 )
 def test_draft_orders_not_in_a_bundle_are_read_as_one(orders: Any, where: str) -> None:
     call, notes = read(request(draftOrders=orders))

@@ -216,6 +216,13 @@ def read_draft_orders(value: Any, notes: Tolerated) -> tuple[DraftEntry, ...] | 
     if value is None:
         notes.problem(f"{where}: got nothing; expected a Bundle of draft orders (none checked)")
         return None
+    if (
+        isinstance(value, dict)
+        and "resourceType" not in value
+        and isinstance(value.get("entry"), list)
+    ):
+        notes.problem(f"{where}.resourceType: got nothing; read as a Bundle by its entries")
+        value = {**value, "resourceType": "Bundle"}
     if isinstance(value, dict) and value.get("resourceType") == "Bundle":
         notes.unknown(where, value, BUNDLE_MEMBERS)
         items = value.get("entry")
