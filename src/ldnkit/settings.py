@@ -1,4 +1,7 @@
-"""Deployment settings, read from `LDNKIT_*` environment variables (and a `.env` file)."""
+"""Deployment settings, read from `LDNKIT_*` environment variables (and a `.env` file).
+
+Read once, by the composition root (`ldnkit.bootstrap.load_settings`), and passed on from there.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-from ldnkit.validation import InputError, Problem, problems_from
 
 # The names `make run` is reached by; a deployment lists its own in LDNKIT_TRUSTED_HOSTS.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
@@ -78,16 +79,3 @@ def host_allowed(host: str, patterns: Iterable[str]) -> bool:
         if pattern.startswith("*.") and host.endswith(pattern[1:]):
             return True
     return False
-
-
-def get_settings() -> Settings:
-    """Settings as the environment says now (tests change the environment between apps).
-
-    A bad value is an input error named by its environment variable, not a traceback.
-    """
-    try:
-        return Settings()
-    except ValidationError as exc:
-        raise InputError(
-            Problem(f"LDNKIT_{p.field.upper()}", p.received, p.expected) for p in problems_from(exc)
-        ) from None

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ldnkit.demo.diaries import demo_diary
 from ldnkit.domain.titration import PlanRequest, build_plan
 from ldnkit.services.accounts import NewAccount, create_account
+from ldnkit.services.diary import record_entry
 from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
 from ldnkit.web.server import api_token, background_server
@@ -71,7 +72,7 @@ def _serve_clinic(db_url: str) -> Iterator[Server]:
     )
     for entry in demo_diary("responder", start):
         if entry.day <= dt.date.today():
-            store.record_entry(doctor.actor, treated, entry)
+            record_entry(store, doctor.actor, treated, entry)
     store.close()
     with background_server(Settings(database_url=db_url)) as url:
         yield Server(url, db_url, treated, fresh)

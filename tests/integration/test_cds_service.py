@@ -28,15 +28,16 @@ import jwt
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ldnkit.cdshooks.feedback import FeedbackStore
-from ldnkit.cdshooks.service import AUTH_OFF_BANNER, create_cds_app, create_router
+from ldnkit.bootstrap import cds_app, web_app
+from ldnkit.cdshooks.service import AUTH_OFF_BANNER, create_router
 from ldnkit.settings import Settings
+from ldnkit.store.records import CardOutcome
+from ldnkit.store.repository import Store
 from ldnkit.validation import InputError
-from ldnkit.web.app import create_app
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "cds"
 SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea-bulk-10"
@@ -201,10 +202,22 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('cds') / 'cds.db'}"
 
 
+def _outcomes(url: str, service_id: str | None = None) -> list[CardOutcome]:
+    """The card outcomes the store at `url` holds (what the feedback endpoints kept)."""
+    with contextlib.closing(Store.open(url)) as store:
+        return store.card_outcomes(service_id)
+
+
+def _router(settings_: Settings) -> APIRouter:
+    """The CDS routes alone, over a store for the settings' database (closed once built)."""
+    with contextlib.closing(Store.open(settings_.database_url)) as store:
+        return create_router(settings_, store)
+
+
 @pytest.fixture(scope="module")
 def cds(db_url: str) -> Iterator[str]:
     """The service with JWT checks off (they have their own tests below)."""
-    with LiveServer(create_cds_app(Settings(cds_auth="off", database_url=db_url))) as url:
+    with LiveServer(cds_app(Settings(cds_auth="off", database_url=db_url))) as url:
         yield url
 
 
@@ -1024,9 +1037,7 @@ def test_feedback_outcomes_are_stored(cds: str, db_url: str) -> None:
     }
     response = httpx.post(f"{cds}/cds-services/ldn-order-sign/feedback", json=feedback)
     assert response.json() == {"stored": 2}
-    stored = [
-        o for o in FeedbackStore.from_url(db_url).outcomes("ldn-order-sign") if o.card_uuid == card
-    ]
+    stored = [o for o in _outcomes(db_url, "ldn-order-sign") if o.card_uuid == card]
     assert [(o.outcome, o.accepted_suggestions) for o in stored] == [
         ("accepted", ("s-1",)),
         ("overridden", ()),
@@ -1057,14 +1068,14 @@ def test_no_feedback_gets_a_500(cds: str, item: dict[str, Any]) -> None:
 def test_thousands_of_feedback_items_in_one_call_are_400_and_store_nothing(
     cds: str, db_url: str
 ) -> None:
-    before = len(FeedbackStore.from_url(db_url).outcomes())
+    before = len(_outcomes(db_url))
     item = {"card": "c3", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:05:31Z"}
     response = httpx.post(
         f"{cds}/cds-services/ldn-order-sign/feedback", json={"feedback": [item] * 5000}
     )
     assert "feedback: got" in refusal(response, 400)
     assert "at most 100 items" in refusal(response, 400)
-    assert len(FeedbackStore.from_url(db_url).outcomes()) == before
+    assert len(_outcomes(db_url)) == before
 
 
 @pytest.mark.parametrize(
@@ -1113,13 +1124,13 @@ def test_thousands_of_feedback_items_in_one_call_are_400_and_store_nothing(
 def test_bad_feedback_is_400_and_stores_nothing(
     cds: str, db_url: str, item: dict[str, Any], expected: str
 ) -> None:
-    before = len(FeedbackStore.from_url(db_url).outcomes())
+    before = len(_outcomes(db_url))
     ok = {"card": "c2", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:05:31Z"}
     response = httpx.post(
         f"{cds}/cds-services/ldn-order-sign/feedback", json={"feedback": [ok, item]}
     )
     assert expected in refusal(response, 400)
-    assert len(FeedbackStore.from_url(db_url).outcomes()) == before
+    assert len(_outcomes(db_url)) == before
 
 
 # --- authentication on the wire -----------------------------------------------------------------
@@ -1155,7 +1166,7 @@ def secured(tmp_path: Path, clients: list[dict[str, Any]], **options: Any) -> Li
     settings_ = Settings(
         cds_clients=path, database_url=f"sqlite:///{tmp_path / 'fb.db'}", **options
     )
-    return LiveServer(create_cds_app(settings_))
+    return LiveServer(cds_app(settings_))
 
 
 def sign_request() -> dict[str, Any]:
@@ -1201,7 +1212,7 @@ def test_calls_need_a_valid_jwt_for_the_endpoint_they_reach(tmp_path: Path) -> N
             headers={"Authorization": f"Bearer {signed(endpoint + '/feedback')}"},
         )
         assert sent.json() == {"stored": 1}
-        stored = FeedbackStore.from_url(f"sqlite:///{tmp_path / 'fb.db'}").outcomes()
+        stored = _outcomes(f"sqlite:///{tmp_path / 'fb.db'}")
         assert [(o.card_uuid, o.client) for o in stored] == [("c-auth", EHR)]
         # Discovery names services and prefetch only: open, so integrators can read it.
         assert httpx.get(f"{url}/cds-services").status_code == 200
@@ -1253,7 +1264,7 @@ def test_the_router_alone_still_takes_no_audience_from_an_unlisted_host(tmp_path
     settings_ = Settings(
         cds_clients=path, trusted_hosts=("127.0.0.1",), database_url=f"sqlite:///{tmp_path}/b.db"
     )
-    bare.include_router(create_router(settings_))
+    bare.include_router(_router(settings_))
     with LiveServer(bare) as url:
         assert "not one of LDNKIT_TRUSTED_HOSTS" in refusal(_as_other_clinic(url), 401)
 
@@ -1265,7 +1276,7 @@ def test_trusted_clients_without_public_url_or_hosts_stop_the_service_at_start(
     path.write_text(json.dumps([{"iss": EHR, "jwks": jwks(EHR_KEY, "ehr-1")}]))
     for hosts in (None, ("*",)):
         with pytest.raises(InputError, match="LDNKIT_PUBLIC_URL: got nothing"):
-            create_router(
+            _router(
                 Settings(
                     cds_clients=path,
                     trusted_hosts=hosts,
@@ -1304,14 +1315,14 @@ def test_bad_clients_file_stops_the_service_at_start(tmp_path: Path) -> None:
     path = tmp_path / "clients.json"
     path.write_text(json.dumps([{"iss": EHR, "jwks": {"keys": [{"kty": "EC", "kid": "k"}]}}]))
     with pytest.raises(InputError, match="usable public JWK"):
-        create_router(Settings(cds_clients=path, database_url=f"sqlite:///{tmp_path}/x.db"))
+        _router(Settings(cds_clients=path, database_url=f"sqlite:///{tmp_path}/x.db"))
 
 
 def test_auth_off_is_announced_loudly_at_start(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="ldnkit.cdshooks"):
-        create_router(Settings(cds_auth="off", database_url=f"sqlite:///{tmp_path}/x.db"))
+        _router(Settings(cds_auth="off", database_url=f"sqlite:///{tmp_path}/x.db"))
     assert AUTH_OFF_BANNER.strip() in capsys.readouterr().err
     assert any("not authenticated" in r.getMessage() for r in caplog.records)
     assert all(r.levelno == logging.WARNING for r in caplog.records)
@@ -1372,7 +1383,7 @@ def test_draft_naming_its_drug_by_medication_reference_is_read(cds: str, where: 
 
 def test_the_web_app_serves_cds_hooks_beside_the_pages(tmp_path: Path) -> None:
     config = Settings(database_url=f"sqlite:///{tmp_path / 'web.db'}", cds_auth="on")
-    with LiveServer(create_app(config)) as url, httpx.Client(base_url=url) as client:
+    with LiveServer(web_app(config)) as url, httpx.Client(base_url=url) as client:
         services = client.get("/cds-services").json()["services"]
         assert {s["hook"] for s in services} == {"patient-view", "order-select", "order-sign"}
         # No JWT: refused as JSON (an OperationOutcome), not redirected to the sign-in page.

@@ -214,13 +214,13 @@ def test_serve_with_trusted_cds_clients_and_no_public_url_refuses_to_start(
 def test_serve_with_cds_checks_off_or_no_clients_does_not_need_a_public_url(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ldnkit.web.app import create_app
+    from ldnkit.bootstrap import web_app
 
     monkeypatch.delenv("LDNKIT_PUBLIC_URL", raising=False)
-    create_app()  # no clients: make run's case
+    web_app()  # no clients: make run's case
     monkeypatch.setenv("LDNKIT_CDS_CLIENTS", str(_trusted_clients(tmp_path)))
     monkeypatch.setenv("LDNKIT_CDS_AUTH", "off")
-    create_app()
+    web_app()
     monkeypatch.setenv("LDNKIT_CDS_AUTH", "on")
     monkeypatch.setenv("LDNKIT_PUBLIC_URL", "https://ldn.clinic.example")
-    create_app()
+    web_app()

@@ -13,10 +13,10 @@ import pytest
 from fastapi.routing import APIRoute
 from markupsafe import escape
 
+from ldnkit.bootstrap import web_app
 from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
-from ldnkit.web.app import create_app
 from ldnkit.web.server import background_server, csrf_from, sign_in
 
 PASSWORD = "correct-horse-9"
@@ -101,7 +101,7 @@ def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
 
 def _routes(patient_id: int) -> list[tuple[str, str]]:
     """Every page and API route of the app, with sample values for the path parameters."""
-    app = create_app(Settings(database_url="sqlite://"))
+    app = web_app(Settings(database_url="sqlite://"))
     found = []
     for route in _api_routes(app.routes):
         path = (

@@ -76,7 +76,7 @@ def token(
 def verifier(tmp_path: Path) -> Verifier:
     path = tmp_path / "clients.json"
     path.write_text(json.dumps(CLIENTS))
-    return Verifier(load_clients(path))
+    return Verifier(load_clients(path), replay=ReplayGuard())
 
 
 def check(verifier: Verifier, bearer: str | None, audience: str = AUD) -> Any:
@@ -226,7 +226,7 @@ def test_spec_example_token_verifies_against_its_key_but_is_refused_as_expired(
     example = json.loads((FIXTURES / "spec-jwt-example.json").read_text())
     path = tmp_path / "clients.json"
     path.write_text(json.dumps([{"iss": example["payload"]["iss"], "jwks": example["jwks"]}]))
-    spec_verifier = Verifier(load_clients(path))
+    spec_verifier = Verifier(load_clients(path), replay=ReplayGuard())
     # The spec's header names a jku the clients file does not list: refused before any fetch.
     assert "not allowlisted" in refusal(spec_verifier, example["token"], example["payload"]["aud"])
     jku = example["header"]["jku"]
@@ -236,7 +236,7 @@ def test_spec_example_token_verifies_against_its_key_but_is_refused_as_expired(
         _cache={jku: _FetchedKeys(_parse_keys(example["jwks"]["keys"], jku), 0.0)},
         clock=lambda: 0.0,
     )
-    jku_verifier = Verifier(load_clients(path), jku_keys=known)
+    jku_verifier = Verifier(load_clients(path), replay=ReplayGuard(), jku_keys=known)
     # The signature checks out against the published key; what remains is the expiry (2015).
     assert "expired" in refusal(jku_verifier, example["token"], example["payload"]["aud"])
 

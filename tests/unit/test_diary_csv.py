@@ -9,8 +9,8 @@ import io
 import pytest
 
 from ldnkit.domain.diary import DiaryEntry
+from ldnkit.export.diary_csv import diary_csv
 from ldnkit.store.records import Author, DiaryRecord
-from ldnkit.web.views import diary_csv
 
 
 def _exported_note(note: str) -> str:

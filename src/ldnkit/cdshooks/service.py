@@ -1,7 +1,8 @@
 """The CDS Hooks 2.0 service: discovery, three hook services and their feedback endpoints.
 
-`create_router(settings)` gives the routes to mount in the web app; `create_cds_app()` wraps
-them in an app of their own (tests, benchmarks, a CDS-only deployment). Every refusal is an
+`create_router(settings, store)` gives the routes to mount in the web app; `create_cds_app`
+wraps them in an app of their own (tests, benchmarks, a CDS-only deployment). Both are built by
+`ldnkit.bootstrap`, which reads the settings and opens the store. Every refusal is an
 OperationOutcome with a reason: 400 a request the service cannot act on (not JSON; no hook or
 another hook than the service's; no context; no usable patientId; draftOrders that hold no
 orders at all), 401 untrusted caller, 404 unknown service, 412 patient data neither prefetched
@@ -15,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,10 +27,18 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from ldnkit.cdshooks.auth import AuthError, Caller, TrustedClient, Verifier, load_clients
+from ldnkit.cdshooks.auth import (
+    AuthError,
+    Caller,
+    ReplayMemory,
+    StoredReplayGuard,
+    TrustedClient,
+    Verifier,
+    load_clients,
+)
 from ldnkit.cdshooks.cards import order_cards, patient_view_cards, unreadable_order_card
 from ldnkit.cdshooks.errors import CdsError, error_response
-from ldnkit.cdshooks.feedback import FeedbackStore
+from ldnkit.cdshooks.feedback import card_outcomes
 from ldnkit.cdshooks.models import Card, FeedbackRequest, HookRequest, read_hook_request
 from ldnkit.cdshooks.orders import Drafts, active_drugs, draft_drugs, patient_profile
 from ldnkit.cdshooks.prefetch import PREFETCH_TEMPLATES, Fetcher, PatientData
@@ -35,7 +46,8 @@ from ldnkit.cdshooks.tolerance import Tolerated
 from ldnkit.domain.rules import order_findings, order_rule_reads
 from ldnkit.domain.screening import screen
 from ldnkit.jsoninput import parse_json
-from ldnkit.settings import Settings, get_settings, host_allowed
+from ldnkit.settings import Settings, host_allowed
+from ldnkit.store.repository import Store
 from ldnkit.validation import InputError, Problem, nul_problems, problems_from
 from ldnkit.web.hosts import TrustedHosts, host_not_listed
 from ldnkit.web.limits import BodyLimit, body_too_large
@@ -110,7 +122,7 @@ SERVICES: dict[str, ServiceInfo] = {
 class _Guard:
     """Checks each call's JWT, or lets every call through when checking is off."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, replay: ReplayMemory) -> None:
         self.public_url = settings.public_url
         self.hosts = settings.trusted_hosts or ()
         self.verifier: Verifier | None = None
@@ -140,7 +152,7 @@ class _Guard:
                     )
                 ]
             )
-        self.verifier = Verifier(clients)
+        self.verifier = Verifier(clients, replay=replay)
 
     def audience(self, request: Request) -> str:
         """The endpoint URL a token must name: never taken from a Host that is not trusted."""
@@ -248,11 +260,11 @@ async def _cards(
     return await to_thread(_order_cards, drafts, record, request.patient_id, today, notes)
 
 
-def create_router(settings: Settings) -> APIRouter:
-    """The CDS Hooks routes under /cds-services, configured from `settings`."""
-    guard = _Guard(settings)
+def create_router(settings: Settings, store: Store) -> APIRouter:
+    """The CDS Hooks routes under /cds-services, configured from `settings`; card feedback and
+    the tokens already used are kept in `store`."""
+    guard = _Guard(settings, StoredReplayGuard(store))
     fetcher = Fetcher()
-    store = FeedbackStore.from_url(settings.database_url)
     router = APIRouter(tags=["CDS Hooks"])
 
     @router.get("/cds-services")
@@ -285,9 +297,8 @@ def create_router(settings: Settings) -> APIRouter:
                 raise CdsError(404, [f"no CDS service {service_id!r}; see GET /cds-services"])
             caller = await guard.check(request)
             body = await to_thread(_read, FeedbackRequest, await request.body())
-            stored = await to_thread(
-                store.record, service_id, body.feedback, caller.iss if caller else None
-            )
+            outcomes = card_outcomes(service_id, body.feedback, caller.iss if caller else None)
+            stored = await to_thread(store.record_card_outcomes, outcomes)
         except CdsError as error:
             return error_response(error)
         return JSONResponse({"stored": stored})
@@ -295,11 +306,18 @@ def create_router(settings: Settings) -> APIRouter:
     return router
 
 
-def create_cds_app(settings: Settings | None = None) -> FastAPI:
-    """An app serving only the CDS Hooks service."""
-    settings = settings or get_settings()
-    app = FastAPI(title="ldnkit CDS Hooks service", docs_url=None, redoc_url=None)
-    app.include_router(create_router(settings))
+def create_cds_app(settings: Settings, store: Store) -> FastAPI:
+    """An app serving only the CDS Hooks service, over `store` (closed when the app stops)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="ldnkit CDS Hooks service", docs_url=None, redoc_url=None, lifespan=lifespan
+    )
+    app.include_router(create_router(settings, store))
     app.add_middleware(BodyLimit, limit_for=lambda _scope: MAX_BODY_BYTES, refusal=too_large)
     app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts(), refusal=unknown_host)
     return app

@@ -14,13 +14,15 @@ from ldnkit.domain.plan_gate import OVERRIDE_REASON_MAX
 from ldnkit.domain.response import ResponseAssessment
 from ldnkit.domain.titration import PlanRequest
 from ldnkit.jsoninput import parse_json, size
+from ldnkit.services import diary as diary_service
 from ldnkit.services import plans
+from ldnkit.services.progress import patient_view
 from ldnkit.store.records import Actor, PatientRecord, SavedPlan
 from ldnkit.validation import InputError, nul_problems
 from ldnkit.web.deps import ApiActor, StoreDep, WrongRole
+from ldnkit.web.forms import parse
 from ldnkit.web.limits import API_BODY_LIMIT
 from ldnkit.web.security import TOKEN_LIFETIME, LoginRequired, authenticate
-from ldnkit.web.views import parse, patient_view
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 # Request bodies read by hand (bounded, in a worker thread); ldnkit.web.openapi puts their
@@ -277,7 +279,9 @@ async def record(
     # The body (at most 64 kB, bounded as it arrived) is parsed and validated in a worker
     # thread like the write itself: none of it holds the event loop other requests share.
     entry = await run_in_threadpool(_entry_from_body, await request.body())
-    saved: DiaryEntry = await run_in_threadpool(store.record_entry, actor, patient_id, entry, how)
+    saved: DiaryEntry = await run_in_threadpool(
+        diary_service.record_entry, store, actor, patient_id, entry, how
+    )
     return saved
 
 
@@ -291,13 +295,11 @@ def _json_body(body: bytes) -> Any:
 
 
 def _entry_from_body(body: bytes) -> DiaryEntry:
-    entry: DiaryEntry = parse(DiaryEntry, _json_body(body))
-    return entry
+    return parse(DiaryEntry, _json_body(body))
 
 
 def _plan_from_body(body: bytes) -> PlanIn:
-    plan: PlanIn = parse(PlanIn, _json_body(body))
-    return plan
+    return parse(PlanIn, _json_body(body))
 
 
 @router.get(

@@ -18,7 +18,6 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
 from ldnkit import __version__
-from ldnkit.bootstrap import open_store
 from ldnkit.cdshooks.service import MAX_BODY_BYTES as CDS_MAX_BODY_BYTES
 from ldnkit.cdshooks.service import create_router
 from ldnkit.cdshooks.service import too_large as cds_too_large
@@ -26,7 +25,7 @@ from ldnkit.cdshooks.service import unknown_host as cds_unknown_host
 from ldnkit.domain.diary import MergeConflict
 from ldnkit.jsoninput import size
 from ldnkit.services.accounts import SignInLimits, clean_up
-from ldnkit.settings import Settings, get_settings
+from ldnkit.settings import Settings
 from ldnkit.store.attempts import TooManyAttempts
 from ldnkit.store.repository import Forbidden, NotFound, Store
 from ldnkit.validation import _EXPECTED as EXPECTED_WORDS
@@ -219,20 +218,23 @@ HOUSEKEEPING_EVERY = dt.timedelta(hours=1)
 async def _every(
     period: dt.timedelta, store: Store, idle: dt.timedelta, limits: SignInLimits
 ) -> None:
-    """Remove ended sessions and forgotten sign-in counts while the app runs (each sign-in
-    also does it); a failure is logged and tried again next time, never fatal."""
+    """Remove ended sessions, forgotten sign-in counts and expired CDS tokens while the app
+    runs (sign-ins and token checks also do it); a failure is logged and tried again next
+    time, never fatal."""
     while True:
         try:
             await run_in_threadpool(clean_up, store, idle, limits)
+            await run_in_threadpool(store.remove_expired_token_uses)
         except Exception:
-            log.exception("removing ended sessions failed; trying again later")
+            log.exception("housekeeping of sessions and tokens failed; trying again later")
         await asyncio.sleep(period.total_seconds())
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The whole web app over the store named by the settings (migrated on creation)."""
-    settings = settings or get_settings()
-    store = open_store(settings)
+def create_app(settings: Settings, store: Store) -> FastAPI:
+    """The whole web app over `store`, which it closes when it shuts down.
+
+    Built by `ldnkit.bootstrap.web_app`, which reads the settings and opens the store.
+    """
 
     limits = SignInLimits.waiting(
         dt.timedelta(seconds=settings.login_wait_seconds),
@@ -271,12 +273,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("ldnkit.web", "static")]), name="static")
     app.include_router(auth.router)
     app.include_router(patient.router)
-    app.include_router(clinic.router)
+    for router in clinic.routers:
+        app.include_router(router)
     app.include_router(learn.router)
     app.include_router(ask.router)
     app.include_router(api.router)
     app.include_router(ask_api.router)
     # CDS Hooks for EHRs: its own JWT checks, no session or CSRF (see ldnkit.cdshooks). EHRs
     # learn its services from GET /cds-services, so it stays out of the API's OpenAPI document.
-    app.include_router(create_router(settings), include_in_schema=False)
+    app.include_router(create_router(settings, store), include_in_schema=False)
     return app

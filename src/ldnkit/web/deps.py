@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ldnkit.store.records import Actor
 from ldnkit.store.repository import Store
 from ldnkit.validation import InputError, nul_problems
+from ldnkit.web.forms import Form
 from ldnkit.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -69,24 +69,6 @@ def api_actor(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> Actor:
     return bearer_actor(store, request)
-
-
-@dataclass
-class Form:
-    """A posted form as plain strings; a missing field reads as ''."""
-
-    fields: dict[str, list[str]] = field(default_factory=dict)
-
-    def get(self, name: str) -> str:
-        values = self.fields.get(name)
-        return values[0] if values else ""
-
-    def getlist(self, name: str) -> list[str]:
-        return self.fields.get(name, [])
-
-    def optional(self, name: str) -> str | None:
-        value = self.get(name).strip()
-        return value or None
 
 
 async def posted_form(request: Request) -> Form:
