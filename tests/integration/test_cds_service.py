@@ -284,6 +284,17 @@ def assert_spec_card(card: dict[str, Any]) -> None:
             assert action["description"]
 
 
+def call_log(caplog: pytest.LogCaptureFixture) -> str:
+    """The one line the service logged about what the call held that it read past."""
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "ldnkit.cdshooks" and r.getMessage().startswith("CDS Hooks call")
+    ]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
 def refusal(response: httpx.Response, status: int) -> str:
     assert response.status_code == status, response.text
     outcome = response.json()
@@ -580,8 +591,10 @@ def test_nan_is_not_json_and_is_400(cds: str) -> None:
 
 def test_missing_hook_fields_are_each_named(cds: str) -> None:
     reason = refusal(post(cds, "ldn-order-sign", {"fhirServer": "https://ehr.example.org"}), 400)
-    for name in ("hook:", "hookInstance:", "context:"):
+    for name in ("hook:", "context:"):
         assert name in reason
+    # hookInstance names the call, but the service can act without it: no reason to refuse.
+    assert "hookInstance" not in reason
 
 
 def test_wrong_hook_for_the_service_is_400(cds: str) -> None:
@@ -589,10 +602,20 @@ def test_wrong_hook_for_the_service_is_400(cds: str) -> None:
     assert "expected 'order-sign'" in refusal(post(cds, "ldn-order-sign", request), 400)
 
 
-def test_order_select_without_selections_is_400(cds: str) -> None:
+def test_order_select_without_selections_checks_every_draft(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Which drafts were selected is unknown: all are checked, a check too many rather than one
+    # missed (the contract: a 400 only when the service cannot act).
     request = spec_context_request("spec-order-select-context.json", "order-select")
     del request["context"]["selections"]
-    assert "context.selections" in refusal(post(cds, "ldn-order-select", request), 400)
+    draft = request["context"]["draftOrders"]["entry"][1]["resource"]
+    draft["medicationCodeableConcept"] = {"text": "oxycodone 5 mg tablet"}
+    request["prefetch"] = {"medications": searchset(med_request("ldn", "1288992", "LDN 4.5 mg"))}
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(post(cds, "ldn-order-select", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+    assert "context.selections: got nothing" in call_log(caplog)
 
 
 def test_patient_id_that_is_no_fhir_id_is_400(cds: str) -> None:
@@ -601,19 +624,31 @@ def test_patient_id_that_is_no_fhir_id_is_400(cds: str) -> None:
     assert "context.patientId" in refusal(post(cds, "ldn-order-sign", request), 400)
 
 
-def test_draft_order_with_a_broken_medication_is_400_naming_the_entry(cds: str) -> None:
+def test_draft_order_whose_medication_cannot_be_read_gets_a_card_saying_it_was_not_checked(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
     request = spec_context_request("spec-order-sign-context.json", "order-sign")
     request["prefetch"] = {"medications": searchset()}
     request["context"]["draftOrders"]["entry"][1]["resource"]["medicationCodeableConcept"] = 7
-    reason = refusal(post(cds, "ldn-order-sign", request), 400)
-    assert "context.draftOrders.entry[1].resource" in reason
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["indicator"] for c in cards] == ["warning"]
+    assert "not checked" in cards[0]["summary"]
+    assert "smart-MedicationRequest-103" in cards[0]["detail"]
+    logged = call_log(caplog)
+    assert "context.draftOrders.entry[1].resource.medicationCodeableConcept: got 7" in logged
 
 
-def test_misspelled_top_level_field_is_400(cds: str) -> None:
+def test_misspelled_top_level_field_is_ignored_and_logged(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
     request = spec_context_request("spec-order-sign-context.json", "order-sign")
     request["hookInstanse"] = request.pop("hookInstance")
-    reason = refusal(post(cds, "ldn-order-sign", request), 400)
-    assert "hookInstanse: got" in reason
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        assert cards_of(post(cds, "ldn-order-sign", request)) == []
+    logged = call_log(caplog)
+    assert "ignored 1 member(s): hookInstanse" in logged
+    assert "hookInstance: got nothing" in logged
 
 
 def test_unknown_service_is_404(cds: str) -> None:
@@ -714,18 +749,30 @@ def test_a_prefetched_resource_type_that_is_no_text_is_not_a_500(cds: str, value
         assert "resourceType" in refusal(response, 400)
 
 
-def test_a_lone_surrogate_in_a_draft_id_is_400_naming_it(cds: str) -> None:
-    text = json.dumps(_sign_with_draft(id="\ud800"))  # ensure_ascii: "\ud800" as JSON writes it
-    reason = refusal(_post_text(cds, "ldn-order-sign", text), 400)
-    assert "context.draftOrders.entry[1].resource" in reason
-    assert "\\ud800" in reason
+def test_a_lone_surrogate_in_a_draft_id_is_read_past_and_logged_escaped(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An id that is no FHIR id does not change which drug is ordered: the order is read, the id
+    # left out (it would otherwise reach the card and fail to encode), the problem logged.
+    request = _sign_with_draft(id="\ud800", medicationCodeableConcept={"text": "oxycodone 5 mg"})
+    request["prefetch"]["medications"] = searchset(med_request("ldn", "1288992", "LDN 4.5 mg"))
+    text = json.dumps(request)  # ensure_ascii: "\ud800" as JSON writes it
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(_post_text(cds, "ldn-order-sign", text))
+    assert [c["indicator"] for c in cards] == ["critical"]
+    logged = call_log(caplog)
+    assert "context.draftOrders.entry[1].resource.id" in logged
+    assert "\\ud800" in logged
 
 
-def test_a_lone_surrogate_in_a_field_name_is_400_naming_it(cds: str) -> None:
+def test_a_lone_surrogate_in_a_field_name_is_ignored_and_logged_escaped(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
     request = _sign_with_draft()
     request["hook\udc00"] = "x"
-    reason = refusal(_post_text(cds, "ldn-order-sign", json.dumps(request)), 400)
-    assert 'got "hook\\udc00"' in reason
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        assert cards_of(_post_text(cds, "ldn-order-sign", json.dumps(request))) == []
+    assert "ignored 1 member(s): hook\\udc00" in call_log(caplog)
 
 
 @pytest.mark.parametrize("depth", [500, 700, 980, 1000, 100_000])
@@ -811,6 +858,26 @@ WRONG_TYPES = st.one_of(
 )
 
 
+# What a service cannot act without (DESIGN.md, CDS Hooks): only a value or a missing member
+# there may be refused. A wrong type anywhere else is read past: 200, or 412 when the patient's
+# data can no longer be had.
+CANNOT_ACT_WITHOUT = {
+    (),
+    ("hook",),
+    ("context",),
+    ("context", "patientId"),
+    ("context", "draftOrders"),
+    ("context", "draftOrders", "entry"),
+}
+
+
+def may_be_refused(place: tuple[Any, ...], value: Any) -> bool:
+    # JSON the service cannot parse at all is refused wherever it stands: a 5000-digit number,
+    # a NUL character (kept out at the door, as for every body ldnkit reads).
+    unparsable = value == HUGE or "\\u0000" in json.dumps(value)
+    return unparsable or place in CANNOT_ACT_WITHOUT
+
+
 @settings(
     max_examples=300,
     deadline=None,
@@ -818,7 +885,9 @@ WRONG_TYPES = st.one_of(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
-def test_no_wrong_type_anywhere_in_a_real_request_gets_a_500(cds: str, data: st.DataObject) -> None:
+def test_no_wrong_type_anywhere_in_a_real_request_gets_a_500_or_an_undue_400(
+    cds: str, data: st.DataObject
+) -> None:
     name = data.draw(st.sampled_from(sorted(PUBLISHED)), label="file")
     request = copy.deepcopy(PUBLISHED[name])
     if data.draw(st.booleans(), label="with this service's prefetch keys"):
@@ -842,12 +911,100 @@ def test_no_wrong_type_anywhere_in_a_real_request_gets_a_500(cds: str, data: st.
     service = SERVICE_FOR.get(str(PUBLISHED[name]["hook"]), "ldn-order-sign")
     response = _post_text(cds, service, text)
     assert response.status_code in {200, 400, 412}, response.text
+    if not may_be_refused(place, value):
+        assert response.status_code != 400, response.text
     body = response.json()
     if response.status_code == 200:
         assert set(body) == {"cards"}
     else:
         assert body["resourceType"] == "OperationOutcome"
         assert all(issue["diagnostics"] for issue in body["issue"])
+
+
+# --- real EHR payloads read for what they hold ---------------------------------------------------
+# The CDC's published requests (tests/fixtures/cdc-cds-requests), given this service's prefetch
+# keys where a test says so: the quirks under test are the CDC's own.
+
+
+def cdc(name: str) -> dict[str, Any]:
+    return copy.deepcopy(PUBLISHED[name])
+
+
+def test_prefetched_medications_sent_as_a_bare_resource_are_read_as_a_bundle(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = cdc("request-example-rec-07-seven-of-past-ten-days.json")
+    # Its prefetch item1 is the patient's active oxycodone, a bare MedicationRequest: here it
+    # goes under `medications` as it is. The draft is now LDN, itself a bare resource too.
+    request["prefetch"]["medications"] = request["prefetch"]["item1"]
+    patient = "example-rec-07-seven-of-past-ten-days"
+    request["context"]["draftOrders"] = med_request("ldn", patient, "LDN 1.5 mg", "draft")
+    del request["fhirServer"]  # nothing can be fetched: the prefetch alone must tell
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+    assert "oxycodone" in cards[0]["summary"].lower()
+    logged = call_log(caplog)
+    assert 'prefetch.medications: got a bare "MedicationRequest"' in logged
+    assert "context.draftOrders: got a bare MedicationRequest" in logged
+    assert "ignored" in logged  # the CDC's own keys and members: item1 ... item14
+
+
+def test_prefetched_patient_sent_as_a_bundle_entry_is_read(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = cdc("request-example-rec-10-patient-view-2-illicit-drugs.json")
+    prefetch = request["prefetch"]
+    patient = "example-rec-10-patient-view-2-illicit-drugs"
+    medications = prefetch["item2"]  # oxycodone ER and fentanyl, active
+    medications["entry"].append({"resource": med_request("ldn", patient, "LDN 4.5 mg")})
+    # item1 is `{"response": ..., "resource": Patient}`: a Bundle entry, sent as it is.
+    request["prefetch"] = {"patient": prefetch["item1"], "medications": medications}
+    request["prefetch"]["conditions"] = None
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(post(cds, "ldn-patient-view", request))
+    assert [c["summary"] for c in cards] == [
+        "On naltrexone 4.5 mg: LDN safety screen says contraindicated (Active opioid)"
+    ]
+    assert "prefetch.patient: got a Bundle entry" in call_log(caplog)
+
+
+def test_a_record_medication_that_names_no_drug_is_shown_as_unrecognised(cds: str) -> None:
+    request = cdc("request-example-rec-10-patient-view-no-screenings-by-reference.json")
+    patient = "example-rec-10-no-screenings"
+    unreadable = request["item2"]["entry"][1]["resource"]  # oxycodone, by medicationReference
+    del unreadable["medicationReference"]["display"]  # now nothing says which drug it is
+    request["prefetch"] = {
+        "patient": request["prefetch"]["item1"],
+        "medications": searchset(unreadable, med_request("ldn", patient, "LDN 4.5 mg")),
+        "conditions": None,
+    }
+    cards = cards_of(post(cds, "ldn-patient-view", request))
+    assert len(cards) == 1
+    assert cards[0]["indicator"] == "warning"  # never the "eligible" of a clean record
+    assert "Unnamed medication: the screen could not read" in cards[0]["detail"]
+
+
+def test_a_prefetched_medication_missing_subject_and_intent_is_still_read(
+    cds: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = cdc("request-example-rec-04-05-mme-greater-than-fifty.json")  # a fentanyl draft
+    ldn = med_request("ldn", "example-rec-05-mme-greater-than-fifty", "LDN 3 mg capsule")
+    del ldn["subject"], ldn["intent"]
+    request["prefetch"]["medications"] = searchset(ldn)
+    with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
+        cards = cards_of(post(cds, "ldn-order-sign", request))
+    assert [c["indicator"] for c in cards] == ["critical"]
+    assert "Fentanyl" in cards[0]["summary"]
+    assert "MedicationRequest/ldn.subject: got nothing" in call_log(caplog)
+
+
+def test_an_unusable_fhir_server_matters_only_when_data_must_be_fetched(cds: str) -> None:
+    request = cdc("HelloWorld.json")  # fhirServer is the template "{{fhirServerUrl}}"
+    reason = refusal(post(cds, "ldn-patient-view", request), 412)
+    assert "no fhirServer to fetch Patient/hello-world-patient from" in reason
+    request["prefetch"] = {"patient": None, "medications": None, "conditions": None}
+    assert cards_of(post(cds, "ldn-patient-view", request)) == []
 
 
 # --- feedback -----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ldnkit.cdshooks.models import Action, Card, Coding, Indicator, Link, Source, Suggestion
+from ldnkit.cdshooks.orders import UnreadableOrder
 from ldnkit.domain.rules import SEVERITY_RANK, OrderFinding, Screening, SessionDrug
 from ldnkit.domain.rules.orders import OPIOID_ORDERED
 from ldnkit.domain.rules.products import product_name
@@ -42,6 +43,7 @@ def _order_card(finding: OrderFinding) -> Card:
     if finding.rule == OPIOID_ORDERED:
         summary = _summary(
             text.summary,
+            keep=("naltrexone",),
             order=_short(order).capitalize(),
             naltrexone=_names(finding.conflicts, products=True),
         )
@@ -49,7 +51,10 @@ def _order_card(finding: OrderFinding) -> Card:
         suggestions = [_removal(order), *(_removal(d) for d in finding.conflicts)]
     else:
         summary = _summary(
-            text.summary, order=_first_upper(_product(order)), opioid=_names(finding.conflicts)
+            text.summary,
+            keep=("order",),
+            order=_first_upper(_product(order)),
+            opioid=_names(finding.conflicts),
         )
         suggestions = [_removal(order)]
     offered = [s for s in suggestions if s is not None]
@@ -64,6 +69,20 @@ def _order_card(finding: OrderFinding) -> Card:
         suggestions=offered or None,
         selectionBehavior="at-most-one" if offered else None,
         overrideReasons=_override_reasons(text) or None,
+        links=_label_links(),
+    )
+
+
+def unreadable_order_card(order: UnreadableOrder) -> Card:
+    """A draft order whose drug cannot be read: not checked, and the clinician is told so."""
+    text = card_texts()["order-unreadable"]
+    named = order.reference or f"at {order.where}"
+    return Card(
+        uuid=str(uuid.uuid4()),
+        summary=_summary(text.summary),
+        detail=" ".join((text.intro or "").format(order=_markdown(named)).split()),
+        indicator="warning",
+        source=Source(label="ldnkit LDN safety rules", url=_primary_url()),
         links=_label_links(),
     )
 
@@ -189,12 +208,16 @@ def _primary_url() -> str | None:
     return knowledge_base().sources[PRIMARY_SOURCE].url
 
 
-def _summary(template: str, **values: str) -> str:
-    """Fill a summary template, shortening the longest values until it fits the spec's limit."""
+def _summary(template: str, keep: tuple[str, ...] = (), **values: str) -> str:
+    """Fill a summary template, shortening the longest values until it fits the spec's limit.
+
+    Values named in `keep` (the naltrexone product a card is about) are shortened last.
+    """
     filled = template.format(**values)
     budget = dict(values)
     while len(filled) > SUMMARY_LIMIT:
-        longest = max(budget, key=lambda k: len(budget[k]))
+        spare = [k for k in budget if k not in keep and len(budget[k]) > 8] or list(budget)
+        longest = max(spare, key=lambda k: len(budget[k]))
         excess = len(filled) - SUMMARY_LIMIT
         budget[longest] = _shorten(budget[longest], max(len(budget[longest]) - excess, 8))
         shorter = template.format(**budget)

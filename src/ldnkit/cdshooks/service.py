@@ -3,8 +3,12 @@
 `create_router(settings, store)` gives the routes to mount in the web app; `create_cds_app`
 wraps them in an app of their own (tests, benchmarks, a CDS-only deployment). Both are built by
 `ldnkit.bootstrap`, which reads the settings and opens the store. Every refusal is an
-OperationOutcome with a reason: 400 malformed request, 401 untrusted caller, 404 unknown
-service, 412 patient data neither prefetched nor fetchable, 413 body too large.
+OperationOutcome with a reason: 400 a request the service cannot act on (not JSON; no hook or
+another hook than the service's; no context; no usable patientId; draftOrders that hold no
+orders at all), 401 untrusted caller, 404 unknown service, 412 patient data neither prefetched
+nor fetchable, 413 body (or record) too large. Anything else in a request is read for what it
+holds (`ldnkit.cdshooks.models`): an EHR that gets a 400 shows no card, so the check would
+silently not happen. What a call ignored or read past is logged, one line per call.
 """
 
 from __future__ import annotations
@@ -32,20 +36,14 @@ from ldnkit.cdshooks.auth import (
     Verifier,
     load_clients,
 )
-from ldnkit.cdshooks.cards import order_cards, patient_view_cards
+from ldnkit.cdshooks.cards import order_cards, patient_view_cards, unreadable_order_card
 from ldnkit.cdshooks.errors import CdsError, error_response
 from ldnkit.cdshooks.feedback import card_outcomes
-from ldnkit.cdshooks.models import (
-    Card,
-    FeedbackRequest,
-    HookRequest,
-    OrderSelectContext,
-    OrderSignContext,
-    PatientViewContext,
-)
-from ldnkit.cdshooks.orders import active_drugs, draft_drugs, patient_profile
+from ldnkit.cdshooks.models import Card, FeedbackRequest, HookRequest, read_hook_request
+from ldnkit.cdshooks.orders import Drafts, active_drugs, draft_drugs, patient_profile
 from ldnkit.cdshooks.prefetch import PREFETCH_TEMPLATES, Fetcher, PatientData
-from ldnkit.domain.rules import SessionDrug, order_findings, order_rule_reads
+from ldnkit.cdshooks.tolerance import Tolerated
+from ldnkit.domain.rules import order_findings, order_rule_reads
 from ldnkit.domain.screening import screen
 from ldnkit.jsoninput import parse_json
 from ldnkit.settings import Settings, host_allowed
@@ -71,7 +69,6 @@ class ServiceInfo:
     hook: str
     title: str
     description: str
-    context: type[BaseModel]
     needs: tuple[str, ...]  # the prefetch keys this service cannot answer without
 
     def discovery(self) -> dict[str, Any]:
@@ -95,7 +92,6 @@ SERVICES: dict[str, ServiceInfo] = {
                 "For a patient on naltrexone: the low-dose naltrexone safety screen's verdict "
                 "and most severe findings (opioids, liver, kidney, pregnancy, thyroid...), cited."
             ),
-            context=PatientViewContext,
             needs=("patient", "medications", "conditions"),
         ),
         ServiceInfo(
@@ -106,7 +102,6 @@ SERVICES: dict[str, ServiceInfo] = {
                 "A critical card when an opioid is selected for a patient on naltrexone, or "
                 "naltrexone of any strength or product for a patient with an active opioid."
             ),
-            context=OrderSelectContext,
             needs=("medications",),
         ),
         ServiceInfo(
@@ -118,7 +113,6 @@ SERVICES: dict[str, ServiceInfo] = {
                 "naltrexone of any strength or product for a patient with an active opioid; "
                 "offers to remove the draft order."
             ),
-            context=OrderSignContext,
             needs=("medications",),
         ),
     )
@@ -214,38 +208,25 @@ def unknown_host(_scope: Scope, host: str) -> Response:
 M = TypeVar("M", bound=BaseModel)
 
 
-def _parse(model: type[M], data: Any, prefix: str = "") -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = problems_from(exc)
-        raise CdsError(
-            400, [str(Problem(prefix + p.field, p.received, p.expected)) for p in problems]
-        ) from exc
-
-
 def _read(model: type[M], body: bytes) -> M:
-    return _parse(model, _json_body(body))
+    try:
+        return model.model_validate(_json_body(body))
+    except ValidationError as exc:
+        raise CdsError(400, [str(p) for p in problems_from(exc)]) from exc
 
 
-def _drafts(
-    service: ServiceInfo, hook: HookRequest
-) -> tuple[BaseModel, list[SessionDrug], list[SessionDrug]]:
-    """The hook's context, and (for order hooks) the drugs ordered and the other drafts."""
-    if hook.hook != service.hook:
-        raise CdsError(
-            400, [f"hook: got {hook.hook!r}; expected {service.hook!r} for {service.id}"]
-        )
-    context = _parse(service.context, hook.context, "context.")
-    if isinstance(context, OrderSelectContext):
-        return context, *draft_drugs(context.draftOrders, context.selections)
-    if isinstance(context, OrderSignContext):
-        return context, *draft_drugs(context.draftOrders, None)
-    return context, [], []
+def _read_call(service: ServiceInfo, body: bytes, notes: Tolerated) -> tuple[HookRequest, Drafts]:
+    """The request, and (for order hooks) its draft orders as the order rule reads them."""
+    request = read_hook_request(_json_body(body), service.hook, notes)
+    if request.draft_orders is None:
+        return request, Drafts([], [], [])
+    return request, draft_drugs(request.draft_orders, request.selections, notes)
 
 
-def _patient_view(data: PatientData, patient_id: str, today: dt.date) -> list[Card]:
-    profile = patient_profile(data.resources(), patient_id, today)
+def _patient_view(
+    data: PatientData, patient_id: str, today: dt.date, notes: Tolerated
+) -> list[Card]:
+    profile = patient_profile(data.resources(), patient_id, today, notes)
     naltrexone = [d for d in active_drugs(profile) if d.is_naltrexone]
     if not naltrexone:
         return []
@@ -253,31 +234,30 @@ def _patient_view(data: PatientData, patient_id: str, today: dt.date) -> list[Ca
 
 
 def _order_cards(
-    ordered: list[SessionDrug],
-    pending: list[SessionDrug],
-    data: PatientData,
-    patient_id: str,
-    today: dt.date,
+    drafts: Drafts, data: PatientData | None, patient_id: str, today: dt.date, notes: Tolerated
 ) -> list[Card]:
-    profile = patient_profile(data.resources(), patient_id, today)
-    return order_cards(order_findings(ordered, pending, active_drugs(profile)))
+    active = []
+    if data is not None:
+        active = active_drugs(patient_profile(data.resources(), patient_id, today, notes))
+    findings = order_findings(drafts.ordered, drafts.pending, active)
+    return [*order_cards(findings), *(unreadable_order_card(u) for u in drafts.unreadable)]
 
 
-async def _cards(service: ServiceInfo, hook: HookRequest, fetcher: Fetcher) -> list[Card]:
+async def _cards(
+    service: ServiceInfo, request: HookRequest, drafts: Drafts, fetcher: Fetcher, notes: Tolerated
+) -> list[Card]:
     # Validating FHIR and screening are CPU work: they run in worker threads, so a large call
     # never holds the event loop that every other request shares. Only the fetch stays here.
-    context, ordered, pending = await to_thread(_drafts, service, hook)
-    patient_id: str = context.patientId  # type: ignore[attr-defined]
     today = dt.datetime.now(dt.UTC).date()
-    if isinstance(context, PatientViewContext):
-        data = await fetcher.patient_data(hook, patient_id, service.needs)
-        return await to_thread(_patient_view, data, patient_id, today)
-    if not any(order_rule_reads(d) for d in ordered):
-        # Nothing ordered that the rules read: the patient's record is not needed, so a call
-        # without prefetch is answered at once instead of reaching out to the FHIR server.
-        return []
-    data = await fetcher.patient_data(hook, patient_id, service.needs)
-    return await to_thread(_order_cards, ordered, pending, data, patient_id, today)
+    if service.hook == "patient-view":
+        data = await fetcher.patient_data(request, service.needs, notes)
+        return await to_thread(_patient_view, data, request.patient_id, today, notes)
+    record = None
+    if any(order_rule_reads(d) for d in drafts.ordered):
+        record = await fetcher.patient_data(request, service.needs, notes)
+    # Else nothing ordered that the rules read: the patient's record is not needed, so a call
+    # without prefetch is answered at once instead of reaching out to the FHIR server.
+    return await to_thread(_order_cards, drafts, record, request.patient_id, today, notes)
 
 
 def create_router(settings: Settings, store: Store) -> APIRouter:
@@ -294,15 +274,20 @@ def create_router(settings: Settings, store: Store) -> APIRouter:
 
     @router.post("/cds-services/{service_id}")
     async def call_service(service_id: str, request: Request) -> Response:
+        notes = Tolerated()
+        instance: str | None = None
         try:
             service = SERVICES.get(service_id)
             if service is None:
                 raise CdsError(404, [f"no CDS service {service_id!r}; see GET /cds-services"])
             await guard.check(request)
-            hook = await to_thread(_read, HookRequest, await request.body())
-            cards = await _cards(service, hook, fetcher)
+            call, drafts = await to_thread(_read_call, service, await request.body(), notes)
+            instance = call.hook_instance
+            cards = await _cards(service, call, drafts, fetcher, notes)
         except CdsError as error:
             return error_response(error)
+        finally:
+            notes.log(log, service_id, instance)
         return JSONResponse({"cards": [card.wire() for card in cards]})
 
     @router.post("/cds-services/{service_id}/feedback")
