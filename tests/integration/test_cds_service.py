@@ -453,10 +453,21 @@ def test_spec_order_sign_example_gets_no_card(cds: str) -> None:
     assert cards_of(post(cds, "ldn-order-sign", request)) == []
 
 
-def test_spec_order_select_example_gets_no_card_even_on_ldn(cds: str) -> None:
+def test_spec_order_select_example_on_ldn_asks_only_to_confirm_its_unknown_code(cds: str) -> None:
     request = spec_context_request("spec-order-select-context.json", "order-select")
     ldn = med_request("ldn", "1288992", "naltrexone 4.5 mg")
-    request["prefetch"] = {"medications": searchset(ldn)}  # amoxicillin is no opioid
+    request["prefetch"] = {"medications": searchset(ldn)}
+    # Amoxicillin by name, but RxNorm 617993 is not in the lexicon: the same medication the
+    # screen calls "not fully recognised" is not waved through at order time either.
+    [card] = cards_of(post(cds, "ldn-order-select", request))
+    assert card["indicator"] == "warning"
+    assert "not fully recognised" in card["summary"]
+    assert "RxNorm code 617993" in card["detail"]
+
+
+def test_spec_order_select_example_gets_no_card_without_naltrexone(cds: str) -> None:
+    request = spec_context_request("spec-order-select-context.json", "order-select")
+    request["prefetch"] = {"medications": searchset()}
     assert cards_of(post(cds, "ldn-order-select", request)) == []
 
 
@@ -545,8 +556,22 @@ def test_slow_fhir_server_gives_412_once_and_is_not_asked_again_at_once(cds: str
 
 def test_orders_the_rules_do_not_read_need_no_patient_data(cds: str) -> None:
     # The spec's order-sign example (a diet and amoxicillin) with no prefetch, no fhirServer.
+    # Its RxNorm code is not in the lexicon (an unknown the rule would have to weigh against the
+    # record), so the order names its drug by text alone here: fully read, no opioid.
     request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    for entry in request["context"]["draftOrders"]["entry"]:
+        concept = entry["resource"].get("medicationCodeableConcept")
+        if concept:
+            concept.pop("coding")
     assert cards_of(post(cds, "ldn-order-sign", request)) == []
+
+
+def test_an_order_with_an_unknown_code_needs_the_record_to_be_weighed(cds: str) -> None:
+    # The same example as published: RxNorm 617993 is unknown, so the rule must see whether the
+    # patient takes naltrexone; with no prefetch and no fhirServer it cannot, and says so.
+    request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    reason = refusal(post(cds, "ldn-order-sign", request), 412)
+    assert "no fhirServer" in reason
 
 
 def test_missing_prefetch_without_fhir_server_gives_412_naming_the_query(cds: str) -> None:
@@ -643,6 +668,7 @@ def test_misspelled_top_level_field_is_ignored_and_logged(
     cds: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     request = spec_context_request("spec-order-sign-context.json", "order-sign")
+    request["prefetch"] = {"medications": searchset()}  # the record: no naltrexone
     request["hookInstanse"] = request.pop("hookInstance")
     with caplog.at_level(logging.INFO, logger="ldnkit.cdshooks"):
         assert cards_of(post(cds, "ldn-order-sign", request)) == []

@@ -35,11 +35,16 @@ def test_the_screen_is_a_list_of_rules_with_one_id_each_worded_and_cited() -> No
         assert rule.text.title
 
 
-def test_the_order_rules_are_contraindications_worded_and_cited() -> None:
+def test_the_order_rules_are_worded_and_cited_and_an_opioid_meeting_is_a_contraindication() -> None:
     texts = rule_texts()
     for rule_id in ORDER_RULES:
-        assert texts[rule_id].severity == "contraindicated"
         assert texts[rule_id].fragments
+        assert texts[rule_id].sources
+    assert texts["opioid-ordered-on-naltrexone"].severity == "contraindicated"
+    assert texts["naltrexone-ordered-on-opioid"].severity == "contraindicated"
+    # A drug that cannot be read could be an opioid: never silent, but not a contraindication.
+    assert texts["unrecognised-ordered-on-naltrexone"].severity == "caution"
+    assert texts["naltrexone-ordered-on-unrecognised"].severity == "caution"
 
 
 NALTREXONE_ORDERED, OPIOID_ORDERED = "naltrexone-ordered-on-opioid", "opioid-ordered-on-naltrexone"
@@ -88,7 +93,26 @@ def test_an_opioid_with_naltrexone_inside_is_ordered_as_an_opioid() -> None:
     assert order_findings([embeda], [], [drug("oxycodone 5 mg")]) == []
 
 
+def test_an_unrecognised_drug_ordered_for_a_patient_on_naltrexone_asks_to_confirm() -> None:
+    [finding] = order_findings([drug("Xyzzorex 10 mg", draft=True)], [], [drug("LDN 4.5 mg")])
+    assert (finding.rule, finding.severity) == ("unrecognised-ordered-on-naltrexone", "caution")
+    assert 'Xyzzorex 10 mg: ldnkit could not read the word "Xyzzorex"' in finding.message
+    assert finding.products == ("LDN",)
+
+
+def test_naltrexone_ordered_for_a_patient_on_an_unrecognised_drug_asks_to_confirm() -> None:
+    [finding] = order_findings([drug("LDN 4.5 mg", draft=True)], [], [drug("Xyzzorex 10 mg")])
+    assert (finding.rule, finding.severity) == ("naltrexone-ordered-on-unrecognised", "caution")
+    assert "Xyzzorex 10 mg" in finding.message
+    assert "confirm none of it is an opioid" in finding.message
+
+
+def test_an_unrecognised_drug_without_naltrexone_anywhere_gets_no_finding() -> None:
+    assert order_findings([drug("Xyzzorex 10 mg", draft=True)], [], [drug("ibuprofen")]) == []
+
+
 def test_orders_the_rule_cannot_meet_need_no_patient_record() -> None:
     assert not order_rule_reads(drug("ibuprofen 400 mg"))
     assert order_rule_reads(drug("naltrexone 50 mg tablet"))
     assert order_rule_reads(drug("tramadol"))
+    assert order_rule_reads(drug("Xyzzorex 10 mg"))

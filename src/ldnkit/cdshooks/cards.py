@@ -18,7 +18,7 @@ from typing import Any
 from ldnkit.cdshooks.models import Action, Card, Coding, Indicator, Link, Source, Suggestion
 from ldnkit.cdshooks.orders import UnreadableOrder
 from ldnkit.domain.rules import SEVERITY_RANK, OrderFinding, Screening, SessionDrug
-from ldnkit.domain.rules.orders import OPIOID_ORDERED
+from ldnkit.domain.rules.orders import NALTREXONE_ORDERED, OPIOID_ORDERED, UNKNOWN_ORDERED
 from ldnkit.domain.rules.products import product_name
 from ldnkit.knowledge import knowledge_base
 from ldnkit.knowledge.cards import CardText, card_texts
@@ -40,21 +40,23 @@ def order_cards(findings: Sequence[OrderFinding]) -> list[Card]:
 def _order_card(finding: OrderFinding) -> Card:
     text = card_texts()[finding.rule]
     order = finding.order
-    if finding.rule == OPIOID_ORDERED:
+    if finding.rule in (OPIOID_ORDERED, UNKNOWN_ORDERED):
         summary = _summary(
             text.summary,
             keep=("naltrexone",),
-            order=_short(order).capitalize(),
+            order=_first_upper(_short(order)),
             naltrexone=_names(finding.conflicts, products=True),
         )
-        # Either draft may be the one to drop: the opioid, or a naltrexone drafted with it.
+        # Either draft may be the one to drop: the ordered drug, or a naltrexone drafted with it.
         suggestions = [_removal(order), *(_removal(d) for d in finding.conflicts)]
     else:
+        # The other side is named {opioid} or {unknown}, as the rule's template says.
+        side = "opioid" if finding.rule == NALTREXONE_ORDERED else "unknown"
         summary = _summary(
             text.summary,
             keep=("order",),
             order=_first_upper(_product(order)),
-            opioid=_names(finding.conflicts),
+            **{side: _names(finding.conflicts)},
         )
         suggestions = [_removal(order)]
     offered = [s for s in suggestions if s is not None]
@@ -122,6 +124,8 @@ def _detail(finding: OrderFinding) -> str:
     lines = [
         f"**Ordered:** {_describe(finding.order)}  ",
         f"**Conflicts with:** {'; '.join(_describe(d) for d in finding.conflicts)}",
+        "",
+        _markdown(finding.message),
         "",
     ]
     for point in finding.points:

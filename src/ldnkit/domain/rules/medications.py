@@ -16,7 +16,7 @@ from ldnkit.knowledge.rules import rule_texts
 _GUESSED_HOW = {"misspelling": "a misspelling", "truncation": "a shortened name"}
 
 
-def _unreadable(rec: Recognition) -> str:
+def unreadable(rec: Recognition) -> str:
     """What the screen could not read in a medication, in words for the message."""
     parts = []
     if rec.unread:
@@ -38,7 +38,7 @@ def unrecognised_medications(facts: Facts, out: list[Finding]) -> None:
             finding(
                 "medication-unrecognised",
                 med.label,
-                what=_unreadable(drug.recognition),
+                what=unreadable(drug.recognition),
                 stopped="",
             )
         )
@@ -48,7 +48,7 @@ def unrecognised_medications(facts: Facts, out: list[Finding]) -> None:
         when = "on a date not recorded" if med.last_dose is None else f"on {med.last_dose}"
         if med.last_dose is not None and (as_of - med.last_dose).days >= lookback:
             continue  # stopped long enough ago that even a maintenance opioid has washed out
-        what = _unreadable(drug.recognition) if "unrecognised" in drug.groups else "it fully"
+        what = unreadable(drug.recognition) if "unrecognised" in drug.groups else "it fully"
         out.append(
             finding(
                 "medication-unrecognised",

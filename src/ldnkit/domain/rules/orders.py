@@ -7,7 +7,11 @@ patient's active medications:
 - `opioid-ordered-on-naltrexone`: an opioid ordered for a patient on naltrexone;
 - `naltrexone-ordered-on-opioid`: naltrexone of any strength or product (LDN, the
   standard-dose tablet, the extended-release injection, naltrexone-bupropion) ordered for a
-  patient with an active opioid.
+  patient with an active opioid;
+- `unrecognised-ordered-on-naltrexone` and `naltrexone-ordered-on-unrecognised`: the same
+  meetings where one side is a medication the lexicon cannot read. Unknown is never "no": it
+  could be an opioid under a name ldnkit does not know, so the clinician is asked to confirm
+  (a caution, not a contraindication).
 
 Each finding names the naltrexone product and why it matters, point by point with sources
 (rules.yaml: the rule's record, its fragments, and `naltrexone-<kind>` for the product). The
@@ -21,12 +25,15 @@ from dataclasses import dataclass
 
 from ldnkit.domain.drugs import DrugFacts, NaltrexoneKind
 from ldnkit.domain.drugs.classify import kind_at_dose
+from ldnkit.domain.rules.medications import unreadable
 from ldnkit.domain.rules.products import product_name, product_text
 from ldnkit.knowledge.rules import RuleText, Severity, rule_texts
 
 OPIOID_ORDERED = "opioid-ordered-on-naltrexone"
 NALTREXONE_ORDERED = "naltrexone-ordered-on-opioid"
-ORDER_RULES = (OPIOID_ORDERED, NALTREXONE_ORDERED)
+UNKNOWN_ORDERED = "unrecognised-ordered-on-naltrexone"
+NALTREXONE_ON_UNKNOWN = "naltrexone-ordered-on-unrecognised"
+ORDER_RULES = (OPIOID_ORDERED, NALTREXONE_ORDERED, UNKNOWN_ORDERED, NALTREXONE_ON_UNKNOWN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,11 @@ class SessionDrug:
     @property
     def is_naltrexone(self) -> bool:
         return self.facts.is_naltrexone
+
+    @property
+    def unknown(self) -> bool:
+        """The lexicon cannot tell whether it holds an opioid."""
+        return self.facts.unknown
 
     @property
     def milligrams(self) -> float | None:
@@ -93,9 +105,9 @@ class OrderFinding:
 
 
 def order_rule_reads(drug: SessionDrug) -> bool:
-    """Whether an order can meet the rule at all (an opioid, or naltrexone of any kind): an
-    order that cannot needs no patient record."""
-    return drug.is_opioid or drug.is_naltrexone
+    """Whether an order can meet the rule at all (an opioid, naltrexone of any kind, or a drug
+    that cannot be read): an order that cannot needs no patient record."""
+    return drug.is_opioid or drug.is_naltrexone or drug.unknown
 
 
 def order_findings(
@@ -106,16 +118,20 @@ def order_findings(
     found: list[OrderFinding] = []
     for order in ordered:
         others = [d for d in (*ordered, *pending) if d is not order]
-        if order.is_opioid:
+        if order.is_opioid or order.unknown:
             naltrexone = [d for d in (*active, *others) if d.is_naltrexone]
             if naltrexone:
-                found.append(_opioid_ordered(order, naltrexone))
+                meeting = _opioid_ordered if order.is_opioid else _unknown_ordered
+                found.append(meeting(order, naltrexone))
         elif order.is_naltrexone:
-            # Opioids ordered in this same call get the finding above, naming both drafts;
-            # counting them here too would say the same thing twice.
+            # Opioids (or unreadable drugs) ordered in this same call get the finding above,
+            # naming both drafts; counting them here too would say the same thing twice.
             opioids = [d for d in (*active, *pending) if d.is_opioid]
             if opioids:
                 found.append(_naltrexone_ordered(order, opioids))
+            unknown = [d for d in (*active, *pending) if d.unknown]
+            if unknown:
+                found.append(_naltrexone_on_unknown(order, unknown))
     return found
 
 
@@ -134,6 +150,22 @@ def _naltrexone_ordered(order: SessionDrug, opioids: list[SessionDrug]) -> Order
     text = rule_texts()[NALTREXONE_ORDERED]
     message = text.render(subject=order.label, product=product_name(order.kind), opioids=taking)
     return _finding(text, order, opioids, [order.kind], message)
+
+
+def _unknown_ordered(order: SessionDrug, naltrexone: list[SessionDrug]) -> OrderFinding:
+    kinds = list(dict.fromkeys(d.kind for d in naltrexone))
+    taking = "; ".join(f"{d.label} ({product_name(d.kind)})" for d in naltrexone)
+    text = rule_texts()[UNKNOWN_ORDERED]
+    what = unreadable(order.facts.recognition)
+    message = text.render(subject=order.label, what=what, naltrexone=taking)
+    return _finding(text, order, naltrexone, kinds, message)
+
+
+def _naltrexone_on_unknown(order: SessionDrug, unknown: list[SessionDrug]) -> OrderFinding:
+    taking = "; ".join(f"{d.label} (not read: {unreadable(d.facts.recognition)})" for d in unknown)
+    text = rule_texts()[NALTREXONE_ON_UNKNOWN]
+    message = text.render(subject=order.label, product=product_name(order.kind), unknown=taking)
+    return _finding(text, order, unknown, [order.kind], message)
 
 
 def _finding(
