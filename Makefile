@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check bench clean
+.PHONY: install run test test-fast check bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ldnkit needs Python 3.11 or newer")'
@@ -23,6 +23,10 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+# The unit tests only: no servers, no browser, no database server; for your own loop.
+test-fast: install
+	$(BIN)/pytest -q tests/unit -m "not slow"
 
 check: install
 	$(BIN)/ruff check src tests bench

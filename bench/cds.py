@@ -75,8 +75,8 @@ def start_service(tmp: Path, port: int) -> subprocess.Popen[bytes]:
         "LDNKIT_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
     }
     code = (
-        "import uvicorn; from ldnkit.cdshooks.service import create_cds_app; "
-        f"uvicorn.run(create_cds_app(), host='127.0.0.1', port={port}, "
+        "import uvicorn; from ldnkit.bootstrap import cds_app; "
+        f"uvicorn.run(cds_app(), host='127.0.0.1', port={port}, "
         "log_level='warning', access_log=False)"
     )
     process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=tmp)

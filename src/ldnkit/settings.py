@@ -1,14 +1,20 @@
-"""Deployment settings, read from `LDNKIT_*` environment variables (and a `.env` file)."""
+"""Deployment settings, read from `LDNKIT_*` environment variables (and a `.env` file).
+
+Read once, by the composition root (`ldnkit.bootstrap.load_settings`), and passed on from there.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ldnkit.validation import InputError, Problem, problems_from
+# The names `make run` is reached by; a deployment lists its own in LDNKIT_TRUSTED_HOSTS.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 
 
 class Settings(BaseSettings):
@@ -18,8 +24,13 @@ class Settings(BaseSettings):
 
     # SQLite in the working directory by default; any SQLAlchemy URL (PostgreSQL) otherwise.
     database_url: str = "sqlite:///ldnkit.db"
-    # The public base URL when behind a proxy; CDS Hooks checks JWT `aud` against it.
+    # The base URL users and EHRs reach the app at (behind a proxy: the proxy's); CDS Hooks
+    # checks each JWT's `aud` against it, and its host is one the app answers to.
     public_url: str | None = None
+    # Host names the app answers to, comma-separated (`*.example.org` for subdomains); a
+    # request naming any other Host is refused, so no redirect is ever built from it. Unset:
+    # localhost, 127.0.0.1 and the host of public_url.
+    trusted_hosts: Annotated[tuple[str, ...] | None, NoDecode] = None
     # JSON file of trusted CDS clients: [{"iss": ..., "jwks": {...}} | {"iss": ..., "jku": ...}]
     cds_clients: Path | None = None
     # "off" disables CDS Hooks JWT checks: for local testing only, announced loudly at start.
@@ -31,15 +42,40 @@ class Settings(BaseSettings):
     # A browser session or API token unused for this many minutes ends (sign in again).
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
 
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("an http(s) URL such as https://ldn.clinic.example")
+        return value.strip().rstrip("/")
 
-def get_settings() -> Settings:
-    """Settings as the environment says now (tests change the environment between apps).
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [host.strip() for host in value.split(",")]
+        if isinstance(value, list | tuple):
+            hosts = tuple(str(host).strip().lower() for host in value if str(host).strip())
+            return hosts or None
+        return value
 
-    A bad value is an input error named by its environment variable, not a traceback.
-    """
-    try:
-        return Settings()
-    except ValidationError as exc:
-        raise InputError(
-            Problem(f"LDNKIT_{p.field.upper()}", p.received, p.expected) for p in problems_from(exc)
-        ) from None
+    def allowed_hosts(self) -> list[str]:
+        """The Host names requests may carry (see trusted_hosts)."""
+        if self.trusted_hosts:
+            return list(self.trusted_hosts)
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        return [*LOOPBACK_HOSTS, *([public] if public else [])]
+
+
+def host_allowed(host: str, patterns: Iterable[str]) -> bool:
+    """Whether a Host name matches one of the allowed names (`*.x.org` covers subdomains)."""
+    host = host.lower()
+    for pattern in patterns:
+        if pattern == "*" or host == pattern:
+            return True
+        if pattern.startswith("*.") and host.endswith(pattern[1:]):
+            return True
+    return False

@@ -14,6 +14,11 @@ from typing import Any
 from pydantic import ValidationError
 
 
+def printable(text: str) -> str:
+    """Text that can be written as UTF-8: lone surrogates ("\\ud800" in JSON) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the input."""
@@ -21,6 +26,12 @@ class Problem:
     field: str
     received: str
     expected: str
+
+    def __post_init__(self) -> None:
+        # A field path built from the input's own keys or ids may hold lone surrogates; the
+        # answer that names it must still encode (or the refusal itself would fail).
+        for name in ("field", "received", "expected"):
+            object.__setattr__(self, name, printable(getattr(self, name)))
 
     def __str__(self) -> str:
         return f"{self.field}: got {self.received}; expected {self.expected}"
@@ -51,7 +62,7 @@ def show(value: object, limit: int = 60) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     # A lone surrogate ("\ud800" in JSON) cannot be encoded as UTF-8: the error answer would fail.
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = printable(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -112,6 +123,10 @@ def _expected(err: Any) -> str:
         return f"text matching {ctx.get('pattern', '')}"
     if kind == "string_too_short":
         return "non-empty text"
+    if kind == "string_too_long":
+        return f"text of at most {ctx.get('max_length')} characters"
+    if kind == "too_long":
+        return f"at most {ctx.get('max_length')} items"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     message = str(err["msg"])

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ldnkit.demo.diaries import demo_diary
 from ldnkit.domain.titration import PlanRequest, build_plan
 from ldnkit.services.accounts import NewAccount, create_account
+from ldnkit.services.diary import record_entry
 from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
 from ldnkit.web.server import api_token, background_server
@@ -66,7 +72,7 @@ def _serve_clinic(db_url: str) -> Iterator[Server]:
     )
     for entry in demo_diary("responder", start):
         if entry.day <= dt.date.today():
-            store.record_entry(doctor.actor, treated, entry)
+            record_entry(store, doctor.actor, treated, entry)
     store.close()
     with background_server(Settings(database_url=db_url)) as url:
         yield Server(url, db_url, treated, fresh)
@@ -212,10 +218,14 @@ def test_the_openapi_document_describes_every_api_route(server: Server) -> None:
         "/api/v1/ask",
     }
     post = document["paths"]["/api/v1/patients/{patient_id}/diary"]["post"]
-    assert "pain" in post["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/DiaryEntryIn"}
+    assert "pain" in document["components"]["schemas"]["DiaryEntryIn"]["properties"]
     assert {"401", "404", "409", "422"} <= set(post["responses"])
     plan = document["paths"]["/api/v1/patients/{patient_id}/plan"]
-    fields = plan["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    plan_body = plan["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert plan_body == {"$ref": "#/components/schemas/PlanIn"}
+    fields = document["components"]["schemas"]["PlanIn"]["properties"]
     assert {"protocol", "start", "target_mg", "override_reason"} <= set(fields)
     assert "safety screen" in fields["override_reason"]["description"]
     assert {"401", "403", "404", "422"} <= set(plan["post"]["responses"])
@@ -348,3 +358,74 @@ def test_only_a_clinician_saves_a_plan_and_a_patient_reads_their_own(server: Ser
         assert stranger.get(path).status_code == 404
         response = stranger.post(path, json={"protocol": "standard", "start": "2030-01-01"})
         assert response.status_code == 404
+
+
+FULL_ENTRY: dict[str, Any] = {
+    "day": "2026-10-09",
+    "dose_mg": 1.5,
+    "dose_time": "22:00",
+    "pain": 6,
+    "fatigue": 5,
+    "sleep_quality": 4,
+    "mood": 5,
+    "side_effects": [{"id": "vivid-dreams", "severity": "mild"}],
+    "note": "a night",
+}
+
+
+def _positions(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(node, dict | list):
+        for key, child in node.items() if isinstance(node, dict) else enumerate(node):
+            found += _positions(child, (*path, key))
+    return found
+
+
+HUGE = "__a 5000-digit integer__"  # written into the JSON text as digits (json.dumps cannot)
+WRONG_TYPES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.sampled_from(["\ud800", HUGE, "", "2026-02-30", "25:99"]),
+    st.lists(st.integers() | st.text(max_size=3), max_size=2),
+    st.dictionaries(st.text(max_size=4), st.integers() | st.none(), max_size=2),
+)
+
+
+@pytest.fixture
+def fresh_patient(server: Server) -> Iterator[httpx.Client]:
+    with client(server, "f@api.test") as patient:
+        yield patient
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(place=st.sampled_from(_positions(FULL_ENTRY)), value=WRONG_TYPES)
+def test_no_wrong_type_anywhere_in_a_diary_body_gets_a_500(
+    server: Server, fresh_patient: httpx.Client, place: tuple[Any, ...], value: Any
+) -> None:
+    body: Any = copy.deepcopy(FULL_ENTRY)
+    if not place:
+        body = value
+    else:
+        parent = body
+        for key in place[:-1]:
+            parent = parent[key]
+        parent[place[-1]] = value
+    text = json.dumps(body).replace(json.dumps(HUGE), "9" * 5000)
+    response = fresh_patient.post(
+        f"/api/v1/patients/{server.fresh}/diary",
+        params={"how": "replace"},
+        content=text,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code in {201, 422}, response.text
+    if response.status_code == 422:
+        for problem in response.json()["detail"]:
+            assert set(problem) == {"field", "received", "expected", "msg"}

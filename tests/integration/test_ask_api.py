@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from ldnkit.knowledge import knowledge_base
-from ldnkit.settings import Settings
 from ldnkit.services.accounts import NewAccount, create_account
+from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
 from ldnkit.web.server import api_token, background_server
 
@@ -99,7 +99,7 @@ def test_a_body_that_is_not_json_is_422(server: Server) -> None:
 @pytest.mark.parametrize(
     ("question", "status"),
     [
-        ("LDN " * 25_600, "out_of_scope"),  # 100 kB: refused, saying how long a question may be
+        ("LDN " * 300, "out_of_scope"),  # 1,200 characters: refused, saying how long it may be
         ("Can I take LDN\x00 with Norco?\x1b", "answered"),  # control characters read as spaces
         ("Можно ли принимать налтрексон при беременности?", "out_of_scope"),
         ("What is the capital of France?", "out_of_scope"),
@@ -114,6 +114,15 @@ def test_odd_questions_get_a_clear_answer_never_a_500(
     assert response.status_code == 200
     assert response.json()["status"] == status
     assert response.json()["message"] or status == "answered"
+
+
+def test_a_100_kb_question_is_refused_as_too_large_before_it_is_read(server: Server) -> None:
+    with client(server, "pat@ask.test") as api:
+        response = api.post("/api/v1/ask", json={"question": "LDN " * 25_600})
+    assert response.status_code == 413
+    [problem] = response.json()["detail"]
+    assert problem["field"] == "body"
+    assert problem["expected"] == "a body of at most 64 kB"
 
 
 def test_the_openapi_document_describes_ask(server: Server) -> None:

@@ -10,8 +10,8 @@ import pytest
 from markupsafe import escape
 
 from ldnkit.knowledge import knowledge_base
-from ldnkit.settings import Settings
 from ldnkit.services.accounts import NewAccount, create_account
+from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
 from ldnkit.web.server import background_server, csrf_from, sign_in
 

@@ -13,17 +13,19 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from ldnkit.cli.fhir import patient_bundle
 from ldnkit.demo.diaries import demo_diary
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.titration import PlanRequest, build_plan
+from ldnkit.export.diary_csv import diary_csv
 from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.services.demo import seed_demo
+from ldnkit.services.diary import record_entry
+from ldnkit.services.export import fhir_bundle
+from ldnkit.services.progress import view_of
 from ldnkit.settings import Settings
 from ldnkit.store.records import Account
 from ldnkit.store.repository import Store
 from ldnkit.web.server import background_server, sign_in
-from ldnkit.web.views import diary_csv, view_of
 
 PASSWORD = "attribution-pass-1"
 DAY = dt.date(2026, 4, 2)
@@ -62,8 +64,8 @@ def _entry(day: dt.date = DAY, pain: int = 6, note: str = "") -> DiaryEntry:
 
 
 def test_each_day_records_the_account_and_role_that_entered_it(clinic: Clinic) -> None:
-    clinic.store.record_entry(clinic.patient.actor, clinic.pid, _entry(DAY))
-    clinic.store.record_entry(clinic.doctor.actor, clinic.pid, _entry(DAY + dt.timedelta(1)))
+    record_entry(clinic.store, clinic.patient.actor, clinic.pid, _entry(DAY))
+    record_entry(clinic.store, clinic.doctor.actor, clinic.pid, _entry(DAY + dt.timedelta(1)))
     mine, theirs = clinic.store.diary_records(clinic.patient.actor, clinic.pid)
     assert (mine.author.account_id, mine.author.role) == (clinic.patient.id, "patient")
     assert (theirs.author.account_id, theirs.author.role) == (clinic.doctor.id, "clinician")
@@ -74,9 +76,9 @@ def test_a_clinicians_change_to_a_patient_reported_day_keeps_the_patients_versio
     clinic: Clinic,
 ) -> None:
     reported = _entry(pain=8, note="as I felt it")
-    clinic.store.record_entry(clinic.patient.actor, clinic.pid, reported)
+    record_entry(clinic.store, clinic.patient.actor, clinic.pid, reported)
     corrected = _entry(pain=3, note="corrected at the visit")
-    clinic.store.record_entry(clinic.doctor.actor, clinic.pid, corrected, "replace")
+    record_entry(clinic.store, clinic.doctor.actor, clinic.pid, corrected, "replace")
 
     (now,) = clinic.store.diary_records(clinic.doctor.actor, clinic.pid)
     assert now.entry == corrected
@@ -92,9 +94,9 @@ def test_a_clinicians_change_to_a_patient_reported_day_keeps_the_patients_versio
 
 def test_a_resent_or_kept_entry_makes_no_new_version(clinic: Clinic) -> None:
     entry = _entry(note="once")
-    clinic.store.record_entry(clinic.patient.actor, clinic.pid, entry)
-    clinic.store.record_entry(clinic.patient.actor, clinic.pid, entry)
-    clinic.store.record_entry(clinic.doctor.actor, clinic.pid, _entry(pain=1), "keep")
+    record_entry(clinic.store, clinic.patient.actor, clinic.pid, entry)
+    record_entry(clinic.store, clinic.patient.actor, clinic.pid, entry)
+    record_entry(clinic.store, clinic.doctor.actor, clinic.pid, _entry(pain=1), "keep")
     assert clinic.store.diary_versions(clinic.doctor.actor, clinic.pid, DAY) == []
     (record,) = clinic.store.diary_records(clinic.doctor.actor, clinic.pid)
     assert record.author.role == "patient"
@@ -110,10 +112,14 @@ def test_the_csv_fhir_export_and_response_assessment_say_who_entered_each_day(
                            request.model_dump(mode="json"), steps)  # fmt: skip
     diary = [e for e in demo_diary("responder", start) if e.day <= dt.date.today()]
     for entry in diary:
-        clinic.store.record_entry(clinic.patient.actor, clinic.pid, entry)
+        record_entry(clinic.store, clinic.patient.actor, clinic.pid, entry)
     last = diary[-1]
-    clinic.store.record_entry(
-        clinic.doctor.actor, clinic.pid, last.model_copy(update={"note": "checked"}), "replace"
+    record_entry(
+        clinic.store,
+        clinic.doctor.actor,
+        clinic.pid,
+        last.model_copy(update={"note": "checked"}),
+        "replace",
     )
     records = clinic.store.diary_records(clinic.doctor.actor, clinic.pid)
 
@@ -122,7 +128,7 @@ def test_the_csv_fhir_export_and_response_assessment_say_who_entered_each_day(
     assert (rows[-1]["entered_by"], rows[-1]["entered_by_email"]) == ("clinician", "doc@who.test")
     assert rows[-1]["earlier_versions"] == "1"
 
-    bundle = patient_bundle(clinic.store, clinic.doctor.actor, clinic.pid)
+    bundle = fhir_bundle(clinic.store, clinic.doctor.actor, clinic.pid)
     observations = [e["resource"] for e in bundle["entry"]
                     if e["resource"]["resourceType"] == "Observation"]  # fmt: skip
     first = [o for o in observations if o["effectiveDateTime"] == diary[0].day.isoformat()]
@@ -145,8 +151,8 @@ def test_the_csv_fhir_export_and_response_assessment_say_who_entered_each_day(
 
 
 def test_the_pages_show_who_entered_each_day(clinic: Clinic, database_url: str) -> None:
-    clinic.store.record_entry(clinic.patient.actor, clinic.pid, _entry(note="mine"))
-    clinic.store.record_entry(clinic.doctor.actor, clinic.pid, _entry(note="theirs"), "replace")
+    record_entry(clinic.store, clinic.patient.actor, clinic.pid, _entry(note="mine"))
+    record_entry(clinic.store, clinic.doctor.actor, clinic.pid, _entry(note="theirs"), "replace")
     with (
         background_server(Settings(database_url=database_url)) as url,
         httpx.Client(base_url=url) as doctor,

@@ -12,7 +12,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from ldnkit.domain.diary import DiaryEntry, MergeConflict
+from ldnkit.domain.diary import DiaryEntry, MergeConflict, add_entry
+from ldnkit.services.diary import record_entry
 from ldnkit.store import migrate
 from ldnkit.store.database import make_engine
 from ldnkit.store.models import Base
@@ -176,7 +177,7 @@ def test_a_clinician_sees_only_their_own_patients(store: Store) -> None:
     with pytest.raises(NotFound):
         store.patient(bob.actor, patient.id)
     with pytest.raises(NotFound):
-        store.record_entry(bob.actor, patient.id, _entry("2026-11-01"))
+        record_entry(store, bob.actor, patient.id, _entry("2026-11-01"))
     assert store.diary(alice.actor, patient.id) == []
 
 
@@ -205,14 +206,14 @@ def test_a_patient_id_no_row_can_have_is_not_found_and_audited(
     with pytest.raises(NotFound):
         store.patient(alice.actor, patient_id)
     with pytest.raises(NotFound):
-        store.record_entry(alice.actor, patient_id, _entry("2026-11-01"))
+        record_entry(store, alice.actor, patient_id, _entry("2026-11-01"))
     denied = [(e.account_id, e.what) for e in store.audit_trail() if e.action == "denied"]
     assert denied[:2] == [(alice.id, "diary 2026-11-01"), (alice.id, "patient")]
 
 
 def test_every_read_write_and_refusal_of_a_patient_record_is_audited(store: Store) -> None:
     alice, bob, patient = _clinic(store)
-    store.record_entry(alice.actor, patient.id, _entry("2026-11-01"))
+    record_entry(store, alice.actor, patient.id, _entry("2026-11-01"))
     store.diary(alice.actor, patient.id)
     with pytest.raises(NotFound):
         store.diary(bob.actor, patient.id)
@@ -229,34 +230,53 @@ def test_a_second_entry_for_a_day_is_a_conflict_until_the_caller_chooses_a_merge
     store: Store,
 ) -> None:
     alice, _, patient = _clinic(store)
-    store.record_entry(alice.actor, patient.id, _entry("2026-11-02", pain=6, note="first"))
+    record_entry(store, alice.actor, patient.id, _entry("2026-11-02", pain=6, note="first"))
     with pytest.raises(MergeConflict) as caught:
-        store.record_entry(alice.actor, patient.id, _entry("2026-11-02", pain=2, note="second"))
+        record_entry(store, alice.actor, patient.id, _entry("2026-11-02", pain=2, note="second"))
     assert caught.value.existing.pain == 6
     assert [e.pain for e in store.diary(alice.actor, patient.id)] == [6]
 
-    kept = store.record_entry(alice.actor, patient.id, _entry("2026-11-02", pain=2), how="keep")
+    kept = record_entry(store, alice.actor, patient.id, _entry("2026-11-02", pain=2), how="keep")
     assert kept.pain == 6
-    combined = store.record_entry(
-        alice.actor, patient.id, _entry("2026-11-02", pain=2, note="second"), how="combine"
+    combined = record_entry(
+        store, alice.actor, patient.id, _entry("2026-11-02", pain=2, note="second"), how="combine"
     )
     assert (combined.pain, combined.note) == (4, "first\nsecond")
-    store.record_entry(alice.actor, patient.id, _entry("2026-11-02", pain=1), how="replace")
+    record_entry(store, alice.actor, patient.id, _entry("2026-11-02", pain=1), how="replace")
     assert [(e.pain, e.note) for e in store.diary(alice.actor, patient.id)] == [(1, "")]
+
+
+def test_the_stored_day_is_merged_by_the_domains_own_policy(store: Store) -> None:
+    alice, _, patient = _clinic(store)
+    first, second = _entry("2026-11-02", pain=6, note="a"), _entry("2026-11-02", pain=3, note="b")
+    record_entry(store, alice.actor, patient.id, first)
+    stored = record_entry(store, alice.actor, patient.id, second, how="combine")
+    assert [stored] == add_entry([first], second, "combine")
+
+
+def test_a_day_settled_as_another_day_is_refused_and_nothing_is_written(store: Store) -> None:
+    alice, _, patient = _clinic(store)
+    day = dt.date(2026, 11, 2)
+    with pytest.raises(ValueError, match="settled as one for 2026-11-03"):
+        store.save_diary_day(alice.actor, patient.id, day, lambda _: _entry("2026-11-03"))
+    record_entry(store, alice.actor, patient.id, _entry("2026-11-02", note="kept"))
+    with pytest.raises(ValueError, match="settled as one for 2026-11-03"):
+        store.save_diary_day(alice.actor, patient.id, day, lambda _: _entry("2026-11-03"))
+    assert [(e.day, e.note) for e in store.diary(alice.actor, patient.id)] == [(day, "kept")]
 
 
 def test_the_same_entry_sent_twice_is_stored_once_without_a_conflict(store: Store) -> None:
     alice, _, patient = _clinic(store)
     entry = _entry("2026-11-03")
-    store.record_entry(alice.actor, patient.id, entry)
-    store.record_entry(alice.actor, patient.id, entry)
+    record_entry(store, alice.actor, patient.id, entry)
+    record_entry(store, alice.actor, patient.id, entry)
     assert store.diary(alice.actor, patient.id) == [entry]
 
 
 def test_backdated_entries_come_back_in_day_order(store: Store) -> None:
     alice, _, patient = _clinic(store)
     for day in ("2026-11-05", "2026-10-20", "2026-11-01"):
-        store.record_entry(alice.actor, patient.id, _entry(day, dose=None))
+        record_entry(store, alice.actor, patient.id, _entry(day, dose=None))
     days = [e.day.isoformat() for e in store.diary(alice.actor, patient.id)]
     assert days == ["2026-10-20", "2026-11-01", "2026-11-05"]
 
@@ -265,7 +285,7 @@ def test_backdated_entries_come_back_in_day_order(store: Store) -> None:
 def test_text_is_stored_verbatim(store: Store, payload: str) -> None:
     alice, _, _patient = _clinic(store)
     named = store.create_patient(alice.actor, payload, {"note": payload})
-    store.record_entry(alice.actor, named.id, _entry("2026-11-04", note=payload))
+    record_entry(store, alice.actor, named.id, _entry("2026-11-04", note=payload))
     note = store.add_note(alice.actor, named.id, payload)
     assert store.patient(alice.actor, named.id).name == payload
     assert store.diary(alice.actor, named.id)[0].note == payload
@@ -325,7 +345,7 @@ def test_a_caseload_brings_each_patients_verdict_plan_and_diary_in_one_read(stor
     store.save_screening(alice.actor, patient.id, {}, {"verdict": "eligible"}, "kb")
     store.save_plan(alice.actor, patient.id, "standard", dt.date(2026, 11, 1), {}, [])
     for day in ("2026-11-03", "2026-11-02"):
-        store.record_entry(alice.actor, patient.id, _entry(day))
+        record_entry(store, alice.actor, patient.id, _entry(day))
     caseload = {item.record.name: item for item in store.caseload(alice.actor)}
     assert set(caseload) == {"Pat One", "Another"}
     mine = caseload["Pat One"]

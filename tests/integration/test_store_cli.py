@@ -185,3 +185,42 @@ def test_serve_with_a_bad_clients_file_exits_2_without_claiming_to_run(
     out, err = capsys.readouterr()
     assert "running" not in out
     assert "error: LDNKIT_CDS_CLIENTS: got" in err
+
+
+def _trusted_clients(tmp_path: Path) -> Path:
+    clients = tmp_path / "clients.json"
+    listed = [{"iss": "https://ehr.example.org", "jku": "https://ehr.example.org/jwks.json"}]
+    clients.write_text(json.dumps(listed))
+    return clients
+
+
+def test_serve_with_trusted_cds_clients_and_no_public_url_refuses_to_start(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Without it a token's aud would be checked against the Host the request claims, so a token
+    # minted for another deployment would be accepted here.
+    monkeypatch.setenv("LDNKIT_CDS_CLIENTS", str(_trusted_clients(tmp_path)))
+    monkeypatch.delenv("LDNKIT_PUBLIC_URL", raising=False)
+    monkeypatch.delenv("LDNKIT_TRUSTED_HOSTS", raising=False)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        # A port in use: should the check ever go missing, serve still stops (and this fails).
+        assert main(["serve", "--port", str(taken.getsockname()[1])]) == 2
+    out, err = capsys.readouterr()
+    assert "running" not in out
+    assert err.startswith("error: LDNKIT_PUBLIC_URL: got nothing; expected the address EHRs call")
+    assert "LDNKIT_TRUSTED_HOSTS" in err
+
+
+def test_serve_with_cds_checks_off_or_no_clients_does_not_need_a_public_url(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ldnkit.bootstrap import web_app
+
+    monkeypatch.delenv("LDNKIT_PUBLIC_URL", raising=False)
+    web_app()  # no clients: make run's case
+    monkeypatch.setenv("LDNKIT_CDS_CLIENTS", str(_trusted_clients(tmp_path)))
+    monkeypatch.setenv("LDNKIT_CDS_AUTH", "off")
+    web_app()
+    monkeypatch.setenv("LDNKIT_CDS_AUTH", "on")
+    monkeypatch.setenv("LDNKIT_PUBLIC_URL", "https://ldn.clinic.example")
+    web_app()

@@ -17,6 +17,7 @@ import pytest
 
 from ldnkit.domain.diary import DiaryEntry, known_side_effect_ids
 from ldnkit.services.accounts import NewAccount, create_account
+from ldnkit.services.diary import record_entry
 from ldnkit.settings import Settings
 from ldnkit.store.passwords import hash_password
 from ldnkit.store.records import Actor
@@ -112,7 +113,7 @@ def test_concurrent_combine_merges_of_one_day_lose_no_acknowledged_merge(
 
     def send(client: int, n: int) -> None:
         try:
-            clinic.store.record_entry(clinic.patient, clinic.patient_id, _merge(client, n),
+            record_entry(clinic.store, clinic.patient, clinic.patient_id, _merge(client, n),
                                       "combine")  # fmt: skip
         except Exception as exc:  # any refusal is counted, and must not happen
             outcome.refuse(repr(exc))

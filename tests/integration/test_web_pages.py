@@ -132,7 +132,7 @@ def test_intake_with_bad_fields_re_renders_with_the_problems_and_saves_nothing(s
         assert doctor.get("/clinic").text.count("/clinic/patients/") == before
 
 
-@pytest.mark.parametrize("rows", ["abc", "²", "-1", "100000"])
+@pytest.mark.parametrize("rows", ["abc", "²", "-1", "100000", "9" * 5000])
 def test_intake_with_a_tampered_row_count_re_renders_a_bounded_form(site: Site, rows: str) -> None:
     # med_rows is a hidden field posted back; a tampered value must neither crash the page
     # nor render thousands of medication rows.
@@ -226,16 +226,30 @@ def test_criteria_results_can_be_saved_to_the_patients_record(site: Site) -> Non
         assert re.search(r"<td>2026-10-01</td><td>[^<]*</td>\s*<td>total 50(\.0)?</td>", page)
 
 
-@pytest.mark.parametrize("patient_id", ["²", "99999999999999999999999"])
-def test_criteria_saved_to_a_patient_id_that_cannot_exist_is_not_found(
+def _fiqr_form(csrf: str, patient_id: str) -> dict[str, str]:
+    form = {"csrf_token": csrf, "patient_id": patient_id, "taken_on": "2026-10-01"}
+    for domain, count in (("function", 9), ("overall", 2), ("symptoms", 10)):
+        form.update({f"{domain}_{i}": "5" for i in range(count)})
+    return form
+
+
+def test_criteria_saved_to_a_patient_id_that_does_not_exist_is_not_found(site: Site) -> None:
+    with signed_in(site, "doc@pages.test") as doctor:
+        csrf = csrf_from(doctor.get("/clinic/criteria/fiqr").text)
+        form = _fiqr_form(csrf, "999999999")
+        assert doctor.post("/clinic/criteria/fiqr", data=form).status_code == 404
+
+
+@pytest.mark.parametrize("patient_id", ["²", "99999999999999999999999", "9" * 5000])
+def test_criteria_saved_to_a_patient_id_that_is_no_id_names_the_field(
     site: Site, patient_id: str
 ) -> None:
     with signed_in(site, "doc@pages.test") as doctor:
         csrf = csrf_from(doctor.get("/clinic/criteria/fiqr").text)
-        form = {"csrf_token": csrf, "patient_id": patient_id, "taken_on": "2026-10-01"}
-        for domain, count in (("function", 9), ("overall", 2), ("symptoms", 10)):
-            form.update({f"{domain}_{i}": "5" for i in range(count)})
-        assert doctor.post("/clinic/criteria/fiqr", data=form).status_code == 404
+        response = doctor.post("/clinic/criteria/fiqr", data=_fiqr_form(csrf, patient_id))
+    assert response.status_code == 422
+    assert "patient_id: got" in response.text
+    assert "one of your patients" in response.text
 
 
 def test_patient_pages_explain_with_sources(site: Site) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,10 +13,10 @@ import pytest
 from fastapi.routing import APIRoute
 from markupsafe import escape
 
+from ldnkit.bootstrap import web_app
 from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
-from ldnkit.web.app import create_app
 from ldnkit.web.server import background_server, csrf_from, sign_in
 
 PASSWORD = "correct-horse-9"
@@ -100,7 +101,7 @@ def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
 
 def _routes(patient_id: int) -> list[tuple[str, str]]:
     """Every page and API route of the app, with sample values for the path parameters."""
-    app = create_app(Settings(database_url="sqlite://"))
+    app = web_app(Settings(database_url="sqlite://"))
     found = []
     for route in _api_routes(app.routes):
         path = (
@@ -287,3 +288,30 @@ def test_pages_forbid_framing_and_caching_and_load_no_third_party_code(clinic: C
             line for line in page.text.splitlines() if "<script" in line or "stylesheet" in line
         )
         assert doctor.get("/static/htmx.min.js").status_code == 200
+
+
+def test_a_redirect_never_points_at_a_host_the_request_made_up(clinic: Clinic) -> None:
+    # /clinic/ redirects to /clinic; before the host allowlist that redirect was built from
+    # whatever Host the request claimed, a ready-made link to someone else's site.
+    with httpx.Client(base_url=clinic.url, follow_redirects=False) as client:
+        forged = client.get("/clinic/", headers={"Host": "evil.example.com"})
+        assert forged.status_code == 400
+        assert "evil.example.com" not in forged.headers.get("location", "")
+        port = clinic.url.rsplit(":", 1)[1]
+        for name in ("127.0.0.1", "localhost"):
+            # make run's addresses keep working, redirects included.
+            own = client.get("/clinic/", headers={"Host": f"{name}:{port}"})
+            assert own.status_code in {303, 307}, name
+            assert client.get("/login", headers={"Host": f"{name}:{port}"}).status_code == 200
+
+
+def test_trusted_hosts_name_the_hosts_a_deployment_answers_to(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/hosts.db",
+        trusted_hosts="ldn.clinic.example, *.ldn.test",
+    )
+    with background_server(settings) as url, httpx.Client(base_url=url) as client:
+        assert client.get("/login", headers={"Host": "ldn.clinic.example"}).status_code == 200
+        assert client.get("/login", headers={"Host": "ward3.ldn.test"}).status_code == 200
+        assert client.get("/login", headers={"Host": "evil.example.com"}).status_code == 400
+        assert client.get("/login").status_code == 400  # 127.0.0.1 is not listed

@@ -14,8 +14,9 @@ import pytest
 
 from ldnkit.domain.drugs import DrugClass, Recognition, recognise
 from ldnkit.domain.profile import PatientProfile
-from ldnkit.domain.screening import WASHOUT_MAINTENANCE, screen, washout_days
+from ldnkit.domain.screening import screen, washout_days
 from ldnkit.knowledge.files import read_data
+from ldnkit.knowledge.limits import limits
 from ldnkit.knowledge.valuesets import (
     FILE_NAME,
     brand_name,
@@ -55,6 +56,7 @@ MEDICATIONS = _medications()
 
 def _as_the_value_sets_say(r: Recognition, sets: set[str], what: str) -> list[str]:
     problems = []
+    maintenance = limits().washout.maintenance.days
     opioid = sets != {NALOXONE}
     if r.is_opioid is not opioid:
         problems.append(f"{what}: is_opioid {r.is_opioid}, value sets say {opioid}")
@@ -68,8 +70,8 @@ def _as_the_value_sets_say(r: Recognition, sets: set[str], what: str) -> list[st
         if set_id in sets:
             if ingredient not in {m.id for m in r.ingredients}:
                 problems.append(f"{what}: no {ingredient}")
-            if washout_days(r) != WASHOUT_MAINTENANCE:
-                problems.append(f"{what}: washout {washout_days(r)}, not {WASHOUT_MAINTENANCE}")
+            if washout_days(r) != maintenance:
+                problems.append(f"{what}: washout {washout_days(r)}, not {maintenance}")
     return problems
 
 

@@ -76,7 +76,7 @@ def token(
 def verifier(tmp_path: Path) -> Verifier:
     path = tmp_path / "clients.json"
     path.write_text(json.dumps(CLIENTS))
-    return Verifier(load_clients(path))
+    return Verifier(load_clients(path), replay=ReplayGuard())
 
 
 def check(verifier: Verifier, bearer: str | None, audience: str = AUD) -> Any:
@@ -190,13 +190,43 @@ def test_missing_claims_are_refused(verifier: Verifier) -> None:
     assert "jti" in refusal(verifier, token(jti=None))
 
 
+def test_a_token_without_sub_is_accepted_as_the_spec_defines_none(verifier: Verifier) -> None:
+    # CDS Hooks 2.0.1 lists iss, aud, exp, iat, jti (and tenant); sub was removed from the
+    # payload in 2018 (cds-hooks/docs 86bc709), and the spec's example token carries none.
+    assert check(verifier, token()).sub is None
+
+
+@pytest.mark.parametrize("sub", ["", 7, ["cds-client"]])
+def test_a_sub_that_is_not_text_is_refused(verifier: Verifier, sub: Any) -> None:
+    assert "sub" in refusal(verifier, raw_token(sub=sub)).lower()
+
+
+def raw_token(**claims: Any) -> str:
+    now = int(time.time())
+    payload = {"iss": EHR, "aud": AUD, "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}
+    return raw_es384({"kid": "ec-1"}, {**payload, **claims})
+
+
+@pytest.mark.parametrize("claim", ["iat", "exp"])
+def test_times_written_as_text_are_refused(verifier: Verifier, claim: str) -> None:
+    # PyJWT reads "1767225600" as a number; the JWT spec's NumericDate is a JSON number.
+    now = int(time.time())
+    times = {"iat": now, "exp": now + 60}
+    times[claim] = str(times[claim])  # type: ignore[assignment]
+    assert f"{claim} must be a number" in refusal(verifier, raw_token(**times))
+
+
+def test_a_time_given_as_true_is_refused(verifier: Verifier) -> None:
+    assert "iat must be a number" in refusal(verifier, raw_token(iat=True))
+
+
 def test_spec_example_token_verifies_against_its_key_but_is_refused_as_expired(
     tmp_path: Path,
 ) -> None:
     example = json.loads((FIXTURES / "spec-jwt-example.json").read_text())
     path = tmp_path / "clients.json"
     path.write_text(json.dumps([{"iss": example["payload"]["iss"], "jwks": example["jwks"]}]))
-    spec_verifier = Verifier(load_clients(path))
+    spec_verifier = Verifier(load_clients(path), replay=ReplayGuard())
     # The spec's header names a jku the clients file does not list: refused before any fetch.
     assert "not allowlisted" in refusal(spec_verifier, example["token"], example["payload"]["aud"])
     jku = example["header"]["jku"]
@@ -206,7 +236,7 @@ def test_spec_example_token_verifies_against_its_key_but_is_refused_as_expired(
         _cache={jku: _FetchedKeys(_parse_keys(example["jwks"]["keys"], jku), 0.0)},
         clock=lambda: 0.0,
     )
-    jku_verifier = Verifier(load_clients(path), jku_keys=known)
+    jku_verifier = Verifier(load_clients(path), replay=ReplayGuard(), jku_keys=known)
     # The signature checks out against the published key; what remains is the expiry (2015).
     assert "expired" in refusal(jku_verifier, example["token"], example["payload"]["aud"])
 

@@ -6,18 +6,26 @@ from typing import Any
 
 import pytest
 
-from ldnkit.cdshooks.cards import Drug, card_texts, order_cards
+from ldnkit.cdshooks.cards import order_cards as cards_of
 from ldnkit.cdshooks.models import Card
-from ldnkit.domain.drugs import recognise
+from ldnkit.domain.drugs import drug_facts
+from ldnkit.domain.rules import SessionDrug, order_findings
 from ldnkit.knowledge import knowledge_base
 
 
-def draft(name: str, ref: str, dose_mg: float | None = None) -> Drug:
-    return Drug(name, recognise(name=name), dose_mg, f"MedicationRequest/{ref}")
+def draft(name: str, ref: str, dose_mg: float | None = None) -> SessionDrug:
+    return SessionDrug(name, drug_facts(name, None), dose_mg, True, f"MedicationRequest/{ref}")
 
 
-def active(name: str) -> Drug:
-    return Drug(name, recognise(name=name))
+def active(name: str) -> SessionDrug:
+    return SessionDrug(name, drug_facts(name, None))
+
+
+def order_cards(
+    ordered: list[SessionDrug], pending: list[SessionDrug], on: list[SessionDrug]
+) -> list[Card]:
+    """The cards CDS Hooks sends: the domain's order rule, translated."""
+    return cards_of(order_findings(ordered, pending, on))
 
 
 def assert_spec_card(card: dict[str, Any]) -> None:
@@ -80,9 +88,12 @@ def test_opioid_for_patient_on_standard_naltrexone_is_also_critical() -> None:
     assert [c.indicator for c in cards] == ["critical"]
 
 
-def test_standard_dose_naltrexone_ordered_for_opioid_patient_gets_no_card() -> None:
-    # The contract's line is 10 mg: 50 mg naltrexone is not what this service watches.
-    assert order_cards([draft("naltrexone 50 mg tablet", "n")], [], [active("tramadol")]) == []
+def test_standard_dose_naltrexone_ordered_for_opioid_patient_is_critical_naming_it() -> None:
+    # Any naltrexone with an active opioid precipitates withdrawal (label contraindication);
+    # this once got no card, when the order rule stopped at 10 mg.
+    cards = order_cards([draft("naltrexone 50 mg tablet", "n")], [], [active("tramadol")])
+    assert [c.indicator for c in cards] == ["critical"]
+    assert cards[0].summary.startswith("Standard-dose naltrexone 50 mg ordered")
 
 
 def test_ordered_dose_decides_over_the_product_name() -> None:
@@ -90,7 +101,7 @@ def test_ordered_dose_decides_over_the_product_name() -> None:
     assert len(order_cards([order], [], [active("hydrocodone 5 mg")])) == 1
 
 
-def test_naltrexone_order_without_strength_counts_as_low_dose() -> None:
+def test_naltrexone_order_without_strength_is_critical_and_says_so() -> None:
     cards = order_cards([draft("naltrexone", "n")], [], [active("codeine 30 mg")])
     assert len(cards) == 1
     assert "strength not stated" in cards[0].summary
@@ -137,22 +148,16 @@ def test_names_from_the_ehr_cannot_inject_markdown_links() -> None:
     assert "[click](https://evil.example)" not in (cards[0].detail or "")
 
 
-def test_card_detail_cites_its_sources_with_links() -> None:
-    detail = order_cards([draft("fentanyl patch", "f")], [], [active("LDN 4.5 mg")])[0].detail
+def test_card_detail_cites_every_source_of_the_findings_points_with_links() -> None:
+    findings = order_findings([draft("fentanyl patch", "f")], [], [active("LDN 4.5 mg")])
+    detail = cards_of(findings)[0].detail
     assert detail is not None
     sources = knowledge_base().sources
-    for source_id in card_texts()["opioid-ordered-on-naltrexone"].sources:
+    cited = {s for point in findings[0].points for s in point.sources}
+    assert cited >= {"fda-revia-label", "seed-003", "whately-stead-2023"}
+    for source_id in cited:
         assert sources[source_id].citation in detail
     assert "<https://www.accessdata.fda.gov/" in detail
-
-
-def test_every_card_text_cites_sources_that_resolve() -> None:
-    sources = knowledge_base().sources
-    for text in card_texts().values():
-        cited = {s for p in text.points for s in p.sources} | set(text.sources)
-        assert cited <= set(sources)
-        for point in text.points:
-            assert set(point.sources) <= set(text.sources)
 
 
 def test_card_model_refuses_a_summary_of_140_characters() -> None:

@@ -102,6 +102,17 @@ def test_commas_and_semicolons_survive_the_round_trip() -> None:
         assert str(event["DESCRIPTION"]).endswith(f"For {label}.")
 
 
+@pytest.mark.parametrize("label", ["Ana\rX-EVIL:1", "Ana\r\nX-EVIL:1", "Ana\nX-EVIL:1"])
+def test_a_line_break_in_text_never_starts_a_calendar_line_of_its_own(label: str) -> None:
+    calendar = plan_to_ics(standard(), label)
+    lines = calendar.replace("\r\n ", "").split("\r\n")  # unfolded content lines
+    assert all("\r" not in line and "\n" not in line for line in lines)
+    assert not any(line.startswith("X-EVIL") for line in lines)
+    assert "X-WR-CALNAME:LDN plan - Ana\\nX-EVIL:1" in lines
+    summaries = [str(e["DESCRIPTION"]) for e in dosing(calendar)]
+    assert all(text.endswith("For Ana\nX-EVIL:1.") for text in summaries)
+
+
 def test_escape_text_follows_rfc_5545() -> None:
     assert escape_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
 

@@ -134,7 +134,7 @@ def test_fawcett_at_another_concentration_is_flagged_as_untested() -> None:
         (50, 50, 50, "dose_mg", "standard-dose naltrexone, not LDN"),
         (50, 50, 6, "dose_mg", "allow_above_5mg"),
         (50, 50, 0, "dose_mg", "a dose above 0 mg"),
-        (50, 0, 4.5, "volume_ml", "more than 0"),
+        (50, 0, 4.5, "volume_ml", "at least 1"),
         (-50, 50, 4.5, "tablet_mg", "more than 0"),
         (3, 50, 4.5, "dose_mg", "at most the tablet"),
     ],

@@ -18,7 +18,7 @@ from ldnkit.domain.titration import Plan, PlanRequest, build_plan, hold_for_proc
 from ldnkit.export.printable import plan_to_text
 from ldnkit.knowledge import Conflict, knowledge_base
 from ldnkit.knowledge.files import data_file_names, read_data
-from ldnkit.knowledge.protocols import protocol_book
+from ldnkit.knowledge.limits import limits
 
 SEED_WORD = re.compile(r"\bseeds?\b", re.IGNORECASE)
 # Keys whose values are ids, not text a reader sees (source ids such as seed-003 are public ids).
@@ -201,7 +201,7 @@ def test_ldn_is_defined_by_its_dose_band() -> None:
     definition = next(s for s in knowledge_base().statements if s.id == "ldn-definition")
     assert "1-5 mg a day" in definition.text
     assert "toljan-vrooman-2018" in definition.sources
-    assert protocol_book().limits.usual_max_mg == 5
+    assert limits().ldn_dose.usual_max.mg == 5
 
 
 def test_mechanisms_are_worded_as_hypotheses() -> None:

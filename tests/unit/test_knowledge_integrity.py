@@ -1,17 +1,20 @@
 """Every claim in the knowledge data is cited, every citation resolves, every seed condition is in.
 
 These checks walk every YAML file in knowledge/data generically, including files other parts of
-ldnkit own (drugs, protocols, products, rules), so that no file can carry an uncited claim.
+ldnkit own (drugs, protocols, products, rules, cards, response texts, limits), so that no file
+can carry an uncited claim.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import ldnkit
 from ldnkit.knowledge import KnowledgeError, knowledge_base
 from ldnkit.knowledge.base import load
 from ldnkit.knowledge.files import data_file_names, read_data
@@ -68,6 +71,20 @@ def _source_ids() -> set[str]:
 
 def _data_files() -> list[str]:
     return [name for name in data_file_names() if name != "sources.yaml"]
+
+
+def test_the_walk_covers_every_file_with_clinical_words() -> None:
+    # Rule, card, response and plan texts and the clinical numbers are all walked below, and
+    # no text file with words for clinicians lives outside the knowledge folder.
+    walked = set(_data_files())
+    assert {"rules.yaml", "cards.yaml", "response.yaml", "limits.yaml", "protocols.yaml"} <= walked
+    package = Path(ldnkit.__file__).parent
+    elsewhere = [
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*.y*ml")
+        if package / "knowledge" / "data" not in p.parents
+    ]
+    assert elsewhere == []
 
 
 def test_every_sources_list_in_every_data_file_is_non_empty_and_resolves() -> None:

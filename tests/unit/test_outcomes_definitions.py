@@ -29,7 +29,7 @@ from ldnkit.domain.outcomes.definitions import (
     predictor_groups,
     read_ldn,
 )
-from ldnkit.knowledge.protocols import protocol_book
+from ldnkit.knowledge.limits import limits
 
 START = dt.date(2025, 3, 1)
 AS_OF = dt.date(2026, 3, 1)
@@ -113,7 +113,7 @@ def test_naltrexone_without_a_dose_in_mg_is_reported_as_unreadable(medication: M
 
 
 def test_the_band_is_the_plans_usual_maximum_and_includes_it() -> None:
-    top = protocol_book().limits.usual_max_mg
+    top = limits().ldn_dose.usual_max.mg
     assert ldn_max_mg() == top
     assert read_ldn(Medication("naltrexone", dose_mg=top)) == "ldn"
     assert read_ldn(Medication("naltrexone", dose_mg=top + 0.5)) == "other"

@@ -16,7 +16,8 @@ from ldnkit.domain.titration import (
     step_back,
 )
 from ldnkit.knowledge.files import read_data
-from ldnkit.knowledge.protocols import cited_source_ids, product_book, protocol_book
+from ldnkit.knowledge.limits import limits
+from ldnkit.knowledge.protocols import cited_source_ids, product_book
 from ldnkit.validation import InputError
 
 D = dt.date
@@ -105,7 +106,7 @@ def test_target_above_five_mg_is_built_with_the_override() -> None:
 
 
 def test_the_hard_maximum_holds_even_with_the_override() -> None:
-    hard_max = protocol_book().limits.hard_max_mg
+    hard_max = limits().ldn_dose.hard_max.mg
     with pytest.raises(InputError) as exc:
         plan_of(
             "custom",
@@ -239,7 +240,7 @@ def test_stepping_back_before_the_plan_starts_is_refused() -> None:
 
 def test_procedure_hold_stops_three_days_before_and_restarts_at_the_starting_dose() -> None:
     plan = hold_for_procedure(plan_of(), D(2026, 12, 10), opioids_stop=D(2026, 12, 12))
-    washout = protocol_book().adjustments.procedure_hold.restart_washout_days
+    washout = limits().washout.short_acting.days
     restart = D(2026, 12, 12) + dt.timedelta(days=washout)
     assert rows(plan) == [
         (D(2026, 11, 23), D(2026, 12, 6), 1.5, "bedtime"),
@@ -301,4 +302,5 @@ def test_hold_for_a_procedure_before_the_plan_can_start_is_refused() -> None:
 def test_every_cited_source_id_resolves() -> None:
     known = {entry["id"] for entry in read_data("sources.yaml")}
     assert cited_source_ids() - known == set()
+    assert limits().cited_source_ids() - known == set()
     assert product_book().capsules.strengths_mg  # the product file loads too

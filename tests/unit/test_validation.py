@@ -26,3 +26,24 @@ def test_a_union_field_reports_the_deeper_problem_only() -> None:
     else:
         raise AssertionError("a LOINC condition code was accepted")
     assert [p.field for p in problems] == ["conditions[0].system"]
+
+
+def test_a_profile_listing_more_than_a_record_could_is_refused_before_screening() -> None:
+    try:
+        PatientProfile.model_validate({"medications": [{"name": "tramadol"}] * 100_000})
+    except ValidationError as exc:
+        problems = input_error(exc).problems
+    else:
+        raise AssertionError("100,000 medications were accepted")
+    assert [str(p).split("; ")[1] for p in problems] == ["expected at most 1000 items"]
+
+
+def test_a_name_no_medication_has_is_refused_naming_the_field() -> None:
+    try:
+        PatientProfile.model_validate({"medications": [{"name": "x" * 501}]})
+    except ValidationError as exc:
+        problems = input_error(exc).problems
+    else:
+        raise AssertionError("a 501-character medication name was accepted")
+    assert [p.field for p in problems] == ["medications[0].name"]
+    assert problems[0].expected == "text of at most 500 characters"

@@ -6,14 +6,16 @@ minutes after `iat`, and each `jti` is accepted once. Trusted issuers and their 
 the JSON file named by LDNKIT_CDS_CLIENTS: an inline JWK Set, or a `jku` URL that is fetched
 only when the token names exactly that URL.
 
-The replay memory lives in this process (a `jti` is kept until its token expires). Several
-server processes behind one address each keep their own; run one process, or pin clients to one.
+The replay memory the service uses is the store's (`StoredReplayGuard`): a `jti` is claimed in
+the database until its token expires, so a token replayed to another worker process, or after a
+restart, is refused too.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import heapq
 import json
 import threading
@@ -21,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import anyio.to_thread
@@ -29,6 +31,7 @@ import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from ldnkit.jsoninput import read_json_file
 from ldnkit.validation import InputError, Problem, input_error
 
 # Asymmetric JWS algorithms only: the spec forbids `none` and every shared-secret (HMAC) one.
@@ -43,6 +46,7 @@ JKU_CACHE_SECONDS = 300.0
 # A token naming an unknown kid may mean the EHR rotated its keys; look again, but not often.
 JKU_REFRESH_SECONDS = 30.0
 JKU_MAX_BYTES = 256 * 1024
+MAX_CLIENTS_FILE_BYTES = 1024 * 1024  # issuers with inline keys: a few kB each
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -87,22 +91,9 @@ def _acceptable_jku(url: str) -> bool:
 
 def load_clients(path: Path) -> dict[str, TrustedClient]:
     """Read the trusted-clients file; bad content is an InputError naming the entry and field."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError.single(
-            "LDNKIT_CDS_CLIENTS", str(path), f"a readable file ({exc})"
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise InputError.single(
-            "LDNKIT_CDS_CLIENTS",
-            str(path),
-            f"a JSON list of clients ({exc.msg}, line {exc.lineno})",
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError.single(
-            "LDNKIT_CDS_CLIENTS", str(path), "a JSON list of clients in UTF-8 text"
-        ) from exc
+    raw = read_json_file(
+        path, "LDNKIT_CDS_CLIENTS", MAX_CLIENTS_FILE_BYTES, expected="a JSON list of clients"
+    )
     try:
         clients = TypeAdapter(list[TrustedClient]).validate_python(raw)
     except ValidationError as exc:
@@ -155,8 +146,42 @@ def _parse_keys(keys: list[dict[str, Any]], where: str) -> dict[str, SigningKey]
     return parsed
 
 
+class ReplayMemory(Protocol):
+    """Where accepted tokens are remembered until they expire; a second use is a replay."""
+
+    def first_use(self, iss: str, jti: str, exp: float) -> bool:
+        """True the first time (iss, jti) is seen while its token lives; False for a replay."""
+        ...
+
+
+class TokenLedger(Protocol):
+    """What the store offers a replay memory (see `ldnkit.store.cds`)."""
+
+    def first_token_use(self, iss: str, jti: str, keep_until: dt.datetime) -> bool: ...
+
+
+class StoredReplayGuard:
+    """The replay memory every worker process shares: each (iss, jti) is claimed in the store,
+    atomically, until its token can no longer be used."""
+
+    def __init__(self, ledger: TokenLedger) -> None:
+        self._ledger = ledger
+
+    def first_use(self, iss: str, jti: str, exp: float) -> bool:
+        try:
+            # Kept past exp by the leeway: a token is still accepted that long after exp.
+            keep_until = dt.datetime.fromtimestamp(exp + LEEWAY_SECONDS, dt.UTC)
+        except (OverflowError, ValueError, OSError) as exc:
+            raise AuthError("the JWT exp is not a time this server can keep") from exc
+        return self._ledger.first_token_use(iss, jti, keep_until)
+
+
 class ReplayGuard:
-    """Remembers each (iss, jti) until its token expires; a second use is a replay."""
+    """Remembers each (iss, jti) until its token expires, in this process only.
+
+    For a verifier used on its own (the unit tests); a service with more than one worker
+    process needs the shared `StoredReplayGuard`.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -269,9 +294,8 @@ class Verifier:
         self,
         clients: Mapping[str, TrustedClient],
         *,
-        replay: ReplayGuard | None = None,
+        replay: ReplayMemory,
         jku_keys: JkuKeys | None = None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self._clients = dict(clients)
         self._inline = {
@@ -279,9 +303,8 @@ class Verifier:
             for iss, c in self._clients.items()
             if c.jwks is not None
         }
-        self._replay = replay or ReplayGuard(clock)
+        self._replay = replay
         self._jku = jku_keys or JkuKeys()
-        self._clock = clock
 
     async def verify(self, authorization: str | None, audience: str) -> Caller:
         """The caller behind an `Authorization: Bearer <JWT>` header, or AuthError saying why."""
@@ -322,7 +345,13 @@ class Verifier:
             raise AuthError(f"the JWT signature does not match key {kid!r}") from exc
         except jwt.PyJWTError as exc:
             raise AuthError(f"the JWT was refused: {exc}") from exc
-        return self._accept(claims)
+        caller = self._caller(claims)
+        # The memory may be the database: claimed in a worker thread, off the event loop.
+        if not await anyio.to_thread.run_sync(
+            self._replay.first_use, caller.iss, caller.jti, float(claims["exp"])
+        ):
+            raise AuthError(f"the JWT jti {caller.jti!r} was already used (replay)")
+        return caller
 
     async def _key(self, client: TrustedClient, header: dict[str, Any], kid: str) -> SigningKey:
         jku = header.get("jku")
@@ -337,21 +366,28 @@ class Verifier:
             raise AuthError(f"jku {jku!r} is not allowlisted for issuer {client.iss!r}")
         return await self._jku.key(client.jku, kid)
 
-    def _accept(self, claims: dict[str, Any]) -> Caller:
-        exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+    def _caller(self, claims: dict[str, Any]) -> Caller:
+        """The caller, once the claims PyJWT does not check hold (the replay is checked after)."""
+        exp, iat, jti, sub = claims["exp"], claims["iat"], claims["jti"], claims.get("sub")
+        for name, value in (("iat", iat), ("exp", exp)):
+            # A NumericDate is a JSON number; PyJWT would also read "1767225600" or true.
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise AuthError(f"the JWT {name} must be a number (seconds since 1970)")
         if not isinstance(jti, str) or not jti:
             raise AuthError("the JWT jti is empty")
+        # CDS Hooks 2.0 defines no sub (it was taken out of the payload in 2018); when a client
+        # sends one anyway it is recorded, and it must then be what RFC 7519 says: text.
+        if sub is not None and (not isinstance(sub, str) or not sub):
+            raise AuthError("the JWT sub, when sent, must be text naming the client")
         if float(exp) - float(iat) > MAX_LIFETIME_SECONDS:
             raise AuthError(
                 f"the JWT lives {int(float(exp) - float(iat))} s; expected exp at most "
                 f"{MAX_LIFETIME_SECONDS} s after iat"
             )
-        if not self._replay.first_use(claims["iss"], jti, float(exp)):
-            raise AuthError(f"the JWT jti {jti!r} was already used (replay)")
-        sub, tenant = claims.get("sub"), claims.get("tenant")
+        tenant = claims.get("tenant")
         return Caller(
             iss=claims["iss"],
-            sub=sub if isinstance(sub, str) else None,
+            sub=sub,
             jti=jti,
             tenant=tenant if isinstance(tenant, str) else None,
         )

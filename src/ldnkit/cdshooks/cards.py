@@ -1,164 +1,96 @@
-"""Which cards a call gets, and what they say.
+"""From the domain's findings to CDS Hooks cards: wording around them, and the wire format.
 
-order-select / order-sign: a `critical` card when an opioid is ordered for a patient on
-naltrexone, or naltrexone at 10 mg or less is ordered for a patient with an active opioid
-(DESIGN.md); no card otherwise. "On" a drug means an active medication in the record, or
-another draft order in the same ordering session (drugs ordered together are taken together).
+Nothing is decided here. order-select / order-sign: each finding of the order-time rule
+(`ldnkit.domain.rules.order_findings`: an opioid ordered for a patient on naltrexone, or
+naltrexone of any strength or product ordered for a patient with an active opioid) becomes a
+`critical` card naming the product and why, point by point with numbered sources.
 patient-view: for a patient on naltrexone, the safety screen's verdict and top findings.
 
-The words and their sources live in `cards.yaml`; citations come from the knowledge base.
+The card's own words are `knowledge/data/cards.yaml`; citations come from the knowledge base.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
-
 from ldnkit.cdshooks.models import Action, Card, Coding, Indicator, Link, Source, Suggestion
-from ldnkit.domain.drugs import DrugClass, Recognition
-from ldnkit.domain.screening import SEVERITY_RANK, Screening
+from ldnkit.cdshooks.orders import UnreadableOrder
+from ldnkit.domain.rules import SEVERITY_RANK, OrderFinding, Screening, SessionDrug
+from ldnkit.domain.rules.orders import NALTREXONE_ORDERED, OPIOID_ORDERED, UNKNOWN_ORDERED
+from ldnkit.domain.rules.products import product_name
 from ldnkit.knowledge import knowledge_base
+from ldnkit.knowledge.cards import CardText, card_texts
 from ldnkit.knowledge.rules import rule_texts
 
-LDN_MAX_MG = 10.0  # the contract's line between low-dose and standard naltrexone orders
 SUMMARY_LIMIT = 139  # the spec: a summary under 140 characters
 TOP_FINDINGS = 5
 PRIMARY_SOURCE = "fda-revia-label"
+# The order rule's findings are contraindications: a critical card each.
+_INDICATOR: dict[str, Indicator] = {"contraindicated": "critical", "wait": "warning",
+                                    "caution": "warning", "info": "info"}  # fmt: skip
 
 
-class _Point(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    text: str
-    sources: tuple[str, ...] = Field(min_length=1)
+def order_cards(findings: Sequence[OrderFinding]) -> list[Card]:
+    """One card per finding of the order-time rule."""
+    return [_order_card(f) for f in findings]
 
 
-class CardText(BaseModel):
-    """One card's words: a summary template, cited points, and the sources they draw on."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    summary: str
-    points: tuple[_Point, ...] = ()
-    intro: str | None = None
-    sources: tuple[str, ...] = ()
-    # What the EHR may offer a clinician who overrides the card (sent back as feedback).
-    override_reasons: tuple[Coding, ...] = ()
-
-
-@cache
-def card_texts() -> dict[str, CardText]:
-    """The card texts, validated once per process."""
-    raw = yaml.safe_load(
-        (resources.files("ldnkit.cdshooks") / "cards.yaml").read_text(encoding="utf-8")
-    )
-    return {key: CardText.model_validate(value) for key, value in raw.items()}
-
-
-@dataclass(frozen=True)
-class Drug:
-    """A medication as the rules see it: recognised, with its dose when the order states one."""
-
-    label: str
-    recognition: Recognition
-    dose_mg: float | None = None
-    # `MedicationRequest/<id>` for a draft order (what a suggestion would delete).
-    reference: str | None = None
-
-    @property
-    def is_opioid(self) -> bool:
-        # An opioid found; a medication the screen cannot read is not treated as one here
-        # (the order rules act on what is known; the screen reports the unknown).
-        return self.recognition.is_opioid is True
-
-    @property
-    def is_naltrexone(self) -> bool:
-        return DrugClass.NALTREXONE in self.recognition.classes
-
-    @property
-    def milligrams(self) -> float | None:
-        """The dose per administration: as ordered, else the product strength.
-
-        A concentration (mg/mL) is not a dose, so a liquid's strength does not count here.
-        """
-        if self.dose_mg is not None:
-            return self.dose_mg
-        if self.recognition.strength_unit in (None, "mg"):
-            return self.recognition.strength_mg
-        return None
-
-    @property
-    def low_dose_naltrexone(self) -> bool:
-        """Naltrexone at 10 mg or less; an order that states no strength counts (the safe side)."""
-        if not self.is_naltrexone:
-            return False
-        if self.milligrams is not None:
-            return self.milligrams <= LDN_MAX_MG
-        return self.recognition.naltrexone_kind not in ("standard", "extended_release_injection")
-
-
-def order_cards(
-    ordered: Sequence[Drug], pending: Sequence[Drug], active: Sequence[Drug]
-) -> list[Card]:
-    """Critical cards for the orders being placed; `pending` are the session's other drafts."""
-    cards: list[Card] = []
-    for order in ordered:
-        others = [d for d in (*ordered, *pending) if d is not order]
-        if order.is_opioid:
-            naltrexone = [d for d in (*active, *others) if d.is_naltrexone]
-            if naltrexone:
-                cards.append(_opioid_card(order, naltrexone))
-        elif order.low_dose_naltrexone:
-            # Opioids ordered in this same call get the card above, with both drafts offered
-            # for removal; counting them here too would say the same thing twice.
-            opioids = [d for d in (*active, *pending) if d.is_opioid]
-            if opioids:
-                cards.append(_naltrexone_card(order, opioids))
-    return cards
-
-
-def _opioid_card(order: Drug, naltrexone: list[Drug]) -> Card:
-    text = card_texts()["opioid-ordered-on-naltrexone"]
-    summary = _summary(
-        text.summary, order=_short(order).capitalize(), naltrexone=_names(naltrexone)
-    )
-    suggestions = [_removal(order), *(_removal(d) for d in naltrexone)]
-    return _critical(summary, _detail(text, order, naltrexone), suggestions, text)
-
-
-def _naltrexone_card(order: Drug, opioids: list[Drug]) -> Card:
-    text = card_texts()["naltrexone-ordered-on-opioid"]
-    dose = (
-        f"{_mg(order.milligrams)} mg" if order.milligrams is not None else "(strength not stated)"
-    )
-    summary = _summary(text.summary, dose=dose, opioid=_names(opioids))
-    return _critical(summary, _detail(text, order, opioids), [_removal(order)], text)
-
-
-def _critical(
-    summary: str, detail: str, suggestions: list[Suggestion | None], text: CardText
-) -> Card:
+def _order_card(finding: OrderFinding) -> Card:
+    text = card_texts()[finding.rule]
+    order = finding.order
+    if finding.rule in (OPIOID_ORDERED, UNKNOWN_ORDERED):
+        summary = _summary(
+            text.summary,
+            keep=("naltrexone",),
+            order=_first_upper(_short(order)),
+            naltrexone=_names(finding.conflicts, products=True),
+        )
+        # Either draft may be the one to drop: the ordered drug, or a naltrexone drafted with it.
+        suggestions = [_removal(order), *(_removal(d) for d in finding.conflicts)]
+    else:
+        # The other side is named {opioid} or {unknown}, as the rule's template says.
+        side = "opioid" if finding.rule == NALTREXONE_ORDERED else "unknown"
+        summary = _summary(
+            text.summary,
+            keep=("order",),
+            order=_first_upper(_product(order)),
+            **{side: _names(finding.conflicts)},
+        )
+        suggestions = [_removal(order)]
     offered = [s for s in suggestions if s is not None]
     return Card(
         uuid=str(uuid.uuid4()),
         summary=summary,
-        detail=detail,
-        indicator="critical",
+        detail=_detail(finding),
+        indicator=_INDICATOR[finding.severity],
         source=Source(
             label="ldnkit LDN safety rules (naltrexone label, LDN protocol)", url=_primary_url()
         ),
         suggestions=offered or None,
         selectionBehavior="at-most-one" if offered else None,
-        overrideReasons=list(text.override_reasons) or None,
+        overrideReasons=_override_reasons(text) or None,
         links=_label_links(),
     )
+
+
+def unreadable_order_card(order: UnreadableOrder) -> Card:
+    """A draft order whose drug cannot be read: not checked, and the clinician is told so."""
+    text = card_texts()["order-unreadable"]
+    named = order.reference or f"at {order.where}"
+    return Card(
+        uuid=str(uuid.uuid4()),
+        summary=_summary(text.summary),
+        detail=" ".join((text.intro or "").format(order=_markdown(named)).split()),
+        indicator="warning",
+        source=Source(label="ldnkit LDN safety rules", url=_primary_url()),
+        links=_label_links(),
+    )
+
+
+def _override_reasons(text: CardText) -> list[Coding]:
+    return [Coding(system=r.system, code=r.code, display=r.display) for r in text.override_reasons]
 
 
 def _label_links() -> list[Link] | None:
@@ -168,10 +100,10 @@ def _label_links() -> list[Link] | None:
     return [Link(label="Naltrexone (REVIA) prescribing information", url=url, type="absolute")]
 
 
-def _removal(drug: Drug) -> Suggestion | None:
+def _removal(drug: SessionDrug) -> Suggestion | None:
     """A suggestion to delete a draft order; None when the order has no id to name."""
     reference = drug.reference
-    if reference is None:
+    if not drug.draft or reference is None:
         return None
     return Suggestion(
         label=f"Remove the draft order for {_shorten(drug.label, 80)}",
@@ -186,24 +118,28 @@ def _removal(drug: Drug) -> Suggestion | None:
     )
 
 
-def _detail(text: CardText, order: Drug, others: list[Drug]) -> str:
-    numbers = {source: n for n, source in enumerate(text.sources, start=1)}
+def _detail(finding: OrderFinding) -> str:
+    cited = [s for p in finding.points for s in p.sources]
+    numbers = {source: n for n, source in enumerate(dict.fromkeys(cited), start=1)}
     lines = [
-        f"**Ordered:** {_describe(order)}  ",
-        f"**Conflicts with:** {'; '.join(_describe(d) for d in others)}",
+        f"**Ordered:** {_describe(finding.order)}  ",
+        f"**Conflicts with:** {'; '.join(_describe(d) for d in finding.conflicts)}",
+        "",
+        _markdown(finding.message),
         "",
     ]
-    for point in text.points:
-        marks = "".join(f"[{numbers[s]}]" for s in point.sources)
-        lines.append(f"- {' '.join(point.text.split())} {marks}")
-    return "\n".join([*lines, "", *_citations(text.sources)])
+    for point in finding.points:
+        marks = "".join(f"[{numbers[s]}]" for s in dict.fromkeys(point.sources))
+        lines.append(f"- {point.text} {marks}")
+    return "\n".join([*lines, "", *_citations(numbers)])
 
 
-def _describe(drug: Drug) -> str:
-    where = "draft order" if drug.reference else "active medication"
-    ingredients = ", ".join(i.name for i in drug.recognition.ingredients) or "not recognised"
+def _describe(drug: SessionDrug) -> str:
+    where = "draft order" if drug.draft else "active medication"
+    ingredients = ", ".join(i.name for i in drug.facts.recognition.ingredients) or "not recognised"
     dose = f", {_mg(drug.milligrams)} mg" if drug.milligrams is not None else ""
-    return f"{_markdown(drug.label)} ({ingredients}{dose}; {where})"
+    product = f", {_product_name(drug)}" if drug.is_naltrexone else ""
+    return f"{_markdown(drug.label)} ({ingredients}{dose}{product}; {where})"
 
 
 def _citations(source_ids: Iterable[str]) -> list[str]:
@@ -217,7 +153,9 @@ def _citations(source_ids: Iterable[str]) -> list[str]:
     return lines
 
 
-def patient_view_cards(screening: Screening, naltrexone: Sequence[Drug], as_of: str) -> list[Card]:
+def patient_view_cards(
+    screening: Screening, naltrexone: Sequence[SessionDrug], as_of: str
+) -> list[Card]:
     """For a patient on naltrexone: the screen's verdict and its most severe findings."""
     if not naltrexone:
         return []
@@ -274,12 +212,16 @@ def _primary_url() -> str | None:
     return knowledge_base().sources[PRIMARY_SOURCE].url
 
 
-def _summary(template: str, **values: str) -> str:
-    """Fill a summary template, shortening the longest values until it fits the spec's limit."""
+def _summary(template: str, keep: tuple[str, ...] = (), **values: str) -> str:
+    """Fill a summary template, shortening the longest values until it fits the spec's limit.
+
+    Values named in `keep` (the naltrexone product a card is about) are shortened last.
+    """
     filled = template.format(**values)
     budget = dict(values)
     while len(filled) > SUMMARY_LIMIT:
-        longest = max(budget, key=lambda k: len(budget[k]))
+        spare = [k for k in budget if k not in keep and len(budget[k]) > 8] or list(budget)
+        longest = max(spare, key=lambda k: len(budget[k]))
         excess = len(filled) - SUMMARY_LIMIT
         budget[longest] = _shorten(budget[longest], max(len(budget[longest]) - excess, 8))
         shorter = template.format(**budget)
@@ -293,20 +235,42 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 1)].rstrip() + "…"
 
 
-def _short(drug: Drug) -> str:
+def _short(drug: SessionDrug) -> str:
     """A drug as a summary names it: its ingredients and dose (the detail has the full name)."""
-    ingredients = " / ".join(i.name for i in drug.recognition.ingredients)
+    ingredients = " / ".join(i.name for i in drug.facts.recognition.ingredients)
     if not ingredients:
         return drug.label
     dose = f" {_mg(drug.milligrams)} mg" if drug.milligrams is not None else ""
     return ingredients + dose
 
 
-def _names(drugs: Sequence[Drug]) -> str:
+def _product_name(drug: SessionDrug) -> str:
+    return product_name(drug.kind)
+
+
+def _product(drug: SessionDrug) -> str:
+    """A naltrexone drug as a summary names it: the product, with its dose when stated
+    ("standard-dose naltrexone 50 mg", "naltrexone 1.5 mg (LDN)")."""
+    kind = drug.kind
+    dose = f"{_mg(drug.milligrams)} mg" if drug.milligrams is not None else None
+    if kind not in (None, "ldn"):
+        return _product_name(drug) + (f" {dose}" if dose else "")
+    notes = [_product_name(drug)] if kind == "ldn" else []
+    if dose is None:
+        notes.append("strength not stated")
+    return _short(drug) + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _names(drugs: Sequence[SessionDrug], *, products: bool = False) -> str:
     names: list[str] = []
     for drug in drugs:
-        if _short(drug) not in names:
-            names.append(_short(drug))
+        name = _product(drug) if products and drug.is_naltrexone else _short(drug)
+        if name not in names:
+            names.append(name)
     return ", ".join(names)
 
 

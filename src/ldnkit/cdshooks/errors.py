@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from ldnkit.validation import InputError
+from ldnkit.validation import InputError, printable
 
 # FHIR issue-type codes (http://hl7.org/fhir/issue-type) for the refusals this service makes.
 _ISSUE_CODE = {
@@ -33,7 +33,8 @@ class CdsError(Exception):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.status = status
-        self.reasons = [r for r in reasons if r] or ["request refused"]
+        # Reasons quote the request (ids, field paths): made printable so the answer encodes.
+        self.reasons = [printable(r) for r in reasons if r] or ["request refused"]
         self.headers = dict(headers or {})
         super().__init__("; ".join(self.reasons))
 

@@ -1,39 +1,71 @@
 """CDS Hooks 2.0 wire models: the request an EHR sends, the cards and feedback that come back.
 
-Field names follow the spec (camelCase). Requests forbid unknown top-level fields (the spec
-reserves `extension` for additions) so a misspelled `hookInstanse` is a 400, not a silent miss;
-hook contexts allow the extra fields other hooks and versions define.
+Field names follow the spec (camelCase). A request is read as the spec's robustness asks
+(DESIGN.md, CDS Hooks): what the service cannot act without is refused with a 400 naming the
+field (no `hook`, or another hook than the service answers; no `context`; no usable
+`context.patientId`, which also goes into FHIR URLs); everything else is read for what it holds.
+Members the spec does not define, at any level, are ignored; a `draftOrders` sent as a bare
+resource is read as a one-entry Bundle; a malformed optional member (`fhirServer`,
+`fhirAuthorization`, `hookInstance`, `selections`) is left unused. Each of those goes to the
+call's one log line (`Tolerated`). Cards and feedback, which ldnkit writes or stores, stay strict.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ldnkit.cdshooks.errors import CdsError
+from ldnkit.cdshooks.tolerance import Tolerated
+from ldnkit.validation import Problem, problems_from, show
 
 Indicator = Literal["info", "warning", "critical"]
+MAX_FEEDBACK_ITEMS = 100
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 # FHIR logical ids: 1-64 of letters, digits, '-' and '.'; checked because they go into URLs.
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+[^\s?#]*$")
+
+# What the spec defines; `extension` is reserved everywhere for additions. Anything else is
+# ignored (and logged).
+REQUEST_MEMBERS = frozenset(
+    {"hook", "hookInstance", "fhirServer", "fhirAuthorization", "context", "prefetch", "extension"}
+)
+CONTEXT_MEMBERS = {
+    "patient-view": frozenset({"userId", "patientId", "encounterId", "extension"}),
+    "order-select": frozenset(
+        {"userId", "patientId", "encounterId", "selections", "draftOrders", "extension"}
+    ),
+    "order-sign": frozenset({"userId", "patientId", "encounterId", "draftOrders", "extension"}),
+}
+AUTHORIZATION_MEMBERS = frozenset(
+    {"access_token", "token_type", "expires_in", "scope", "subject", "patient", "extension"}
+)
+# FHIR R4 Bundle and Bundle.entry elements: a draftOrders or prefetch Bundle may hold these.
+BUNDLE_MEMBERS = frozenset(
+    {"resourceType", "id", "meta", "implicitRules", "language", "identifier", "type",
+     "timestamp", "total", "link", "entry", "signature"}
+)  # fmt: skip
+ENTRY_MEMBERS = frozenset({"link", "fullUrl", "resource", "search", "request", "response"})
 
 
-def _patient_id(value: str) -> str:
+def _patient_id(value: Any) -> str | None:
     """`Patient/123` and `123` name the same patient; the bare id is what queries use."""
+    if not isinstance(value, str):
+        return None
     bare = value.strip().removeprefix("Patient/")
-    if not _FHIR_ID.match(bare):
-        raise ValueError(
-            "a FHIR Patient id (letters, digits, '-' or '.', up to 64), bare or Patient/<id>"
-        )
-    return bare
+    return bare if _FHIR_ID.match(bare) else None
 
 
 class FhirAuthorization(BaseModel):
     """The OAuth 2.0 bearer token the EHR lends the service for its FHIR server."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     access_token: NonEmpty
     token_type: str = "Bearer"  # noqa: S105 (a token kind, not a secret)
@@ -50,75 +82,203 @@ class FhirAuthorization(BaseModel):
         return value
 
 
-class HookRequest(BaseModel):
-    """The body of a call to a CDS service."""
+@dataclass(frozen=True)
+class DraftEntry:
+    """One draft order: its resource, where it stood in the request, and its fullUrl."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    resource: dict[str, Any]
+    where: str  # `context.draftOrders.entry[2].resource`, for messages
+    full_url: str | None = None
 
-    hook: NonEmpty
-    hookInstance: NonEmpty
-    fhirServer: str | None = None
-    fhirAuthorization: FhirAuthorization | None = None
-    context: dict[str, Any]
-    prefetch: dict[str, Any] | None = None
-    extension: dict[str, Any] | None = None
 
-    @field_validator("fhirServer")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not re.match(r"^https?://[^\s/?#]+[^\s?#]*$", value):
-            raise ValueError("an http(s) base URL of the EHR's FHIR server")
+@dataclass(frozen=True)
+class HookRequest:
+    """A call to a CDS service, as far as the service reads it."""
+
+    hook: str
+    patient_id: str  # bare
+    hook_instance: str | None = None
+    fhir_server: str | None = None
+    fhir_authorization: FhirAuthorization | None = None
+    prefetch: dict[str, Any] = field(default_factory=dict)
+    # Order hooks: the draft orders (None when the request holds none), and for order-select
+    # the selected ones (None: read as all, the safe side when none can be matched).
+    draft_orders: tuple[DraftEntry, ...] | None = None
+    selections: tuple[str, ...] | None = None
+
+
+def read_hook_request(data: dict[str, Any], hook: str, notes: Tolerated) -> HookRequest:
+    """The request for a service answering `hook`; a 400 names every field it cannot act without."""
+    refused: list[Problem] = []
+    sent_hook = data.get("hook")
+    if not isinstance(sent_hook, str) or sent_hook != hook:
+        received = "nothing" if "hook" not in data else show(sent_hook)
+        refused.append(Problem("hook", received, f"{hook!r}, the hook this service answers"))
+    context = data.get("context")
+    patient_id = None
+    if not isinstance(context, dict):
+        received = "nothing" if "context" not in data else show(context)
+        refused.append(Problem("context", received, "an object holding the hook's context"))
+    else:
+        patient_id = _patient_id(context.get("patientId"))
+        if patient_id is None:
+            received = "nothing" if "patientId" not in context else show(context["patientId"])
+            refused.append(
+                Problem(
+                    "context.patientId",
+                    received,
+                    "a FHIR Patient id (letters, digits, '-' or '.', up to 64), bare or "
+                    "Patient/<id>",
+                )
+            )
+    if refused:
+        raise CdsError(400, [str(p) for p in refused])
+    assert isinstance(context, dict)
+    assert patient_id is not None
+    notes.unknown("", data, REQUEST_MEMBERS)
+    notes.unknown("context", context, CONTEXT_MEMBERS.get(hook, frozenset()))
+    server = _fhir_server(data, notes)
+    drafts = selections = None
+    if hook in ("order-select", "order-sign"):
+        drafts = read_draft_orders(context.get("draftOrders"), notes)
+    if hook == "order-select":
+        selections = _selections(context.get("selections"), notes)
+    return HookRequest(
+        hook=hook,
+        patient_id=patient_id,
+        hook_instance=_hook_instance(data, notes),
+        fhir_server=server,
+        fhir_authorization=_authorization(data, server, notes),
+        prefetch=_prefetch(data, notes),
+        draft_orders=drafts,
+        selections=selections,
+    )
+
+
+def _hook_instance(data: dict[str, Any], notes: Tolerated) -> str | None:
+    value = data.get("hookInstance")
+    if isinstance(value, str) and value.strip():
+        return value
+    received = "nothing" if "hookInstance" not in data else show(value)
+    notes.problem(str(Problem("hookInstance", received, "the call's UUID (the spec asks one)")))
+    return None
+
+
+def _fhir_server(data: dict[str, Any], notes: Tolerated) -> str | None:
+    value = data.get("fhirServer")
+    if value is None:
+        return None
+    if isinstance(value, str) and _HTTP_URL.match(value):
         return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _server_for_token(self) -> HookRequest:
-        if self.fhirAuthorization is not None and self.fhirServer is None:
-            raise ValueError("fhirServer with fhirAuthorization (the spec requires both)")
-        return self
+    notes.problem(str(Problem("fhirServer", show(value), "an http(s) base URL; not used")))
+    return None
 
 
-class _Context(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    userId: str | None = None
-    patientId: str
-    encounterId: str | None = None
-
-    @field_validator("patientId")
-    @classmethod
-    def _bare_patient_id(cls, value: str) -> str:
-        return _patient_id(value)
-
-
-class PatientViewContext(_Context):
-    """patient-view: the chart of one patient was opened."""
-
-
-class DraftOrders(BaseModel):
-    """A FHIR Bundle of the orders not yet signed."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    resourceType: Literal["Bundle"]
-    entry: list[dict[str, Any]] = Field(default_factory=list)
-
-    def resources(self) -> list[dict[str, Any]]:
-        return [e["resource"] for e in self.entry if isinstance(e.get("resource"), dict)]
+def _authorization(
+    data: dict[str, Any], server: str | None, notes: Tolerated
+) -> FhirAuthorization | None:
+    value = data.get("fhirAuthorization")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        notes.problem(str(Problem("fhirAuthorization", show(value), "an object; not used")))
+        return None
+    notes.unknown("fhirAuthorization", value, AUTHORIZATION_MEMBERS)
+    try:
+        token = FhirAuthorization.model_validate(value)
+    except ValidationError as exc:
+        for p in problems_from(exc):
+            notes.problem(f"fhirAuthorization.{p}; the token is not used")
+        return None
+    if server is None:
+        notes.problem("fhirAuthorization: got a token without a usable fhirServer; not used")
+        return None
+    return token
 
 
-class OrderSignContext(_Context):
-    """order-sign: the clinician is about to sign the draft orders."""
+def _prefetch(data: dict[str, Any], notes: Tolerated) -> dict[str, Any]:
+    value = data.get("prefetch")
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    notes.problem(str(Problem("prefetch", show(value), "an object; read as no prefetch")))
+    return {}
 
-    draftOrders: DraftOrders
+
+def read_draft_orders(value: Any, notes: Tolerated) -> tuple[DraftEntry, ...] | None:
+    """The draft orders: a Bundle's entries, a bare resource (or entry) as one, a list as entries.
+
+    None when there are none to read (an order hook without draftOrders has nothing to check);
+    a 400 when draftOrders holds something that cannot be read as orders at all.
+    """
+    where = "context.draftOrders"
+    if value is None:
+        notes.problem(f"{where}: got nothing; expected a Bundle of draft orders (none checked)")
+        return None
+    if (
+        isinstance(value, dict)
+        and "resourceType" not in value
+        and isinstance(value.get("entry"), list)
+    ):
+        notes.problem(f"{where}.resourceType: got nothing; read as a Bundle by its entries")
+        value = {**value, "resourceType": "Bundle"}
+    if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+        notes.unknown(where, value, BUNDLE_MEMBERS)
+        items = value.get("entry")
+        if items is None:
+            return ()
+        if not isinstance(items, list):
+            raise CdsError(400, [str(Problem(f"{where}.entry", show(items), "a list of entries"))])
+        return tuple(_entries(items, f"{where}.entry", notes))
+    if isinstance(value, dict) and ("resourceType" in value or "resource" in value):
+        notes.problem(f"{where}: got a bare {_kind(value)}; read as a Bundle of one entry")
+        return tuple(_entries([value], where, notes))
+    if isinstance(value, list):
+        notes.problem(f"{where}: got a list; read as the entries of a Bundle")
+        return tuple(_entries(value, f"{where}.entry", notes))
+    expected = "a FHIR Bundle of the draft orders (or one order resource)"
+    raise CdsError(400, [str(Problem(where, show(value), expected))])
 
 
-class OrderSelectContext(_Context):
-    """order-select: the clinician picked orders (`selections`) among the drafts."""
+def _kind(value: dict[str, Any]) -> str:
+    kind = value.get("resourceType")
+    return kind if isinstance(kind, str) else "entry"
 
-    selections: list[NonEmpty] = Field(min_length=1)
-    draftOrders: DraftOrders
+
+def _entries(items: list[Any], where: str, notes: Tolerated) -> list[DraftEntry]:
+    found: list[DraftEntry] = []
+    for index, item in enumerate(items):
+        at = f"{where}[{index}]" if where.endswith(".entry") else where
+        if isinstance(item, dict) and "resource" in item and "resourceType" not in item:
+            notes.unknown(at, item, ENTRY_MEMBERS)
+            resource, full_url = item["resource"], item.get("fullUrl")
+            at += ".resource"
+        else:
+            resource, full_url = item, None
+        if not isinstance(resource, dict):
+            notes.problem(str(Problem(at, show(resource), "a FHIR resource; skipped")))
+            continue
+        url = full_url if isinstance(full_url, str) else None
+        found.append(DraftEntry(resource=resource, where=at, full_url=url))
+    return found
+
+
+def _selections(value: Any, notes: Tolerated) -> tuple[str, ...] | None:
+    """The selected orders' references; None (read as every draft) when none are usable."""
+    usable = (
+        tuple(s for s in value if isinstance(s, str) and s.strip())
+        if isinstance(value, list)
+        else ()
+    )
+    if usable and len(usable) == len(value):
+        return usable
+    received = "nothing" if value is None else show(value)
+    notes.problem(
+        str(Problem("context.selections", received, "references to the selected draft orders"))
+        + (" (the unusable ones are left out)" if usable else "; every draft order is checked")
+    )
+    return usable or None
 
 
 class Coding(BaseModel):
@@ -213,7 +373,9 @@ class FeedbackItem(BaseModel):
     # refuses longer ones, which would otherwise be a 500 after validation passed).
     card: Annotated[str, Field(min_length=1, max_length=100)]
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    acceptedSuggestions: Annotated[
+        list[AcceptedSuggestion] | None, Field(max_length=MAX_FEEDBACK_ITEMS)
+    ] = None
     overrideReason: OverrideReason | None = None
     outcomeTimestamp: dt.datetime
 
@@ -239,5 +401,6 @@ class FeedbackItem(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    feedback: list[FeedbackItem] = Field(min_length=1)
+    # Each item is a stored row: a few per card shown, never thousands in one call.
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=MAX_FEEDBACK_ITEMS)
     extension: dict[str, Any] | None = None

@@ -5,6 +5,11 @@ A key sent as null means the EHR has no such data. A key left out, or answered w
 OperationOutcome, is fetched from `fhirServer` with the lent `fhirAuthorization` token: one
 attempt, short timeouts, and after a failure that server is not asked again for a few seconds,
 so an EHR outage does not turn into a storm of waiting calls. Data that cannot be had is a 412.
+
+What real EHRs send is read for what it holds (and noted in the call's log line): keys that are
+not ldnkit's are ignored; a bare resource where a searchset Bundle is expected is read as a
+Bundle of one entry, a Bundle where the Patient is expected as the Patient it holds, and a Bundle
+entry (`{"resource": ...}`) as its resource.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from typing import Any
 import httpx
 
 from ldnkit.cdshooks.errors import CdsError
-from ldnkit.cdshooks.models import HookRequest
+from ldnkit.cdshooks.models import BUNDLE_MEMBERS, HookRequest
+from ldnkit.cdshooks.tolerance import Tolerated
+from ldnkit.validation import show
 
 PREFETCH_TEMPLATES: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
@@ -78,15 +85,50 @@ def _error_outcome(resource: dict[str, Any]) -> bool:
     )
 
 
-def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+def _entries(bundle: dict[str, Any], where: str, notes: Tolerated) -> list[dict[str, Any]]:
+    notes.unknown(where, bundle, BUNDLE_MEMBERS)
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
         raise _Missing("its entry is not a list")
-    resources = [e.get("resource") for e in entries if isinstance(e, dict)]
-    found = [r for r in resources if isinstance(r, dict)]
+    found = []
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict):
+            found.append(resource)
+        else:
+            notes.problem(f"{where}.entry[{index}]: got no resource in it; skipped")
     if any(_error_outcome(r) for r in found):
         raise _Missing("the EHR reported an error in it")
     return [r for r in found if r.get("resourceType") != "OperationOutcome"]
+
+
+def _from_prefetch(key: str, value: Any, notes: Tolerated) -> tuple[Any, str | None]:
+    """What a prefetch key holds, and the next page of its search (if any)."""
+    where = f"prefetch.{key}"
+    if value is None:  # the EHR has nothing for this template
+        return (None if key == "patient" else []), None
+    if isinstance(value, dict) and "resourceType" not in value and "resource" in value:
+        notes.problem(f"{where}: got a Bundle entry; read as the resource it holds")
+        value = value["resource"]
+    if not isinstance(value, dict):
+        raise _Missing("its value is not a FHIR resource")
+    kind = value.get("resourceType")
+    if kind == "OperationOutcome":
+        raise _Missing("the EHR answered it with an OperationOutcome")
+    if key == "patient":
+        if kind == "Bundle":
+            held = _entries(value, where, notes)
+            patients = [r for r in held if r.get("resourceType") == "Patient"]
+            if len(patients) == 1:
+                notes.problem(f"{where}: got a Bundle; read as the Patient it holds")
+                return patients[0], None
+        if kind != "Patient":
+            raise _Missing(f"it holds a {show(kind)}, not a Patient")
+        return value, None
+    if kind != "Bundle":
+        notes.problem(f"{where}: got a bare {show(kind)}; read as a searchset Bundle of one entry")
+        return [value], None
+    return _entries(value, where, notes), _next_link(value)
 
 
 def _next_link(bundle: dict[str, Any]) -> str | None:
@@ -101,12 +143,15 @@ class Fetcher:
 
     def __init__(self, cool_off: CoolOff | None = None) -> None:
         self.cool_off = cool_off or CoolOff()
+        # Loading the CA bundle costs some 25 ms of CPU: once per service, not once per call.
+        self.tls = httpx.create_ssl_context()
 
     async def patient_data(
-        self, request: HookRequest, patient_id: str, needed: Iterable[str]
+        self, request: HookRequest, needed: Iterable[str], notes: Tolerated
     ) -> PatientData:
         """The prefetch keys in `needed`, each from the prefetch or else from fhirServer."""
-        prefetch = request.prefetch or {}
+        prefetch = request.prefetch
+        notes.unknown("prefetch", prefetch, frozenset(PREFETCH_TEMPLATES))
         values: dict[str, Any] = {}
         to_fetch: dict[str, str] = {}
         pages: dict[str, str] = {}
@@ -115,46 +160,30 @@ class Fetcher:
                 to_fetch[key] = "not in the prefetch"
                 continue
             try:
-                values[key], next_page = self._from_prefetch(key, prefetch[key])
+                values[key], next_page = _from_prefetch(key, prefetch[key], notes)
             except _Missing as why:
                 to_fetch[key] = str(why)
                 continue
             if next_page is not None:
                 pages[key] = next_page
         if to_fetch or pages:
-            values.update(await self._fetch_all(request, patient_id, to_fetch, pages, values))
+            values.update(await self._fetch_all(request, to_fetch, pages, values, notes))
         return PatientData(
             patient=values.get("patient"),
             medications=tuple(values.get("medications") or ()),
             conditions=tuple(values.get("conditions") or ()),
         )
 
-    @staticmethod
-    def _from_prefetch(key: str, value: Any) -> tuple[Any, str | None]:
-        if value is None:  # the EHR has nothing for this template
-            return (None if key == "patient" else []), None
-        if not isinstance(value, dict):
-            raise _Missing("its value is not a FHIR resource")
-        kind = value.get("resourceType")
-        if kind == "OperationOutcome":
-            raise _Missing("the EHR answered it with an OperationOutcome")
-        if key == "patient":
-            if kind != "Patient":
-                raise _Missing(f"it holds a {kind}, not a Patient")
-            return value, None
-        if kind != "Bundle":
-            raise _Missing(f"it holds a {kind}, not a searchset Bundle")
-        return _entries(value), _next_link(value)
-
     async def _fetch_all(
         self,
         request: HookRequest,
-        patient_id: str,
         to_fetch: dict[str, str],
         pages: dict[str, str],
         have: dict[str, Any],
+        notes: Tolerated,
     ) -> dict[str, Any]:
-        server = request.fhirServer
+        server = request.fhir_server
+        patient_id = request.patient_id
         keys = sorted({*to_fetch, *pages})
         if server is None:
             raise CdsError(
@@ -169,16 +198,17 @@ class Fetcher:
         if self.cool_off.resting(server):
             raise CdsError(412, [f"the FHIR server {server} failed moments ago; try again shortly"])
         headers = {"Accept": "application/fhir+json"}
-        if request.fhirAuthorization is not None:
-            headers["Authorization"] = f"Bearer {request.fhirAuthorization.access_token}"
+        if request.fhir_authorization is not None:
+            headers["Authorization"] = f"Bearer {request.fhir_authorization.access_token}"
         async with httpx.AsyncClient(
-            timeout=FETCH_TIMEOUT, headers=headers, follow_redirects=False
+            timeout=FETCH_TIMEOUT, headers=headers, follow_redirects=False, verify=self.tls
         ) as client:
 
             async def one(key: str) -> tuple[str, Any]:
                 if key in pages:
-                    return key, [*have[key], *await self._pages(client, server, pages[key])]
-                return key, await self._fetch(client, server, key, patient_id)
+                    more = await self._pages(client, server, pages[key], notes)
+                    return key, [*have[key], *more]
+                return key, await self._fetch(client, server, key, patient_id, notes)
 
             try:
                 async with asyncio.timeout(FETCH_DEADLINE_SECONDS):
@@ -211,7 +241,7 @@ class Fetcher:
         return body
 
     async def _fetch(
-        self, client: httpx.AsyncClient, server: str, key: str, patient_id: str
+        self, client: httpx.AsyncClient, server: str, key: str, patient_id: str, notes: Tolerated
     ) -> Any:
         url = f"{server}/{query(key, patient_id)}"
         body = await self._get(client, server, url)
@@ -220,13 +250,17 @@ class Fetcher:
         if body is None or body.get("resourceType") != "Bundle":
             raise CdsError(412, [f"the FHIR server sent no searchset Bundle for {url}"])
         try:
-            found = _entries(body)
+            found = _entries(body, url, notes)
         except _Missing as why:
             raise CdsError(412, [f"the FHIR server's answer to {url}: {why}"]) from why
         next_page = _next_link(body)
-        return [*found, *(await self._pages(client, server, next_page))] if next_page else found
+        if next_page is None:
+            return found
+        return [*found, *(await self._pages(client, server, next_page, notes))]
 
-    async def _pages(self, client: httpx.AsyncClient, server: str, url: str) -> list[Any]:
+    async def _pages(
+        self, client: httpx.AsyncClient, server: str, url: str, notes: Tolerated
+    ) -> list[Any]:
         found: list[Any] = []
         next_page: str | None = url
         for _ in range(MAX_PAGES):
@@ -239,7 +273,7 @@ class Fetcher:
             if body is None or body.get("resourceType") != "Bundle":
                 raise CdsError(412, [f"the FHIR server sent no Bundle for page {next_page}"])
             try:
-                found.extend(_entries(body))
+                found.extend(_entries(body, next_page, notes))
             except _Missing as why:
                 raise CdsError(412, [f"the FHIR server's page {next_page}: {why}"]) from why
             next_page = _next_link(body)

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, emit, read_json_file
+from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
 from ldnkit.domain.criteria import (
     FIQR_ITEMS,
     NAMES,
@@ -24,6 +24,7 @@ from ldnkit.domain.criteria import (
     check_name,
     evaluate,
 )
+from ldnkit.jsoninput import read_json_file
 
 PASS, FAIL = "✔", "✘"
 

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy.engine import make_url
 
-from ldnkit.bootstrap import open_store
+from ldnkit.bootstrap import open_store, shown_url, upgrade_store
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
-from ldnkit.settings import get_settings
 from ldnkit.store import migrate
 
 db_app = typer.Typer(help="The clinic database: apply migrations, show the schema version.")
 app.add_typer(db_app, name="db")
-
-
-def _safe_url() -> str:
-    return make_url(get_settings().database_url).render_as_string(hide_password=True)
 
 
 @db_app.command("upgrade")
@@ -25,11 +19,11 @@ def upgrade(as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)
     store = open_store(upgrade=False)
     try:
         before = migrate.current_revision(store.engine)
-        store.upgrade()
+        upgrade_store(store)
         after = migrate.current_revision(store.engine)
     finally:
         store.close()
-    data = {"database": _safe_url(), "from": before, "to": after}
+    data = {"database": shown_url(store), "from": before, "to": after}
     emit(
         data,
         as_json,
@@ -54,7 +48,7 @@ def status(as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP))
         store.close()
     head = migrate.head_revision()
     data = {
-        "database": _safe_url(),
+        "database": shown_url(store),
         "current": current,
         "head": head,
         "up_to_date": current == head,

@@ -8,13 +8,7 @@ from rich.table import Table
 from ldnkit.bootstrap import open_store
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
-from ldnkit.services.demo import DemoLogin, seed_demo
-from ldnkit.store.repository import Store
-
-
-def seed_if_empty(store: Store) -> list[DemoLogin] | None:
-    """Seed the demo clinic into an empty database; None when it already has accounts."""
-    return seed_demo(store) if store.is_empty() else None
+from ldnkit.services.demo import DemoLogin, seed_demo_if_empty
 
 
 def print_logins(logins: list[DemoLogin]) -> None:
@@ -31,7 +25,7 @@ def demo(as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -
     """Seed a demo clinic into an empty database: a responder, a non-responder, sleep effects."""
     store = open_store()
     try:
-        logins = seed_if_empty(store)
+        logins = seed_demo_if_empty(store)
     finally:
         store.close()
     if logins is None:

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -92,6 +92,7 @@ def export_fhir_command(
 ) -> None:
     """Export a patient's plan, diary and FIQR results as a FHIR R4 Bundle."""
     from ldnkit.bootstrap import open_store
+    from ldnkit.services.export import fhir_bundle
     from ldnkit.store.repository import Forbidden, NotFound
 
     store = open_store()
@@ -100,7 +101,7 @@ def export_fhir_command(
         if account is None or account.role != "clinician":
             raise InputError.single("--clinician", clinician, "the email of a clinician account")
         try:
-            bundle = patient_bundle(store, account.actor, patient)
+            bundle = fhir_bundle(store, account.actor, patient)
         except (NotFound, Forbidden):
             raise InputError.single(
                 "PATIENT", patient, "a patient of this clinician (see the clinic's patient list)"
@@ -125,46 +126,3 @@ def export_fhir_command(
         console.print(table)
 
     emit(data, as_json, human)
-
-
-def patient_bundle(store: Any, actor: Any, patient_id: int) -> dict[str, Any]:
-    """The patient's current plan, diary and FIQR questionnaires as a collection Bundle."""
-    from ldnkit.domain.titration import PlanRequest, Step, build_plan
-    from ldnkit.fhir.boundary import validated
-    from ldnkit.fhir.export import (
-        diary_records_to_observations,
-        fiqr_to_questionnaire_response,
-        plan_to_medication_request,
-    )
-
-    store.patient(actor, patient_id)  # raises NotFound / Forbidden before anything is read
-    pid = str(patient_id)
-    resources: list[dict[str, Any]] = []
-    saved = store.current_plan(actor, patient_id)
-    if saved is not None:
-        plan = build_plan(PlanRequest.model_validate(saved.request))
-        # The stored steps are the plan as saved (adjustments included), not a recomputation.
-        plan = plan.model_copy(update={"steps": tuple(Step.model_validate(s) for s in saved.steps)})
-        resources.append(
-            plan_to_medication_request(
-                plan, pid, authored_on=saved.created_at.date(), request_id=f"plan-{saved.id}"
-            )
-        )
-    resources.extend(diary_records_to_observations(store.diary_records(actor, patient_id), pid))
-    for questionnaire in store.questionnaires(actor, patient_id, kind="fiqr"):
-        response = fiqr_to_questionnaire_response(
-            questionnaire.answers, questionnaire.result, pid, questionnaire.taken_on
-        )
-        response["id"] = f"fiqr-{questionnaire.id}"
-        resources.append(response)
-    return validated(
-        {
-            "resourceType": "Bundle",
-            "type": "collection",
-            "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "entry": [
-                {"fullUrl": f"urn:ldnkit:{r['resourceType']}/{r.get('id', i)}", "resource": r}
-                for i, r in enumerate(resources)
-            ],
-        }
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,12 +12,23 @@ from rich.text import Text
 
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, Citations, console, date_option, emit
-from ldnkit.domain.outcomes import OutcomeRun, PersistenceFigures
-from ldnkit.domain.outcomes.figures import PublishedFigureOut, clinic_value
 from ldnkit.knowledge import knowledge_base
+from ldnkit.knowledge.outcomes import outcome_book
 from ldnkit.validation import InputError
 
+if TYPE_CHECKING:  # the statistics behind these load scipy: only the outcomes command pays for it
+    from ldnkit.domain.outcomes import OutcomeRun, PersistenceFigures
+    from ldnkit.domain.outcomes.figures import PublishedFigureOut
+
 MAX_GRACE_DAYS = 365
+
+
+def _responder() -> str:
+    """The responder's fall in pain as the knowledge base defines it (outcomes.yaml), in words.
+
+    Read when a table is drawn, not at import: every CLI command would pay for it."""
+    return f"pain fell by {outcome_book().responder.min_reduction * 100:g}% or more"
+
 
 # The clinic's rows: (label, figure name); a published figure naming the same figure sits beside.
 _ROWS: tuple[tuple[str, str], ...] = (
@@ -25,7 +36,7 @@ _ROWS: tuple[tuple[str, str], ...] = (
     ("Never filled it", "never_started_rate"),
     ("Started (filled at least once)", "started"),
     ("With pain scores before and after", "with_response_measure"),
-    ("Pain fell by 30% or more", "responder_rate_30"),
+    ("Responders", "responder_rate_30"),  # labelled by _responder() when drawn
     ("Pain fell at all", "any_improvement_rate"),
     ("Mean change in pain (0-10)", "nrs_change_mean"),
     ("Median days on LDN", "persistence.median_days"),
@@ -90,6 +101,8 @@ def _ci(interval: tuple[float, float] | None, percent: bool) -> str:
 
 
 def _clinic_cell(run: OutcomeRun, key: str) -> str:
+    from ldnkit.domain.outcomes.figures import clinic_value
+
     figures = run.figures
     measured = figures.with_response_measure
     if key == "never_started_rate":
@@ -157,6 +170,8 @@ def _show(run: OutcomeRun, patients: int, skipped: list[dict[str, Any]]) -> None
     if series is not None:
         table.add_column("Published case series", justify="right")
     for label, key in _ROWS:
+        if key == "responder_rate_30":
+            label = _responder().capitalize()
         row = [label, _clinic_cell(run, key)]
         if series is not None:
             figure = beside.get(key)
@@ -207,7 +222,7 @@ def _show_predictors(run: OutcomeRun) -> None:
             "before and after."
         )
         return
-    table = Table(title="Response (pain fell by 30% or more) by diagnosis at the start")
+    table = Table(title=f"Response ({_responder()}) by diagnosis at the start")
     for column in ("Diagnosis", "Patients", "Responders", "Rate", "Everyone else"):
         table.add_column(column, justify="left" if column == "Diagnosis" else "right")
     table.add_column("Odds ratio", justify="right")

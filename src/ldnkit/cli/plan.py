@@ -19,7 +19,6 @@ from ldnkit.cli.render import (
     date_option,
     emit,
     parse_model,
-    read_json_file,
 )
 from ldnkit.domain.formulation import (
     CapsuleCount,
@@ -41,6 +40,9 @@ from ldnkit.domain.titration import (
 )
 from ldnkit.export.calendar import plan_to_ics
 from ldnkit.export.printable import plan_to_text, screen_lines
+from ldnkit.jsoninput import read_json_file
+from ldnkit.knowledge.limits import limits
+from ldnkit.knowledge.protocols import protocol_book
 from ldnkit.services.plans import PlanRefused, check_plan
 from ldnkit.validation import InputError, Problem
 
@@ -99,20 +101,32 @@ def _apply(plan: Plan, day: dt.date | None, change: Callable[[Plan, dt.date], Pl
     return change(plan, day) if day else plan
 
 
+# Help texts state the numbers the plans decide with, as the knowledge base has them.
+_PROTOCOLS = ", ".join(
+    f"{p.id} ({p.start_dose_mg:g} mg, +{p.step_mg:g} mg every {p.interval_days} days)"
+    for p in protocol_book().protocols
+    if p.id != "custom"
+)
+_BAND = limits().ldn_dose
+_ABOVE = f"above {_BAND.usual_max.mg:g} mg (never above {_BAND.hard_max.mg:g} mg)"
+_STANDARD_TABLET_MG = _BAND.standard.mg
+_STEP_BACK_DAYS = protocol_book().adjustments.step_back.days
+
+
 @app.command("plan")
 def plan_command(
     protocol: Annotated[
         _Text,
-        typer.Option(
-            help="standard (1.5 mg, +1.5 mg every 14 days), gentle (0.5 mg, +0.5 mg every "
-            "7 days) or custom. Required."
-        ),
+        typer.Option(help=f"{_PROTOCOLS} or custom. Required."),
     ] = None,
     start: Annotated[
         _Text, typer.Option(help="First day of the plan, YYYY-MM-DD. Required.")
     ] = None,
     start_dose: Annotated[
-        _Text, typer.Option(help="custom: starting dose in mg (a multiple of 0.5).")
+        _Text,
+        typer.Option(
+            help=f"custom: starting dose in mg (a multiple of {_BAND.dose_multiple.mg:g})."
+        ),
     ] = None,
     step: Annotated[_Text, typer.Option(help="custom: increase per step in mg.")] = None,
     interval_days: Annotated[_Text, typer.Option(help="custom: days per step.")] = None,
@@ -122,7 +136,7 @@ def plan_command(
     ] = None,
     allow_above_5mg: Annotated[
         bool,
-        typer.Option("--allow-above-5mg", help="Allow a target above 5 mg (never above 12 mg)."),
+        typer.Option("--allow-above-5mg", help=f"Allow a target {_ABOVE}."),
     ] = False,
     morning_from: Annotated[
         _Text, typer.Option(help="Adjust: take the doses in the morning from this day.")
@@ -131,7 +145,8 @@ def plan_command(
         _Text,
         typer.Option(
             "--step-back",
-            help="Adjust: the step was not tolerated on this day; go back for 2 weeks, retry.",
+            help="Adjust: the step was not tolerated on this day; go back for "
+            f"{_STEP_BACK_DAYS} days, retry.",
         ),
     ] = None,
     procedure: Annotated[
@@ -301,7 +316,9 @@ def liquid_command(
     volume_ml: Annotated[
         _Text, typer.Option(help="Total volume the tablet is dissolved in, in mL. Required.")
     ] = None,
-    tablet_mg: Annotated[_Text, typer.Option(help="Tablet strength in mg (default 50).")] = None,
+    tablet_mg: Annotated[
+        _Text, typer.Option(help=f"Tablet strength in mg (default {_STANDARD_TABLET_MG:g}).")
+    ] = None,
     recipe: Annotated[
         _Text,
         typer.Option(help="water (home dilution, no stability data; default) or fawcett."),
@@ -311,14 +328,14 @@ def liquid_command(
     ] = None,
     allow_above_5mg: Annotated[
         bool,
-        typer.Option("--allow-above-5mg", help="Allow a dose above 5 mg (never above 12 mg)."),
+        typer.Option("--allow-above-5mg", help=f"Allow a dose {_ABOVE}."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_OPTION_HELP)] = False,
 ) -> None:
     """Liquid LDN from a tablet: concentration, mL per dose, days per tablet, beyond-use date."""
     with _as_options():
         given = {
-            "tablet_mg": tablet_mg or 50,
+            "tablet_mg": tablet_mg or _STANDARD_TABLET_MG,
             "volume_ml": volume_ml,
             "dose_mg": dose_mg,
             "recipe": recipe or "water",

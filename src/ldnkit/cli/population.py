@@ -101,10 +101,23 @@ def _show_summary(data: dict[str, Any]) -> None:
     console.print(f"Rows written to {data['out']} ({data['engine']}).")
 
 
+# 100,000 patients are 1.5 GB of NDJSON; a million (15 GB) is past any benchmark's need, and a
+# mistyped count must not fill the disk.
+MAX_SYNTH_PATIENTS = 1_000_000
+
+
 @population_app.command("synth")
 def synth_command(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the export into.")],
-    patients: Annotated[int, typer.Option("--patients", help="How many patients.", min=1)],
+    patients: Annotated[
+        int,
+        typer.Option(
+            "--patients",
+            help=f"How many patients (at most {MAX_SYNTH_PATIENTS:,}).",
+            min=1,
+            max=MAX_SYNTH_PATIENTS,
+        ),
+    ],
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 0,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Dates are generated up to this day (today).")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -54,25 +53,6 @@ def date_option(option: str, value: str | None) -> dt.date | None:
     if not EARLIEST <= day <= LATEST:
         raise InputError.single(option, value, f"a date from {EARLIEST} to {LATEST}")
     return day
-
-
-def read_json_file(path: Path, what: str) -> Any:
-    """Read a JSON input file; a missing or malformed file is one clear input error."""
-    try:
-        # Bytes, so json detects UTF-8 with a BOM (Notepad) and UTF-16 (PowerShell redirects).
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError.single(what, str(path), "an existing JSON file") from None
-    except IsADirectoryError:
-        raise InputError.single(what, str(path), "a JSON file, not a folder") from None
-    try:
-        return json.loads(data)
-    except UnicodeDecodeError:
-        raise InputError.single(what, str(path), "a JSON file in UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise InputError.single(
-            what, f"invalid JSON at line {exc.lineno} column {exc.colno}", "a JSON document"
-        ) from None
 
 
 def parse_model(model: type[M], data: Any) -> M:

@@ -18,10 +18,11 @@ from ldnkit.cli.render import (
     date_option,
     emit,
     parse_model,
-    read_json_file,
 )
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.response import Intake, ResponseAssessment, assess
+from ldnkit.jsoninput import read_json_file
+from ldnkit.knowledge.limits import limits
 from ldnkit.validation import InputError, Problem, show
 
 
@@ -82,7 +83,7 @@ def _render(result: ResponseAssessment) -> None:
         console.print(f"  too few entries to judge: needs {missing}")
     if result.measures:
         table = Table(
-            title="Baseline against the latest 14 days",
+            title=f"Baseline against the latest {limits().response.latest_window.days} days",
             caption="Pain and fatigue: lower is better. Sleep quality and mood: higher is better.",
         )
         for column in ("Measure", "Baseline", "Latest", "Change [95% CI]", "Better by", "IMMPACT"):
@@ -105,7 +106,8 @@ def _render(result: ResponseAssessment) -> None:
         )
     if result.first_sustained_30pct_day is not None:
         console.print(
-            f"First sustained 30% improvement in pain: {result.first_sustained_30pct_day} "
+            f"First sustained {limits().response.moderate_improvement.percent:g}% improvement in "
+            f"pain: {result.first_sustained_30pct_day} "
             f"(day {result.days_to_sustained_30pct})"
         )
     if result.steps:
@@ -145,7 +147,11 @@ def _render(result: ResponseAssessment) -> None:
         console.print(f"  - {reason.text}{cite}", markup=False)
 
 
-@app.command("response")
+@app.command(
+    "response",
+    help="Assess the response to LDN: baseline against the latest "
+    f"{limits().response.latest_window.days} days, with intervals.",
+)
 def response_command(
     diary_file: Annotated[
         Path,
@@ -163,7 +169,6 @@ def response_command(
         Path | None, typer.Option(help="Also write the symptom chart as SVG to this file.")
     ] = None,
 ) -> None:
-    """Assess the response to LDN: baseline against the latest 14 days, with intervals."""
     first = date_option("--start", start)
     assert first is not None  # a required option
     until = date_option("--as-of", as_of)

@@ -15,11 +15,11 @@ from ldnkit.cli.render import (
     date_option,
     emit,
     parse_model,
-    read_json_file,
 )
 from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.screening import Screening, screen
 from ldnkit.fhir.reading import profile_from_file
+from ldnkit.jsoninput import read_json_file
 from ldnkit.knowledge import knowledge_base
 from ldnkit.validation import InputError
 

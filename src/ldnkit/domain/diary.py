@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ldnkit.domain.titration import EARLIEST, LATEST
-from ldnkit.knowledge.protocols import protocol_book
+from ldnkit.knowledge.limits import limits
 
 Severity = Literal["mild", "moderate", "severe"]
 MergePolicy = Literal["keep", "replace", "combine"]
@@ -25,13 +26,15 @@ MERGE_POLICIES: tuple[MergePolicy, ...] = ("keep", "replace", "combine")
 
 SEVERITY_RANK: dict[str, int] = {"mild": 1, "moderate": 2, "severe": 3}
 
-# The dose limits are the titration plans' (knowledge/data/protocols.yaml): LDN is usually up to
-# 5 mg a day, but a prescriber may plan up to 12 mg with an explicit override (the 4-12 mg of the
-# ME/CFS case reports, bolton-2020). The diary records what was taken, so it accepts any dose a
-# plan can contain and refuses the rest; 50 mg is standard-dose naltrexone, never LDN.
+# The dose limits are the titration plans' (knowledge/data/limits.yaml, ldn_dose): LDN is usually
+# up to its usual maximum a day, but a prescriber may plan up to the hard maximum with an explicit
+# override. The diary records what was taken, so it accepts any dose a plan can contain and
+# refuses the rest; the standard dose is standard-dose naltrexone, never LDN.
 NOTE_MAX_CHARS = 2000
 
-Score = Annotated[int, Field(ge=0, le=10)]
+# The symptom scales (limits.yaml, diary.score), fixed when the model is built.
+_SCALE = limits().diary.score
+Score = Annotated[int, Field(ge=_SCALE.min, le=_SCALE.max)]
 
 
 class _Model(BaseModel):
@@ -46,10 +49,43 @@ def known_side_effect_ids() -> frozenset[str]:
     return frozenset(effect.id for effect in knowledge_base().side_effects)
 
 
+def max_side_effects() -> int:
+    """The most side effects one day can record: each the knowledge base knows, once."""
+    return len(known_side_effect_ids())
+
+
+def _dose_schema(schema: dict[str, Any]) -> None:
+    # The limits in the published schema are the ones the validator below applies.
+    hard_max = limits().ldn_dose.hard_max.mg
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "number":
+            branch.update(exclusiveMinimum=0, maximum=hard_max)
+    schema["description"] = (
+        f"The LDN dose taken, in mg: above 0 and at most {hard_max:g} "
+        "(none on a day without a dose)"
+    )
+
+
+def _local_time_schema(schema: dict[str, Any]) -> None:
+    # A clock time where the patient is, with no zone: JSON Schema's "time" format (RFC 3339)
+    # would demand an offset, so the published schema says what is really sent and read.
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("format") == "time":
+            del branch["format"]
+            branch["pattern"] = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
+    schema["description"] = "The local time of the dose, HH:MM (no time zone)"
+
+
+def _side_effect_id_schema(schema: dict[str, Any]) -> None:
+    schema["description"] = "A side effect of the knowledge base: " + ", ".join(
+        sorted(known_side_effect_ids())
+    )
+
+
 class SideEffectReport(_Model):
     """One side effect on one day, by knowledge-base id, with how bad it was."""
 
-    id: str
+    id: Annotated[str, Field(json_schema_extra=_side_effect_id_schema)]
     severity: Severity = "mild"
 
     @field_validator("id")
@@ -66,14 +102,17 @@ class SideEffectReport(_Model):
 class DiaryEntry(_Model):
     """What a patient recorded for one day."""
 
-    day: dt.date
-    dose_mg: float | None = None
-    dose_time: dt.time | None = None
+    day: Annotated[dt.date, Field(description=f"The day, from {EARLIEST} to {LATEST}")]
+    dose_mg: Annotated[float | None, Field(json_schema_extra=_dose_schema)] = None
+    dose_time: Annotated[dt.time | None, Field(json_schema_extra=_local_time_schema)] = None
     pain: Score
     fatigue: Score
     sleep_quality: Score
     mood: Score | None = None
-    side_effects: tuple[SideEffectReport, ...] = ()
+    side_effects: Annotated[
+        tuple[SideEffectReport, ...],
+        Field(json_schema_extra=lambda schema: schema.update(maxItems=max_side_effects())),
+    ] = ()
     note: Annotated[str, Field(max_length=NOTE_MAX_CHARS)] = ""
 
     @field_validator("day")
@@ -92,17 +131,26 @@ class DiaryEntry(_Model):
             return None
         if not math.isfinite(value) or value <= 0:
             raise ValueError("a dose in mg above 0 (leave it empty on a day without a dose)")
-        limits = protocol_book().limits
-        if value >= limits.standard_dose_mg:
+        band = limits().ldn_dose
+        if value >= band.standard.mg:
             raise ValueError(
-                f"an LDN dose of at most {limits.hard_max_mg:g} mg: {value:g} mg is "
+                f"an LDN dose of at most {band.hard_max.mg:g} mg: {value:g} mg is "
                 "standard-dose naltrexone, not LDN"
             )
-        if value > limits.hard_max_mg:
+        if value > band.hard_max.mg:
             raise ValueError(
-                f"at most {limits.hard_max_mg:g} mg, the highest LDN dose reported (usually at "
-                f"most {limits.usual_max_mg:g} mg)"
+                f"at most {band.hard_max.mg:g} mg, the highest LDN dose reported (usually at "
+                f"most {band.usual_max.mg:g} mg)"
             )
+        return value
+
+    @field_validator("side_effects", mode="before")
+    @classmethod
+    def _no_more_reports_than_effects(cls, value: object) -> object:
+        # Checked before any report is read: a day cannot have more side effects than the
+        # knowledge base knows, so 40,000 reports are refused without validating one.
+        if isinstance(value, list | tuple) and len(value) > max_side_effects():
+            raise ValueError(f"at most {max_side_effects()} side effects (each known one once)")
         return value
 
     @field_validator("side_effects")
@@ -110,8 +158,8 @@ class DiaryEntry(_Model):
     def _one_report_per_effect(
         cls, value: tuple[SideEffectReport, ...]
     ) -> tuple[SideEffectReport, ...]:
-        ids = [report.id for report in value]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        counts = Counter(report.id for report in value)
+        repeated = sorted(i for i, n in counts.items() if n > 1)
         if repeated:
             raise ValueError(
                 "each side effect once per day (repeated: " + ", ".join(repeated) + ")"

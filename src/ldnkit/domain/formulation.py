@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ldnkit.domain.titration import Plan, dose_problems
+from ldnkit.domain.titration import CalendarDate, Plan, dose_problems
 from ldnkit.knowledge.protocols import SourcedNote, product_book, ug_to_mg
 from ldnkit.validation import InputError, Problem, input_error, show
 
@@ -139,10 +139,11 @@ class LiquidRequest(_Frozen):
     """Tablet, water volume and dose for a home or compounded liquid."""
 
     tablet_mg: Annotated[float, Field(gt=0, le=100)]
-    volume_ml: Annotated[float, Field(gt=0, le=1000)]
+    # A tablet dissolves in a measurable volume: 1 mL at the least (1e-300 mL is a typo).
+    volume_ml: Annotated[float, Field(ge=1, le=1000)]
     dose_mg: float  # limits checked with the plan's dose rules, in the same words
     recipe: Recipe = "water"
-    made_on: dt.date
+    made_on: CalendarDate
     allow_above_5mg: bool = False
 
 
@@ -211,6 +212,11 @@ def make_liquid(req: LiquidRequest) -> LiquidResult:
     problems = dose_problems("dose_mg", req.dose_mg, allow_above_5mg=req.allow_above_5mg)
     if not problems and req.dose_mg > req.tablet_mg:
         problems.append(Problem("dose_mg", show(req.dose_mg), "at most the tablet's strength"))
+    if not problems and (Decimal(str(req.dose_mg)) * 1000) % 1 != 0:
+        # Doses are measured in micrograms; 1e-300 mg cannot be measured (or divided into).
+        problems.append(
+            Problem("dose_mg", show(req.dose_mg), "a dose in whole micrograms (0.001 mg steps)")
+        )
     if problems:
         raise InputError(problems)
 

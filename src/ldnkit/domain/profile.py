@@ -39,11 +39,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+# Bounds on what one profile may list, far above any real record (the Synthea export's fullest
+# patient has 22 conditions and 17 medications) and low enough that no input makes the screen
+# read drug names by the hundred thousand. A name or code longer than 500 characters is no name.
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+MAX_CONDITIONS = 1000
+MAX_MEDICATIONS = 1000
+MAX_ALLERGIES = 500
+MAX_PROCEDURES = 100
+
+
 class CodedCondition(_Strict):
     """A condition given as a code: `{"system": "icd10cm", "code": "G93.32"}`."""
 
-    system: str
-    code: Annotated[str, Field(min_length=1)]
+    system: Annotated[str, Field(max_length=500)]
+    code: Text
 
     @field_validator("system")
     @classmethod
@@ -54,13 +64,13 @@ class CodedCondition(_Strict):
         return CODE_SYSTEM_ALIASES[key]
 
 
-Condition = Annotated[str, Field(min_length=1)] | CodedCondition
+Condition = Text | CodedCondition
 
 
 class Medication(_Strict):
     """A medication by name, by RxNorm code, or both."""
 
-    name: str | None = None
+    name: Annotated[str, Field(max_length=500)] | None = None
     rxnorm: Annotated[str, Field(pattern=r"^\d{1,10}$")] | None = None
     status: MedicationStatus = "active"
     last_dose: dt.date | None = None
@@ -80,7 +90,7 @@ class Medication(_Strict):
 class Substance(_Strict):
     """An allergy given as a substance name or RxNorm code."""
 
-    name: str | None = None
+    name: Annotated[str, Field(max_length=500)] | None = None
     rxnorm: Annotated[str, Field(pattern=r"^\d{1,10}$")] | None = None
 
     @model_validator(mode="after")
@@ -90,7 +100,7 @@ class Substance(_Strict):
         return self
 
 
-Allergy = Annotated[str, Field(min_length=1)] | Substance
+Allergy = Text | Substance
 
 
 class PlannedProcedure(_Strict):
@@ -98,7 +108,7 @@ class PlannedProcedure(_Strict):
 
     date: dt.date
     opioids_expected: bool = True
-    name: str | None = None
+    name: Annotated[str, Field(max_length=500)] | None = None
 
 
 class PatientProfile(_Strict):
@@ -107,15 +117,17 @@ class PatientProfile(_Strict):
     as_of: dt.date = Field(default_factory=dt.date.today)
     age: Annotated[int, Field(ge=0, le=130)] | None = None
     sex: Sex = "unknown"
-    conditions: list[Condition] = Field(default_factory=list)
-    medications: list[Medication] = Field(default_factory=list)
-    allergies: list[Allergy] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=list, max_length=MAX_CONDITIONS)
+    medications: list[Medication] = Field(default_factory=list, max_length=MAX_MEDICATIONS)
+    allergies: list[Allergy] = Field(default_factory=list, max_length=MAX_ALLERGIES)
     pregnant: bool | None = None
     breastfeeding: bool | None = None
     liver: Liver = "unknown"
     kidney: Kidney = "unknown"
     alcohol: Alcohol = "unknown"
-    planned_procedures: list[PlannedProcedure] = Field(default_factory=list)
+    planned_procedures: list[PlannedProcedure] = Field(
+        default_factory=list, max_length=MAX_PROCEDURES
+    )
 
     @field_validator("age", mode="before")
     @classmethod

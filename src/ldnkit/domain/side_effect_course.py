@@ -1,13 +1,13 @@
 """The course of each side effect over the diary, and the morning-dose suggestion.
 
 Patients do not record a side effect every single day it bothers them, so reports separated by
-up to `EPISODE_GAP_DAYS` days without a report belong to one episode. An episode is ongoing
-when its last report is that recent before `as_of`.
+up to the episode gap (limits.yaml, side_effects.episode_gap) without a report belong to one
+episode. An episode is ongoing when its last report is that recent before `as_of`.
 
 Sleep effects (vivid dreams, insomnia) are mostly a first-week effect (seed-001). When a sleep
-effect has lasted longer than a week and the dose is still taken in the evening, prescriber
-dosing sheets suggest taking it in the morning instead. That advice rests on lay and
-prescriber sources only, and the suggestion says so.
+effect has lasted longer than the first week and the dose is still taken in the evening,
+prescriber dosing sheets suggest taking it in the morning instead. That advice rests on lay and
+prescriber sources only, and the suggestion says so (its words: response.yaml, morning_dose).
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ldnkit.domain.diary import SEVERITY_RANK, DiaryEntry, Severity
+from ldnkit.knowledge.limits import limits
+from ldnkit.knowledge.response import response_texts
 
-EPISODE_GAP_DAYS = 3
-PERSISTENT_AFTER_DAYS = 7  # longer than the first week, when sleep effects usually settle
 MORNING_BEFORE = dt.time(12, 0)
-FIRST_WEEK_SOURCES = ("seed-001",)
-MORNING_SOURCES = ("seed-001", "prescriber-dosing-sheets")
 
 
 class _Out(BaseModel):
@@ -57,7 +55,7 @@ class MorningDoseSuggestion(_Out):
     days: int
     evidence: Literal["lay sources only"] = "lay sources only"
     message: str
-    sources: tuple[str, ...] = MORNING_SOURCES
+    sources: tuple[str, ...]
 
 
 def _kb_side_effect(effect_id: str) -> tuple[str, bool, tuple[str, ...]]:
@@ -71,6 +69,7 @@ def side_effect_timeline(
     diary: Sequence[DiaryEntry], start: dt.date, as_of: dt.date
 ) -> tuple[SideEffectCourse, ...]:
     """Each side effect reported up to `as_of`, in order of first report."""
+    gap = limits().side_effects.episode_gap.days
     reports: dict[str, list[tuple[dt.date, Severity]]] = {}
     for entry in sorted(diary, key=lambda e: e.day):
         if entry.day > as_of:
@@ -82,7 +81,7 @@ def side_effect_timeline(
         days = [d for d, _ in seen]
         episode_start = days[0]
         for previous, current in itertools.pairwise(days):
-            if (current - previous).days > EPISODE_GAP_DAYS + 1:
+            if (current - previous).days > gap + 1:
                 episode_start = current
         name, sleep_related, sources = _kb_side_effect(effect_id)
         courses.append(
@@ -95,7 +94,7 @@ def side_effect_timeline(
                 days_reported=len(days),
                 worst_severity=max((s for _, s in seen), key=SEVERITY_RANK.__getitem__),
                 days=tuple(days),
-                ongoing=(as_of - days[-1]).days <= EPISODE_GAP_DAYS,
+                ongoing=(as_of - days[-1]).days <= gap,
                 episode_start=episode_start,
                 episode_days=(days[-1] - episode_start).days + 1,
                 sources=sources,
@@ -114,10 +113,9 @@ def morning_dose_suggestion(
     diary: Sequence[DiaryEntry], courses: Sequence[SideEffectCourse], as_of: dt.date
 ) -> MorningDoseSuggestion | None:
     """The suggestion when a sleep effect has persisted past the first week on evening doses."""
+    first_week = limits().side_effects.first_week.days
     persistent = [
-        c
-        for c in courses
-        if c.sleep_related and c.ongoing and c.episode_days > PERSISTENT_AFTER_DAYS
+        c for c in courses if c.sleep_related and c.ongoing and c.episode_days > first_week
     ]
     if not persistent:
         return None
@@ -126,14 +124,11 @@ def morning_dose_suggestion(
         return None
     names = ", ".join(c.name for c in persistent)
     days = max(c.episode_days for c in persistent)
+    text = response_texts().reasons.morning_dose
     return MorningDoseSuggestion(
         side_effects=tuple(c.id for c in persistent),
         since=since,
         days=days,
-        message=(
-            f"{names}: reported for {days} days since {since.isoformat()}. Sleep effects and "
-            "vivid dreams usually settle within the first week; when they persist, taking the "
-            "dose in the morning instead of at bedtime is a common suggestion. It comes from lay "
-            "and prescriber dosing sources only, not from trials: discuss it with the prescriber."
-        ),
+        message=text.render(names=names, days=days, since=since.isoformat()),
+        sources=text.sources,
     )

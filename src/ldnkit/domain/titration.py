@@ -12,8 +12,9 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ldnkit.knowledge.limits import limits, render
 from ldnkit.knowledge.protocols import DoseTime, mg_to_ug, protocol_book, ug_to_mg
 from ldnkit.validation import InputError, Problem, show
 
@@ -23,6 +24,16 @@ AdjustmentKind = Literal["move-to-morning", "step-back", "procedure-hold"]
 STANDARD_DOSE_MESSAGE = "standard-dose naltrexone, not LDN"
 # Plans are dated arithmetic; bounding dates keeps it clear of the calendar's end.
 EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
+def _within_calendar(value: dt.date) -> dt.date:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"a date from {EARLIEST} to {LATEST}")
+    return value
+
+
+# A date that dated arithmetic (beyond-use dates, plan steps) cannot push off the calendar.
+CalendarDate = Annotated[dt.date, AfterValidator(_within_calendar)]
 _CUSTOM_FIELDS = ("start_dose_mg", "step_mg", "interval_days", "target_mg")
 
 
@@ -121,37 +132,39 @@ def _fmt(mg: float | Decimal) -> str:
 
 def dose_problems(field: str, mg: float, *, allow_above_5mg: bool) -> list[Problem]:
     """Why a dose cannot be part of an LDN plan or liquid (empty when it can)."""
-    limits = protocol_book().limits
+    band = limits().ldn_dose
     try:
         value = Decimal(str(mg))
     except InvalidOperation:
         return [Problem(field, show(mg), "a number of milligrams")]
     if not value.is_finite() or value <= 0:
         return [Problem(field, show(mg), "a dose above 0 mg")]
-    if value >= Decimal(str(limits.standard_dose_mg)):
+    if value >= Decimal(str(band.standard.mg)):
         return [
             Problem(
                 field,
                 f"{show(mg)} ({STANDARD_DOSE_MESSAGE})",
-                f"an LDN dose of at most {_fmt(limits.hard_max_mg)}",
+                f"an LDN dose of at most {_fmt(band.hard_max.mg)}",
             )
         ]
-    if value > Decimal(str(limits.hard_max_mg)):
+    if value > Decimal(str(band.hard_max.mg)):
         return [
             Problem(
                 field,
                 show(mg),
-                f"at most {_fmt(limits.hard_max_mg)}, the highest LDN dose reported "
-                f"(case reports, sources: {', '.join(limits.hard_max_sources)})",
+                f"at most {_fmt(band.hard_max.mg)}, the highest LDN dose reported "
+                f"(case reports, sources: {', '.join(band.hard_max.sources)})",
             )
         ]
-    if value > Decimal(str(limits.usual_max_mg)) and not allow_above_5mg:
+    if value > Decimal(str(band.usual_max.mg)) and not allow_above_5mg:
         return [
             Problem(
                 field,
                 show(mg),
-                f"at most {_fmt(limits.usual_max_mg)}, the LDN range (sources: "
-                f"{', '.join(limits.usual_max_sources)}); above it only with the override "
+                f"at most {_fmt(band.usual_max.mg)}, the LDN range (sources: "
+                f"{', '.join(band.usual_max.sources)}); above it only with the override "
+                # The override's name is the contract's (a field and a CLI flag), not a number
+                # that follows limits.yaml.
                 "allow_above_5mg (--allow-above-5mg)",
             )
         ]
@@ -159,13 +172,16 @@ def dose_problems(field: str, mg: float, *, allow_above_5mg: bool) -> list[Probl
 
 
 def _multiple_problem(field: str, mg: float) -> Problem | None:
-    limits = protocol_book().limits
-    multiple = mg_to_ug(limits.dose_multiple_mg)
-    if (Decimal(str(mg)) * 1000) % multiple != 0:
+    step = limits().ldn_dose.dose_multiple.mg
+    try:
+        fits = (Decimal(str(mg)) * 1000) % mg_to_ug(step) == 0
+    except InvalidOperation:  # 1e308 mg: too many digits to divide, and no multiple anyway
+        fits = False
+    if not fits:
         return Problem(
             field,
             show(mg),
-            f"a multiple of {_fmt(limits.dose_multiple_mg)} so each step can be filled with "
+            f"a multiple of {_fmt(step)} so each step can be filled with "
             "capsules (use a liquid for other doses)",
         )
     return None
@@ -392,31 +408,33 @@ def hold_for_procedure(
 ) -> Plan:
     """Stop before a procedure where opioids are expected; restart at the starting dose after.
 
-    The last dose is taken `hold_days` (default 3, at least 2) days before the procedure.
-    Dosing restarts `washout_days` (default 7) after the last opioid dose `opioids_stop`, at
-    the protocol's starting dose, and the titration runs again. Without `opioids_stop` the
-    plan ends before the procedure until the restart can be dated.
+    The last dose is taken `hold_days` (default: the usual hold of limits.yaml, never less than
+    its minimum) days before the procedure. Dosing restarts `washout_days` (default: the
+    short-acting opioid-free interval) after the last opioid dose `opioids_stop`, at the
+    protocol's starting dose, and the titration runs again. Without `opioids_stop` the plan
+    ends before the procedure until the restart can be dated.
     """
     rule = protocol_book().adjustments.procedure_hold
-    hold = rule.default_hold_days if hold_days is None else hold_days
-    washout = rule.restart_washout_days if washout_days is None else washout_days
+    numbers = limits()
+    least_hold, least_washout = numbers.hold.minimum.days, numbers.washout.short_acting.days
+    hold = numbers.hold.usual.days if hold_days is None else hold_days
+    washout = least_washout if washout_days is None else washout_days
     problems = _day_problems("procedure_date", procedure_date)
     problems += _day_problems("opioids_stop", opioids_stop)
-    if not rule.min_hold_days <= hold <= rule.max_hold_days:
+    if not least_hold <= hold <= rule.max_hold_days:
         problems.append(
             Problem(
                 "hold_days",
                 show(hold),
-                f"{rule.min_hold_days} to {rule.max_hold_days} days (48-72 hours is the "
-                "supported range; nothing supports 24 hours)",
+                f"{least_hold} to {rule.max_hold_days} days ({rule.hold_range_note})",
             )
         )
-    if washout < rule.restart_washout_days:
+    if washout < least_washout:
         problems.append(
             Problem(
                 "washout_days",
                 show(washout),
-                f"at least {rule.restart_washout_days} opioid-free days before restarting",
+                f"at least {least_washout} opioid-free days before restarting",
             )
         )
     if opioids_stop is not None and opioids_stop < procedure_date:
@@ -427,8 +445,10 @@ def hold_for_procedure(
                 f"the procedure day ({procedure_date}) or later",
             )
         )
+    if problems:  # a hold out of range may not even be a day count the calendar can take
+        raise InputError(problems)
     last_dose = procedure_date - dt.timedelta(days=hold)
-    if not problems and (not plan.steps or last_dose < plan.steps[0].start):
+    if not plan.steps or last_dose < plan.steps[0].start:
         first = plan.steps[0].start if plan.steps else None
         problems.append(
             Problem(
@@ -465,7 +485,7 @@ def hold_for_procedure(
         kind="procedure-hold",
         on=last_dose + _DAY,
         resumes_on=restart,
-        message=rule.message.format(hold_days=hold, washout_days=washout),
+        message=render(rule.message, hold_days=hold, washout_days=washout),
         sources=tuple(dict.fromkeys((*rule.hold_sources, *rule.restart_sources))),
         evidence=rule.evidence,
     )

@@ -1,1 +1,2 @@
-"""Exports of a titration plan: an iCalendar file of daily reminders and printable text."""
+"""Exports of a patient's record: the plan as iCalendar reminders and printable text, the diary as
+CSV (FHIR R4 export is in `ldnkit.fhir.export`)."""

@@ -18,12 +18,17 @@ _FOLD_OCTETS = 75
 
 
 def escape_text(value: str) -> str:
-    """Escape a TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma, newline."""
+    """Escape a TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma, line breaks.
+
+    A carriage return alone is a line break too (calendar readers end lines on it), so it is
+    escaped like a newline: text can never start a content line of its own.
+    """
     return (
         value.replace("\\", "\\\\")
         .replace(";", "\\;")
         .replace(",", "\\,")
         .replace("\r\n", "\\n")
+        .replace("\r", "\\n")
         .replace("\n", "\\n")
     )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import json
 import re
 import zlib
 from collections.abc import Iterator
@@ -19,6 +18,13 @@ from typing import Any
 from ldnkit.domain.profile import PatientProfile
 from ldnkit.fhir.mapping.medications import medication_index
 from ldnkit.fhir.mapping.profile import profile_from_resources
+from ldnkit.jsoninput import (
+    MAX_FHIR_FILE_BYTES,
+    MAX_NDJSON_LINE_BYTES,
+    parse_json,
+    read_line,
+    too_large,
+)
 from ldnkit.validation import InputError, Problem, show
 
 # `Type.ndjson`, `Type.000.ndjson`, `Type_1.ndjson.gz`, `Type-part2.ndjson`: the type leads.
@@ -41,6 +47,10 @@ def bulk_files(folder: Path) -> dict[str, list[Path]]:
     return found
 
 
+def _open_binary(path: Path) -> Any:
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+
+
 def _open_text(path: Path) -> Any:
     if path.name.endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8")
@@ -61,23 +71,23 @@ def _unreadable_as_input_error(path: Path) -> Iterator[None]:
 
 
 def iter_ndjson(path: Path) -> Iterator[dict[str, Any]]:
-    """The resources of one NDJSON file (plain or .gz); a bad line is an error naming it."""
+    """The resources of one NDJSON file (plain or .gz); a bad line is an error naming it.
+
+    Lines are read with a bound (MAX_NDJSON_LINE_BYTES), so a file with no line breaks (or a
+    gzip bomb) is refused rather than read whole into memory.
+    """
     with _unreadable_as_input_error(path), _open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
+        number = 0
+        while line := read_line(handle, MAX_NDJSON_LINE_BYTES, f"{path.name} line {number + 1}"):
+            number += 1
             if not line.strip():
                 continue
-            try:
-                resource = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError.single(
-                    f"{path.name} line {number}",
-                    f"invalid JSON at column {exc.colno}",
-                    "one FHIR resource as JSON per line",
-                ) from None
+            where = f"{path.name} line {number}"
+            resource = parse_json(
+                line, where, expected="one FHIR resource as JSON per line", one_line=True
+            )
             if not isinstance(resource, dict):
-                raise InputError.single(
-                    f"{path.name} line {number}", resource, "a FHIR resource (a JSON object)"
-                )
+                raise InputError.single(where, resource, "a FHIR resource (a JSON object)")
             yield resource
 
 
@@ -89,11 +99,16 @@ def bulk_medications(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def bulk_patients(folder: Path) -> int:
-    """How many Patient records an export holds (its Patient lines, counted without parsing)."""
+    """About how many Patient records an export holds: its Patient lines, counted unparsed."""
     count = 0
     for path in bulk_files(folder).get("Patient", []):
-        with _unreadable_as_input_error(path), _open_text(path) as handle:
-            count += sum(1 for line in handle if line.strip())
+        with _unreadable_as_input_error(path), _open_binary(path) as handle:
+            last = b"\n"
+            # In bounded chunks: a file without line breaks is not read whole into memory.
+            while chunk := handle.read(1 << 20):
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+            count += last != b"\n"
     return count
 
 
@@ -131,15 +146,17 @@ def read_resources(path: Path) -> list[dict[str, Any]]:
         raise InputError.single("file", str(path), "an existing FHIR JSON, NDJSON or folder")
     if path.name.endswith((".ndjson", ".ndjson.gz")):
         return list(iter_ndjson(path))
-    with _unreadable_as_input_error(path), _open_text(path) as handle:
-        try:
-            data = json.load(handle)
-        except json.JSONDecodeError as exc:
-            raise InputError.single(
-                path.name,
-                f"invalid JSON at line {exc.lineno} column {exc.colno}",
-                "a FHIR resource or Bundle as JSON",
-            ) from None
+    with _unreadable_as_input_error(path), _open_binary(path) as handle:
+        raw = handle.read(MAX_FHIR_FILE_BYTES + 1)
+    if len(raw) > MAX_FHIR_FILE_BYTES:
+        raise too_large(path.name, MAX_FHIR_FILE_BYTES)
+    try:
+        data = parse_json(raw, path.name, expected="a FHIR resource or Bundle as JSON")
+    except InputError as exc:
+        if exc.problems[0].expected != "JSON in UTF-8 text":
+            raise
+        received = exc.problems[0].received
+        raise InputError([Problem(path.name, received, "UTF-8 encoded FHIR JSON")]) from None
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise InputError.single(path.name, data, "a FHIR resource or Bundle (with resourceType)")
     if data["resourceType"] == "Bundle":

@@ -58,17 +58,6 @@ class Protocol(_Data):
         return self
 
 
-class Limits(_Data):
-    usual_max_mg: float
-    usual_max_sources: SourceIds
-    hard_max_mg: float
-    hard_max_sources: SourceIds
-    standard_dose_mg: float
-    standard_dose_sources: SourceIds
-    dose_multiple_mg: float
-    dose_multiple_sources: SourceIds
-
-
 class MoveToMorning(_Data):
     message: str
     sources: SourceIds
@@ -83,12 +72,12 @@ class StepBack(_Data):
 
 
 class ProcedureHold(_Data):
+    """The plan's hold for a procedure; its days are in limits.yaml (hold, washout)."""
+
     message: str
-    default_hold_days: int
-    min_hold_days: int
-    max_hold_days: int
+    max_hold_days: Annotated[int, Field(ge=1)]  # the longest hold a plan accepts
+    hold_range_note: str  # what the sources support, for a hold refused
     hold_sources: SourceIds
-    restart_washout_days: int
     restart_sources: SourceIds
     evidence: Evidence
 
@@ -103,7 +92,6 @@ class ProtocolBook(_Data):
     """Everything in protocols.yaml."""
 
     protocols: tuple[Protocol, ...]
-    limits: Limits
     adjustments: Adjustments
     plan_notes: tuple[SourcedNote, ...]
 
@@ -158,7 +146,7 @@ class ProductBook(_Data):
 
 @cache
 def protocol_book() -> ProtocolBook:
-    """The titration protocols, limits and adjustments, parsed once per process."""
+    """The titration protocols and adjustments, parsed once per process."""
     return ProtocolBook.model_validate(read_data("protocols.yaml"))
 
 
@@ -174,12 +162,7 @@ def cited_source_ids() -> frozenset[str]:
     book, products = protocol_book(), product_book()
     for protocol in book.protocols:
         ids.update(protocol.sources)
-    limits = book.limits
     for group in (
-        limits.usual_max_sources,
-        limits.hard_max_sources,
-        limits.standard_dose_sources,
-        limits.dose_multiple_sources,
         book.adjustments.move_to_morning.sources,
         book.adjustments.step_back.sources,
         book.adjustments.procedure_hold.hold_sources,

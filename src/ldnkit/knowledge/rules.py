@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from ldnkit.knowledge.files import read_data
+from ldnkit.knowledge.limits import render
 
 Severity = Literal["info", "caution", "wait", "contraindicated"]
 
@@ -37,8 +38,9 @@ class RuleText(BaseModel):
         return self
 
     def render(self, **values: object) -> str:
-        """The message with its placeholders filled in."""
-        return self.message.format_map(values)
+        """The message with its placeholders filled in: the values given, then the clinical
+        numbers of limits.yaml ({washout_short_days}, {hold_days}...)."""
+        return render(self.message, **values)
 
 
 @cache

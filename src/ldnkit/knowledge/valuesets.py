@@ -21,11 +21,12 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache, cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ldnkit.knowledge.files import read_text
 
 SOURCE_ID = "cdc-opioid-valuesets"
 FILE_NAME = "cdc_opioid_valuesets.json"
@@ -126,7 +127,7 @@ class ValueSets(BaseModel):
 @cache
 def value_sets() -> ValueSets:
     """The imported value sets, loaded once per process."""
-    text = (resources.files("ldnkit.knowledge") / "data" / FILE_NAME).read_text("utf-8")
+    text = read_text(FILE_NAME)
     return ValueSets.model_validate(json.loads(text))
 
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from ldnkit.demo.diaries import DemoKind, demo_diary
 from ldnkit.domain.profile import Medication, PatientProfile
-from ldnkit.domain.screening import screen
-from ldnkit.domain.titration import PlanRequest, build_plan
-from ldnkit.knowledge import knowledge_base
-from ldnkit.services.accounts import Login, NewAccount, add_patient, create_account
+from ldnkit.domain.titration import PlanRequest
+from ldnkit.services import plans
+from ldnkit.services.accounts import Login, NewAccount, create_account
+from ldnkit.services.diary import record_entry
+from ldnkit.services.screening import admit
 from ldnkit.store.repository import Store
 
 DEMO_PASSWORD = "ldn-demo-2026"  # noqa: S105 (printed for everyone: demo data only)
@@ -81,35 +82,30 @@ def seed_demo(store: Store, today: dt.date | None = None) -> list[DemoLogin]:
             pregnant=False,
             breastfeeding=False,
         )
-        record = add_patient(
+        record, _screening = admit(
             store,
             doctor.actor,
             person.name,
-            profile.model_dump(mode="json"),
+            profile,
             login=Login(email=person.email, password=DEMO_PASSWORD),
         )
         patient = store.account_for_patient(record.id)
         assert patient is not None  # created with its login just above
-        result = screen(profile)
-        store.save_screening(
+        # The plan was made on its start day, checked against the screen for that day.
+        plans.save_plan(
+            store,
             doctor.actor,
             record.id,
-            profile.model_dump(mode="json"),
-            result.model_dump(mode="json"),
-            knowledge_base().version,
-        )
-        request = PlanRequest(protocol="standard", start=start)
-        plan = build_plan(request)
-        store.save_plan(
-            doctor.actor,
-            record.id,
-            "standard",
-            start,
-            request.model_dump(mode="json"),
-            [s.model_dump(mode="json") for s in plan.steps],
+            PlanRequest(protocol="standard", start=start),
+            today=start,
         )
         # The diary is the patient's own: entered by them, as a real patient would.
         for entry in demo_diary(person.kind, start, days=TREATMENT_DAYS):
             if entry.day <= today:
-                store.record_entry(patient.actor, record.id, entry)
+                record_entry(store, patient.actor, record.id, entry)
     return demo_logins()
+
+
+def seed_demo_if_empty(store: Store) -> list[DemoLogin] | None:
+    """Seed the demo clinic into an empty database; None when it already has accounts."""
+    return seed_demo(store) if store.is_empty() else None

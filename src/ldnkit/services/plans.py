@@ -9,15 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
 from ldnkit.domain.plan_gate import StartCheck, StartDecision, check_plan_start, decide
 from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.screening import Screening, screen
 from ldnkit.domain.titration import Plan, PlanRequest, build_plan
+from ldnkit.services.screening import current_profile
 from ldnkit.store.records import Actor, SavedPlan
 from ldnkit.store.repository import Store
-from ldnkit.validation import input_error
 
 
 class PlanRefused(Exception):
@@ -56,18 +54,6 @@ def check_plan(
     if not decision.allowed:
         raise PlanRefused(check)
     return CheckedPlan(request, plan, decision)
-
-
-def current_profile(
-    store: Store, actor: Actor, patient_id: int, today: dt.date | None = None
-) -> PatientProfile:
-    """The patient's saved profile, as of today: what is known about them now."""
-    record = store.patient(actor, patient_id)
-    day = today or dt.date.today()
-    try:
-        return PatientProfile.model_validate({**record.profile, "as_of": day.isoformat()})
-    except ValidationError as exc:
-        raise input_error(exc) from None
 
 
 def screen_today(

@@ -107,6 +107,20 @@ class LoginAttemptRow(Base):
     last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class CdsTokenUseRow(Base):
+    """A CDS Hooks JWT already accepted, kept until the token can no longer be used.
+
+    The key is the SHA-256 of the token's issuer and `jti` (JSON `[iss, jti]`), so any length of
+    either fits. Every worker process claims tokens here, so a token replayed to another worker,
+    or after a restart, is refused as well.
+    """
+
+    __tablename__ = "cds_token_uses"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class ScreeningRow(Base):
     __tablename__ = "screenings"
 

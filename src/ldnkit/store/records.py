@@ -150,3 +150,16 @@ class CaseloadItem:
     verdict: str | None
     plan: SavedPlan | None
     entries: list[DiaryEntry]
+
+
+@dataclass(frozen=True)
+class CardOutcome:
+    """What a clinician did with a CDS card (accepted or overridden), as the EHR reported it."""
+
+    service_id: str
+    card_uuid: str
+    outcome: str
+    accepted_suggestions: tuple[str, ...]
+    override_reason: dict[str, Any] | None
+    outcome_timestamp: dt.datetime
+    client: str | None  # the JWT issuer; None when checks are off

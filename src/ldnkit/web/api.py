@@ -5,28 +5,73 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.plan_gate import OVERRIDE_REASON_MAX
 from ldnkit.domain.response import ResponseAssessment
 from ldnkit.domain.titration import PlanRequest
+from ldnkit.jsoninput import parse_json, size
+from ldnkit.services import diary as diary_service
 from ldnkit.services import plans
+from ldnkit.services.progress import patient_view
 from ldnkit.store.records import Actor, PatientRecord, SavedPlan
 from ldnkit.validation import InputError, nul_problems
 from ldnkit.web.deps import ApiActor, StoreDep, WrongRole
+from ldnkit.web.forms import parse
+from ldnkit.web.limits import API_BODY_LIMIT
 from ldnkit.web.security import TOKEN_LIFETIME, LoginRequired, authenticate
-from ldnkit.web.views import parse, patient_view
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
+# Request bodies read by hand (bounded, in a worker thread); ldnkit.web.openapi puts their
+# schemas under components by these names.
+DIARY_BODY = "DiaryEntryIn"
+PLAN_BODY = "PlanIn"
+_SCHEMAS = "#/components/schemas/"
 
-UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not signed in (missing, wrong or expired bearer token)"}
+
+class ProblemOut(BaseModel):
+    """One thing wrong with the input: where, what came, what was expected, and all in words."""
+
+    field: str
+    received: str
+    expected: str
+    msg: str
+
+
+class Problems(BaseModel):
+    """Every problem found in a request (422 bad input; 413 and 400 refusals use it too)."""
+
+    detail: list[ProblemOut]
+
+
+class Message(BaseModel):
+    detail: str
+
+
+class Conflict(BaseModel):
+    """The day already has an entry: the stored one, so the caller can choose how to merge."""
+
+    detail: str
+    existing: DiaryEntry
+
+
+Responses = dict[int | str, dict[str, Any]]
+UNAUTHORIZED: Responses = {
+    401: {
+        "model": Message,
+        "description": "Not signed in (missing, wrong or expired bearer token)",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    }
 }
-NOT_YOURS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such patient, or not one this account may see"}
+NOT_YOURS: Responses = {
+    404: {"model": Message, "description": "No such patient, or not one this account may see"}
 }
+BAD_INPUT: Responses = {422: {"model": Problems, "description": "Bad input: one problem per field"}}
+# Record ids are 64-bit integers in the database; a larger number names no record.
+PatientId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The patient record's id")]
 
 
 class Token(BaseModel):
@@ -136,8 +181,17 @@ def _patient_out(record: PatientRecord, **extra: Any) -> PatientOut:
     "/token",
     response_model=Token,
     responses={
-        401: {"description": "Wrong email or password"},
-        429: {"description": "Too many failed attempts"},
+        **BAD_INPUT,
+        401: {
+            "model": Message,
+            "description": "Wrong email or password",
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+        },
+        429: {
+            "model": Message,
+            "description": "Too many failed attempts",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
     },
 )
 def token(
@@ -167,9 +221,11 @@ def patients(actor: ApiActor, store: StoreDep) -> list[PatientOut]:
 
 
 @router.get(
-    "/patients/{patient_id}", response_model=PatientOut, responses={**UNAUTHORIZED, **NOT_YOURS}
+    "/patients/{patient_id}",
+    response_model=PatientOut,
+    responses={**UNAUTHORIZED, **NOT_YOURS, **BAD_INPUT},
 )
-def patient(patient_id: int, actor: ApiActor, store: StoreDep) -> PatientOut:
+def patient(patient_id: PatientId, actor: ApiActor, store: StoreDep) -> PatientOut:
     """One patient with their current plan steps and latest screening."""
     record = store.patient(actor, patient_id)
     plan = store.current_plan(actor, patient_id)
@@ -184,9 +240,9 @@ def patient(patient_id: int, actor: ApiActor, store: StoreDep) -> PatientOut:
 @router.get(
     "/patients/{patient_id}/diary",
     response_model=list[DiaryEntry],
-    responses={**UNAUTHORIZED, **NOT_YOURS},
+    responses={**UNAUTHORIZED, **NOT_YOURS, **BAD_INPUT},
 )
-def diary(patient_id: int, actor: ApiActor, store: StoreDep) -> list[DiaryEntry]:
+def diary(patient_id: PatientId, actor: ApiActor, store: StoreDep) -> list[DiaryEntry]:
     """The diary, oldest day first."""
     return store.diary(actor, patient_id)
 
@@ -198,43 +254,52 @@ def diary(patient_id: int, actor: ApiActor, store: StoreDep) -> list[DiaryEntry]
     responses={
         **UNAUTHORIZED,
         **NOT_YOURS,
+        **BAD_INPUT,
         409: {
-            "description": "The day already has an entry; send again with ?how=keep|replace|combine"
+            "model": Conflict,
+            "description": "The day has an entry; send again with ?how=keep|replace|combine",
         },
-        422: {"description": "Bad input: one problem per field, with its path"},
     },
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": DiaryEntry.model_json_schema()}},
+            "description": f"One day's entry (JSON, at most {size(API_BODY_LIMIT)})",
+            "content": {"application/json": {"schema": {"$ref": f"{_SCHEMAS}{DIARY_BODY}"}}},
         }
     },
 )
 async def record(
-    patient_id: int,
+    patient_id: PatientId,
     request: Request,
     actor: ApiActor,
     store: StoreDep,
     how: Literal["keep", "replace", "combine"] | None = None,
 ) -> DiaryEntry:
     """Record a day's entry (backdating allowed); a second entry for a day needs `how`."""
-    from starlette.concurrency import run_in_threadpool
-
-    entry: DiaryEntry = parse(DiaryEntry, await _json_body(request))
-    saved: DiaryEntry = await run_in_threadpool(store.record_entry, actor, patient_id, entry, how)
+    # The body (at most 64 kB, bounded as it arrived) is parsed and validated in a worker
+    # thread like the write itself: none of it holds the event loop other requests share.
+    entry = await run_in_threadpool(_entry_from_body, await request.body())
+    saved: DiaryEntry = await run_in_threadpool(
+        diary_service.record_entry, store, actor, patient_id, entry, how
+    )
     return saved
 
 
-async def _json_body(request: Request) -> Any:
-    """The request's JSON body; text that is not JSON, or text holding NUL, is bad input."""
-    try:
-        data = await request.json()
-    except ValueError:
-        raise InputError.single("body", "text that is not JSON", "a JSON object") from None
+def _json_body(body: bytes) -> Any:
+    """A request body (bounded as it arrived) as JSON; not JSON, too deep or NUL: bad input."""
+    data = parse_json(body, "body", expected="a JSON object")
     problems = nul_problems(data)
     if problems:
         raise InputError(problems)
     return data
+
+
+def _entry_from_body(body: bytes) -> DiaryEntry:
+    return parse(DiaryEntry, _json_body(body))
+
+
+def _plan_from_body(body: bytes) -> PlanIn:
+    return parse(PlanIn, _json_body(body))
 
 
 @router.get(
@@ -242,10 +307,14 @@ async def _json_body(request: Request) -> Any:
     response_model=PlanOut,
     responses={
         **UNAUTHORIZED,
-        404: {"description": "No plan yet, or no such patient (or not one this account may see)"},
+        404: {
+            "model": Message,
+            "description": "No plan yet, or no such patient (or not one this account may see)",
+        },
+        **BAD_INPUT,
     },
 )
-def current_plan(patient_id: int, actor: ApiActor, store: StoreDep) -> PlanOut:
+def current_plan(patient_id: PatientId, actor: ApiActor, store: StoreDep) -> PlanOut:
     """The current plan: steps, the safety screen its start was checked against, any override."""
     saved = store.current_plan(actor, patient_id)
     if saved is None:
@@ -260,23 +329,28 @@ def current_plan(patient_id: int, actor: ApiActor, store: StoreDep) -> PlanOut:
     responses={
         **UNAUTHORIZED,
         **NOT_YOURS,
-        403: {"description": "Not a clinician's token: only clinicians make plans"},
+        403: {
+            "model": Message,
+            "description": "Not a clinician's token: only clinicians make plans",
+        },
         422: {
+            "model": Problems,
             "description": "Bad input, one problem per field with its path; or a start the "
             "safety screen does not allow (field `start`: a start on or after the earliest "
             "start; field `override_reason`: contraindicated, or no start date yet) without "
-            "an override_reason"
+            "an override_reason",
         },
     },
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": PlanIn.model_json_schema()}},
+            "description": f"The plan (JSON, at most {size(API_BODY_LIMIT)})",
+            "content": {"application/json": {"schema": {"$ref": f"{_SCHEMAS}{PLAN_BODY}"}}},
         }
     },
 )
 async def save_plan(
-    patient_id: int, request: Request, actor: ClinicianActor, store: StoreDep
+    patient_id: PatientId, request: Request, actor: ClinicianActor, store: StoreDep
 ) -> PlanOut:
     """Save a new current plan once the patient's safety screen allows its start.
 
@@ -285,9 +359,7 @@ async def save_plan(
     is refused (422) unless `override_reason` records the clinician's decision; the override is
     kept with the plan and audited.
     """
-    from starlette.concurrency import run_in_threadpool
-
-    body: PlanIn = parse(PlanIn, await _json_body(request))
+    body: PlanIn = await run_in_threadpool(_plan_from_body, await request.body())
     plan_request = PlanRequest.model_validate(body.model_dump(exclude={"override_reason"}))
     try:
         saved: SavedPlan = await run_in_threadpool(
@@ -301,9 +373,9 @@ async def save_plan(
 @router.get(
     "/patients/{patient_id}/response",
     response_model=AssessmentOut,
-    responses={**UNAUTHORIZED, **NOT_YOURS},
+    responses={**UNAUTHORIZED, **NOT_YOURS, **BAD_INPUT},
 )
-def response(patient_id: int, actor: ApiActor, store: StoreDep) -> AssessmentOut:
+def response(patient_id: PatientId, actor: ApiActor, store: StoreDep) -> AssessmentOut:
     """The response assessment as of today (status `no_plan` before a plan has started)."""
     view = patient_view(store, actor, patient_id)
     a = view.assessment

@@ -15,13 +15,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import Scope
 
 from ldnkit import __version__
-from ldnkit.bootstrap import open_store
+from ldnkit.cdshooks.service import MAX_BODY_BYTES as CDS_MAX_BODY_BYTES
 from ldnkit.cdshooks.service import create_router
+from ldnkit.cdshooks.service import too_large as cds_too_large
+from ldnkit.cdshooks.service import unknown_host as cds_unknown_host
 from ldnkit.domain.diary import MergeConflict
+from ldnkit.jsoninput import size
 from ldnkit.services.accounts import SignInLimits, clean_up
-from ldnkit.settings import Settings, get_settings
+from ldnkit.settings import Settings
 from ldnkit.store.attempts import TooManyAttempts
 from ldnkit.store.repository import Forbidden, NotFound, Store
 from ldnkit.validation import _EXPECTED as EXPECTED_WORDS
@@ -29,6 +33,9 @@ from ldnkit.validation import InputError, Problem, show
 from ldnkit.web import api, ask_api
 from ldnkit.web.deps import WrongRole
 from ldnkit.web.headers import SecurityHeaders
+from ldnkit.web.hosts import TrustedHosts, host_not_listed
+from ldnkit.web.limits import API_BODY_LIMIT, FORM_BODY_LIMIT, BodyLimit, body_too_large
+from ldnkit.web.openapi import api_document
 from ldnkit.web.render import page
 from ldnkit.web.routes import ask, auth, clinic, learn, patient
 from ldnkit.web.security import CsrfRejected, LoginRequired
@@ -123,9 +130,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Not allowed", 401: "Sign in needed"}
-        return _error_page(
+        response = _error_page(
             request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail)
         )
+        # The exception's headers are part of the answer: Allow on a 405 names the methods.
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, _exc: ClientDisconnect) -> Response:
@@ -142,6 +152,47 @@ def _install_error_handlers(app: FastAPI) -> None:
             "Something went wrong",
             "The request could not be completed. Nothing was half-saved; please try again.",
         )
+
+
+def _body_limit(scope: Scope) -> int:
+    path = str(scope.get("path", ""))
+    if path.startswith("/cds-services"):
+        return CDS_MAX_BODY_BYTES
+    return API_BODY_LIMIT if path.startswith("/api/") else FORM_BODY_LIMIT
+
+
+def _refusal(scope: Scope, status: int, problem: Problem, title: str, text: str) -> Response:
+    """A refusal made before any route runs, in the caller's own format."""
+    request = Request(scope)
+    if _is_api(request):
+        return _problem_json([problem], status)
+    return page(request, "error.html", {"title": title, "text": text}, status_code=status)
+
+
+def _too_large(scope: Scope, limit: int) -> Response:
+    if str(scope.get("path", "")).startswith("/cds-services"):
+        return cds_too_large(scope, limit)
+    return _refusal(
+        scope,
+        413,
+        body_too_large(limit),
+        "Too much to send at once",
+        f"What this form sent is too large (more than {size(limit)}). Shorten the longest "
+        "text in it, then go back and send it again.",
+    )
+
+
+def _unknown_host(scope: Scope, host: str) -> Response:
+    if str(scope.get("path", "")).startswith("/cds-services"):
+        return cds_unknown_host(scope, host)
+    return _refusal(
+        scope,
+        400,
+        host_not_listed(host),
+        "Unknown address",
+        "This server does not answer to the address in your browser. Use the address your "
+        "clinic gave you.",
+    )
 
 
 def problems_from_request(exc: RequestValidationError) -> list[Problem]:
@@ -167,20 +218,23 @@ HOUSEKEEPING_EVERY = dt.timedelta(hours=1)
 async def _every(
     period: dt.timedelta, store: Store, idle: dt.timedelta, limits: SignInLimits
 ) -> None:
-    """Remove ended sessions and forgotten sign-in counts while the app runs (each sign-in
-    also does it); a failure is logged and tried again next time, never fatal."""
+    """Remove ended sessions, forgotten sign-in counts and expired CDS tokens while the app
+    runs (sign-ins and token checks also do it); a failure is logged and tried again next
+    time, never fatal."""
     while True:
         try:
             await run_in_threadpool(clean_up, store, idle, limits)
+            await run_in_threadpool(store.remove_expired_token_uses)
         except Exception:
-            log.exception("removing ended sessions failed; trying again later")
+            log.exception("housekeeping of sessions and tokens failed; trying again later")
         await asyncio.sleep(period.total_seconds())
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The whole web app over the store named by the settings (migrated on creation)."""
-    settings = settings or get_settings()
-    store = open_store(settings)
+def create_app(settings: Settings, store: Store) -> FastAPI:
+    """The whole web app over `store`, which it closes when it shuts down.
+
+    Built by `ldnkit.bootstrap.web_app`, which reads the settings and opens the store.
+    """
 
     limits = SignInLimits.waiting(
         dt.timedelta(seconds=settings.login_wait_seconds),
@@ -206,7 +260,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
+    # Added innermost first: security headers on every answer, then the Host check (so no
+    # redirect is built from an untrusted Host), then the body limit.
+    app.add_middleware(BodyLimit, limit_for=_body_limit, refusal=_too_large)
+    app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts(), refusal=_unknown_host)
     app.add_middleware(SecurityHeaders)
+    app.openapi = lambda: api_document(app)  # type: ignore[method-assign]
     app.state.store = store
     app.state.settings = settings
     app.state.limiter = limits
@@ -214,12 +273,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("ldnkit.web", "static")]), name="static")
     app.include_router(auth.router)
     app.include_router(patient.router)
-    app.include_router(clinic.router)
+    for router in clinic.routers:
+        app.include_router(router)
     app.include_router(learn.router)
     app.include_router(ask.router)
     app.include_router(api.router)
     app.include_router(ask_api.router)
     # CDS Hooks for EHRs: its own JWT checks, no session or CSRF (see ldnkit.cdshooks). EHRs
     # learn its services from GET /cds-services, so it stays out of the API's OpenAPI document.
-    app.include_router(create_router(settings), include_in_schema=False)
+    app.include_router(create_router(settings, store), include_in_schema=False)
     return app

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ldnkit.store.records import Actor
 from ldnkit.store.repository import Store
 from ldnkit.validation import InputError, nul_problems
+from ldnkit.web.forms import Form
 from ldnkit.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -53,26 +54,21 @@ def patient_session(session: Annotated[Session, Depends(page_session)]) -> Sessi
     return session
 
 
-def api_actor(request: Request, store: StoreDep) -> Actor:
+# Declared so the OpenAPI document names the scheme; the token itself is checked below, so a
+# missing or wrong one gets this API's own 401 answer.
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A token from POST /api/v1/token, sent as `Authorization: Bearer <token>`",
+)
+
+
+def api_actor(
+    request: Request,
+    store: StoreDep,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Actor:
     return bearer_actor(store, request)
-
-
-@dataclass
-class Form:
-    """A posted form as plain strings; a missing field reads as ''."""
-
-    fields: dict[str, list[str]] = field(default_factory=dict)
-
-    def get(self, name: str) -> str:
-        values = self.fields.get(name)
-        return values[0] if values else ""
-
-    def getlist(self, name: str) -> list[str]:
-        return self.fields.get(name, [])
-
-    def optional(self, name: str) -> str | None:
-        value = self.get(name).strip()
-        return value or None
 
 
 async def posted_form(request: Request) -> Form:

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
@@ -81,3 +81,12 @@ def page(
 
 def csrf_input(token: str) -> Markup:
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)
+
+
+def calendar_file(ics: str) -> Response:
+    """A plan's calendar as a download (the clinician's and the patient's pages)."""
+    return Response(
+        ics,
+        media_type="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="ldn-plan.ics"'},
+    )

@@ -11,15 +11,15 @@ from contextlib import contextmanager
 import httpx
 import uvicorn
 
+from ldnkit.bootstrap import web_app
 from ldnkit.settings import Settings
-from ldnkit.web.app import create_app
 
 
 @contextmanager
 def background_server(settings: Settings, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve the app until the block ends; yields its base URL (port 0 picks a free port)."""
     config = uvicorn.Config(
-        create_app(settings),
+        web_app(settings),
         host=host,
         port=port,
         log_level="warning",

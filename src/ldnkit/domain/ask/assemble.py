@@ -32,8 +32,7 @@ from ldnkit.domain.ask.model import (
 )
 from ldnkit.domain.ask.reading import DrugMention, Reading, read
 from ldnkit.domain.ask.records import Record, render_rule
-from ldnkit.domain.drugs import DrugClass
-from ldnkit.domain.screening import drug_facts
+from ldnkit.domain.drugs import DrugClass, drug_facts
 from ldnkit.knowledge import Condition
 from ldnkit.knowledge.rules import rule_texts
 from ldnkit.validation import InputError

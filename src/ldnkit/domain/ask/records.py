@@ -17,6 +17,7 @@ from typing import Literal
 from ldnkit.domain.criteria.fibromyalgia import pain_and_severity_text
 from ldnkit.domain.criteria.texts import criteria_data, criterion_text
 from ldnkit.knowledge import Condition, KnowledgeBase
+from ldnkit.knowledge.limits import limits, render
 from ldnkit.knowledge.protocols import product_book, protocol_book
 from ldnkit.knowledge.rules import RuleText, rule_texts
 
@@ -254,9 +255,7 @@ def _protocols() -> Iterator[Record]:
         kind="protocol",
         title="Plan adjustment: planned procedure",
         text=" ".join(
-            hold.message.format(
-                hold_days=hold.default_hold_days, washout_days=hold.restart_washout_days
-            ).split()
+            render(hold.message, washout_days=limits().washout.short_acting.days).split()
         ),
         sources=tuple(dict.fromkeys((*hold.hold_sources, *hold.restart_sources))),
         keywords="surgery operation",

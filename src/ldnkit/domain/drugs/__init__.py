@@ -9,10 +9,11 @@ vocabulary (`knowledge/data/drug_words.yaml`); any other word is reported as unr
 
 - `scan`: text -> tokens; `index`: the look-up tables; `spelling`: near misses and shortened
   names; `reading`: word by word; `classify`: long-acting and naltrexone kind;
-  `recognise`: name and code together, with their conflicts.
+  `recognise`: name and code together, with their conflicts; `facts`: what every clinical
+  rule reads about a medication (`DrugFacts`), derived once per name and code.
 """
 
-from ldnkit.domain.drugs.classify import LDN_MAX_MG, STANDARD_MIN_MG, VIVITROL_MG
+from ldnkit.domain.drugs.facts import DrugFacts, drug_facts, washout_days
 from ldnkit.domain.drugs.model import (
     Ambiguity,
     CodeConflict,
@@ -26,17 +27,17 @@ from ldnkit.domain.drugs.recognise import recognise
 from ldnkit.knowledge.drugs import DrugClass, NaltrexoneKind
 
 __all__ = [
-    "LDN_MAX_MG",
-    "STANDARD_MIN_MG",
-    "VIVITROL_MG",
     "Ambiguity",
     "CodeConflict",
     "DrugClass",
+    "DrugFacts",
     "Guess",
     "How",
     "IngredientMatch",
     "NaltrexoneKind",
     "Recognition",
     "StrengthUnit",
+    "drug_facts",
     "recognise",
+    "washout_days",
 ]

@@ -1,7 +1,7 @@
 """From what was read to what the screen needs: long-acting or not, and the naltrexone kind.
 
 Long-acting opioids need a longer opioid-free interval before naltrexone; naltrexone products
-differ (LDN, the 50 mg tablet, the monthly injection, naltrexone-bupropion, slow-release
+differ (LDN, the standard-dose tablet, the monthly injection, naltrexone-bupropion, slow-release
 capsules), and only one of them is LDN.
 """
 
@@ -10,10 +10,7 @@ from __future__ import annotations
 from ldnkit.domain.drugs.index import index
 from ldnkit.domain.drugs.reading import Hit, Reading
 from ldnkit.knowledge.drugs import Ingredient, NaltrexoneKind
-
-LDN_MAX_MG = 5.0  # LDN band 1-5 mg/day (Toljan & Vrooman 2018)
-STANDARD_MIN_MG = 25.0  # half of the 50 mg tablet and above: standard-dose naltrexone
-VIVITROL_MG = 380.0
+from ldnkit.knowledge.limits import limits
 
 
 def release_marks(reading: Reading) -> list[str]:
@@ -68,24 +65,41 @@ def naltrexone_kind(
     if "bupropion" in ids:
         return "naltrexone_bupropion", "naltrexone with bupropion: the weight-loss combination"
     s = hit.strength
-    if reading.words & vocab.injection_words or (s is not None and s.mg == VIVITROL_MG):
+    band = limits().ldn_dose
+    ldn_max, standard = band.usual_max.mg, band.standard.mg
+    if reading.words & vocab.injection_words or (s is not None and s.mg == band.injection.mg):
         return "extended_release_injection", "naltrexone by injection: the extended-release form"
     if slow:
         return "slow_release", slow
     if s is None or s.mg is None:
         return None, (
             "naltrexone without a strength: kind unknown "
-            f"(up to {LDN_MAX_MG:g} mg is LDN, 50 mg is the standard tablet)"
+            f"(up to {ldn_max:g} mg is LDN, {standard:g} mg is the standard tablet)"
         )
     if s.unit == "mg/mL":
-        if s.mg <= LDN_MAX_MG:
+        if s.mg <= ldn_max:
             return "ldn", f"naltrexone liquid {s.mg:g} mg/mL: a compounded LDN liquid"
         return None, f"naltrexone liquid {s.mg:g} mg/mL: kind unknown"
-    if s.mg <= LDN_MAX_MG:
-        return "ldn", f"naltrexone {s.mg:g} mg: within the LDN band (up to {LDN_MAX_MG:g} mg)"
-    if s.mg >= STANDARD_MIN_MG:
+    if s.mg <= ldn_max:
+        return "ldn", f"naltrexone {s.mg:g} mg: within the LDN band (up to {ldn_max:g} mg)"
+    if s.mg >= band.standard_min.mg:
         return "standard", f"naltrexone {s.mg:g} mg: standard-dose naltrexone, not LDN"
     return None, (
-        f"naltrexone {s.mg:g} mg: above the LDN band (up to {LDN_MAX_MG:g} mg) "
-        "and below the 50 mg standard tablet: kind unknown"
+        f"naltrexone {s.mg:g} mg: above the LDN band (up to {ldn_max:g} mg) "
+        f"and below the {standard:g} mg standard tablet: kind unknown"
     )
+
+
+def kind_at_dose(kind: NaltrexoneKind | None, dose_mg: float | None) -> NaltrexoneKind | None:
+    """The naltrexone kind of a product taken at `dose_mg` per dose (None: as the product says).
+
+    A dose decides over a tablet's strength (LDN is often made from the standard tablet), but
+    not over a product that is another treatment whatever its dose (the injection,
+    naltrexone-bupropion, slow-release forms).
+    """
+    if dose_mg is None or kind not in (None, "ldn", "standard"):
+        return kind
+    band = limits().ldn_dose
+    if dose_mg <= band.usual_max.mg:
+        return "ldn"
+    return "standard" if dose_mg >= band.standard_min.mg else None

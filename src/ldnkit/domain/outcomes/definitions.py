@@ -35,8 +35,8 @@ from ldnkit.domain.outcomes.course import (
 )
 from ldnkit.knowledge import knowledge_base
 from ldnkit.knowledge.base import normalise_icd
+from ldnkit.knowledge.limits import limits
 from ldnkit.knowledge.outcomes import outcome_book
-from ldnkit.knowledge.protocols import protocol_book
 
 # Pain intensity on the 0-10 numeric rating scale, as LOINC codes it in FHIR Observations.
 PAIN_NRS_LOINC = frozenset({"72514-3", "38208-5"})
@@ -54,8 +54,8 @@ _NEVER_LDN = frozenset({"naltrexone_bupropion", "extended_release_injection"})
 
 
 def ldn_max_mg() -> float:
-    """The top of the LDN dose band: the plans' usual maximum (knowledge/data/protocols.yaml)."""
-    return protocol_book().limits.usual_max_mg
+    """The top of the LDN dose band: the plans' usual maximum (knowledge/data/limits.yaml)."""
+    return limits().ldn_dose.usual_max.mg
 
 
 @lru_cache(maxsize=65536)

@@ -71,10 +71,12 @@ def _referenced(resource: Mapping[str, Any], supplied: Medications | None) -> di
         for med in resource.get("contained") or ():
             if isinstance(med, dict) and med.get("id") == target.id:
                 return med
-    # Callers supply Medications keyed `Medication/<id>` (or `#<id>`, or the bare id). A
-    # contained one that is missing is looked for there too: a drug found beats none.
+    # Callers supply Medications keyed `Medication/<id>` (or by the reference as written,
+    # `#<id>`, or the bare id). A contained one that is missing is looked for there too: a drug
+    # found beats none.
     supplied = supplied or {}
-    for key in (f"Medication/{target.id}", f"#{target.id}", target.id):
+    written = str((resource.get("medicationReference") or {}).get("reference"))
+    for key in (f"Medication/{target.id}", written, f"#{target.id}", target.id):
         med = supplied.get(key)
         if med is not None:
             return med

@@ -9,7 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from ldnkit.services.accounts import change_password, clean_up, sign_out
 from ldnkit.validation import InputError, Problem
-from ldnkit.web.deps import AnySession, CheckedForm, Form, StoreDep, posted_form
+from ldnkit.web.deps import AnySession, CheckedForm, StoreDep, posted_form
+from ldnkit.web.forms import Form
 from ldnkit.web.render import page, problems_by_field
 from ldnkit.web.security import (
     CSRF_FIELD,

@@ -13,17 +13,13 @@ from ldnkit.analytics.charts import symptom_chart_svg, symptom_chart_text
 from ldnkit.domain.diary import MergeConflict
 from ldnkit.domain.titration import EARLIEST, LATEST
 from ldnkit.knowledge import knowledge_base
+from ldnkit.services.diary import record_entry
+from ldnkit.services.export import plan_calendar
+from ldnkit.services.progress import patient_view, plan_of, planned_dose
 from ldnkit.validation import InputError
 from ldnkit.web.deps import CheckedForm, PatientSession, StoreDep
-from ldnkit.web.render import page, problems_by_field
-from ldnkit.web.views import (
-    entry_from_form,
-    merge_choice,
-    patient_view,
-    plan_of,
-    planned_dose,
-    today,
-)
+from ldnkit.web.forms import diary_day, entry_from_form, merge_choice, today
+from ldnkit.web.render import calendar_file, page, problems_by_field
 
 router = APIRouter(prefix="/me", include_in_schema=False)
 
@@ -31,16 +27,6 @@ router = APIRouter(prefix="/me", include_in_schema=False)
 def _own_id(session: PatientSession) -> int:
     assert session.actor.patient_id is not None  # a patient account always has its record
     return session.actor.patient_id
-
-
-def _diary_day(text: str | None) -> dt.date | None:
-    """The day a diary form is about, when it is a date a diary entry may have."""
-    try:
-        day = dt.date.fromisoformat(text) if text else today()
-    except ValueError:
-        return None
-    # The page links to the day before; a day at the calendar's end would overflow.
-    return day if EARLIEST <= day <= LATEST else None
 
 
 def _today_form(
@@ -73,7 +59,7 @@ def _today_form(
 def today_page(
     request: Request, store: StoreDep, session: PatientSession, day: str | None = None
 ) -> Response:
-    chosen = _diary_day(day)
+    chosen = diary_day(day)
     if chosen is None:
         raise InputError.single("day", day, f"a date YYYY-MM-DD from {EARLIEST} to {LATEST}")
     return _today_form(request, store, session, chosen)
@@ -86,11 +72,11 @@ def save_today(
     pid = _own_id(session)
     values: dict[str, Any] = {k: v[0] for k, v in form.fields.items()}
     values["side_effects"] = form.getlist("side_effects")
-    day = _diary_day(form.get("day")) or today()
+    day = diary_day(form.get("day")) or today()
     try:
         plan = store.current_plan(session.actor, pid)
         entry = entry_from_form(form, planned_dose(plan, day))
-        store.record_entry(session.actor, pid, entry, merge_choice(form))
+        record_entry(store, session.actor, pid, entry, merge_choice(form))
     except InputError as exc:
         return _today_form(
             request, store, session, day, values, problems_by_field(exc.problems), status_code=422
@@ -108,9 +94,7 @@ def my_plan(request: Request, store: StoreDep, session: PatientSession) -> Respo
 
 @router.get("/plan.ics")
 def my_plan_ics(store: StoreDep, session: PatientSession) -> Response:
-    from ldnkit.web.routes.clinic import ics_response
-
-    return ics_response(store, session.actor, _own_id(session))
+    return calendar_file(plan_calendar(store, session.actor, _own_id(session)))
 
 
 @router.get("/progress")

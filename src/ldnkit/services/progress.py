@@ -1,12 +1,13 @@
-"""What pages and the API both need: forms to domain models, plans, assessments, CSV."""
+"""A patient's course: the current plan, the diary, and the response as of a day.
+
+What the patient page, the caseload list, the patient's progress page and the API's response
+route all show; the assessment itself is the domain's (`ldnkit.domain.response.assess`).
+"""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -15,21 +16,8 @@ from ldnkit.domain.response import Intake, ResponseAssessment, assess
 from ldnkit.domain.titration import Plan, PlanRequest, build_plan
 from ldnkit.store.records import Actor, DiaryRecord, PatientRecord, SavedPlan
 from ldnkit.store.repository import Store
-from ldnkit.validation import InputError, input_error
-from ldnkit.web.deps import Form
 
 StepTuple = tuple[dt.date, dt.date | None, float]
-
-
-def today() -> dt.date:
-    return dt.date.today()
-
-
-def parse(model: type[Any], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise input_error(exc) from None
 
 
 def plan_of(saved: SavedPlan | None) -> Plan | None:
@@ -126,78 +114,4 @@ def patient_view(
     record = store.patient(actor, patient_id)
     plan = store.current_plan(actor, patient_id)
     records = store.diary_records(actor, patient_id)
-    return view_of(record, plan, [r.entry for r in records], as_of or today(), records)
-
-
-def entry_from_form(form: Form, planned: float | None = None) -> DiaryEntry:
-    """A diary entry from the patient's form; each bad field becomes its own problem."""
-    data: dict[str, Any] = {"day": form.get("day").strip() or today().isoformat()}
-    for name in ("pain", "fatigue", "sleep_quality", "mood"):
-        value = form.get(name).strip()
-        if value:
-            data[name] = value
-    if form.get("taken") == "yes":
-        data["dose_mg"] = form.get("dose_mg").strip() or planned
-        data["dose_time"] = form.optional("dose_time")
-    effects = []
-    for effect_id in form.getlist("side_effects"):
-        severity = form.get(f"severity_{effect_id}") or "mild"
-        effects.append({"id": effect_id, "severity": severity})
-    data["side_effects"] = effects
-    data["note"] = form.get("note")
-    entry: DiaryEntry = parse(DiaryEntry, data)
-    return entry
-
-
-def merge_choice(form: Form) -> Any:
-    how = form.get("how")
-    if how in ("", "none"):
-        return None
-    if how not in ("keep", "replace", "combine"):
-        raise InputError.single("how", how, "one of keep, replace, combine")
-    return how
-
-
-CSV_COLUMNS = (
-    "day",
-    "dose_mg",
-    "dose_time",
-    "pain",
-    "fatigue",
-    "sleep_quality",
-    "mood",
-    "side_effects",
-    "note",
-    "entered_by",  # patient | clinician | empty when not recorded (days from before)
-    "entered_by_email",
-    "earlier_versions",  # versions of the day that later changes replaced (all kept)
-)
-
-
-def diary_csv(records: list[DiaryRecord]) -> str:
-    """The diary as CSV; a note that looks like a formula is prefixed so spreadsheets show text."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for r in records:
-        e = r.entry
-        note = e.note
-        if note[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            note = "'" + note
-        writer.writerow(
-            [
-                e.day.isoformat(),
-                "" if e.dose_mg is None else f"{e.dose_mg:g}",
-                "" if e.dose_time is None else e.dose_time.isoformat(timespec="minutes"),
-                e.pain,
-                e.fatigue,
-                e.sleep_quality,
-                "" if e.mood is None else e.mood,
-                ";".join(f"{s.id}:{s.severity}" for s in e.side_effects),
-                note,
-                r.author.role or "",
-                r.author.email or "",
-                r.earlier_versions,
-            ]
-        )
-    return out.getvalue()
+    return view_of(record, plan, [r.entry for r in records], as_of or dt.date.today(), records)

@@ -1,0 +1,108 @@
+"""What CDS Hooks keeps: the outcomes of its cards, and the tokens EHRs have already used.
+
+Both go through the store's transactions (and SQLite's write lock) like every other write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from ldnkit.store.database import Transactions, affected, aware, secret_hash, upsert_insert
+from ldnkit.store.models import CdsTokenUseRow, cds_feedback, utcnow
+from ldnkit.store.records import CardOutcome
+
+# How often one process sweeps out tokens past their expiry, as part of a claim: tokens live
+# five minutes, so the table stays at about the tokens of the last few minutes.
+TOKEN_SWEEP_SECONDS = 60.0
+
+
+def _remove_expired(s: Session, now: dt.datetime) -> int:
+    return affected(s.execute(delete(CdsTokenUseRow).where(CdsTokenUseRow.expires_at <= now)))
+
+
+class CdsRecords(Transactions):
+    """Card outcomes posted to the feedback endpoints, and the tokens EHRs have used."""
+
+    _next_token_sweep = 0.0  # monotonic seconds; per store, so per worker process
+
+    def first_token_use(
+        self, iss: str, jti: str, keep_until: dt.datetime, now: dt.datetime | None = None
+    ) -> bool:
+        """Claim a token's (iss, jti) until `keep_until`; False when it is claimed already.
+
+        One statement decides, atomically, whichever worker process runs it: an INSERT that on
+        a key already there takes it over only when that claim has expired. Two workers given
+        the same token at the same moment get True once and False once.
+        """
+        now = now or utcnow()
+        key = secret_hash(json.dumps([iss, jti]))
+        with self._tx() as s:
+            table = CdsTokenUseRow.__table__
+            claim = upsert_insert(s, table).values(key=key, expires_at=keep_until)
+            claim = claim.on_conflict_do_update(
+                index_elements=["key"],
+                set_={"expires_at": claim.excluded.expires_at},
+                where=table.c.expires_at <= now,
+            )
+            # RETURNING names the row only when this statement inserted or took it over.
+            claimed = s.execute(claim.returning(table.c.key)).first() is not None
+            if time.monotonic() >= self._next_token_sweep:
+                self._next_token_sweep = time.monotonic() + TOKEN_SWEEP_SECONDS
+                _remove_expired(s, now)
+        return claimed
+
+    def remove_expired_token_uses(self, now: dt.datetime | None = None) -> int:
+        """Forget tokens past their expiry (they are refused as expired anyway)."""
+        with self._tx() as s:
+            return _remove_expired(s, now or utcnow())
+
+    def record_card_outcomes(self, outcomes: Sequence[CardOutcome]) -> int:
+        """Keep one feedback POST's outcomes, all of them or none; returns how many."""
+        received = utcnow()
+        rows = [
+            {
+                "service_id": o.service_id,
+                "card_uuid": o.card_uuid,
+                "outcome": o.outcome,
+                "accepted_suggestions": json.dumps(list(o.accepted_suggestions)),
+                "override_reason": (
+                    None if o.override_reason is None else json.dumps(o.override_reason)
+                ),
+                "outcome_timestamp": o.outcome_timestamp,
+                "received_at": received,
+                "client": o.client,
+            }
+            for o in outcomes
+        ]
+        if rows:
+            with self._tx() as s:
+                s.execute(insert(cds_feedback), rows)
+        return len(rows)
+
+    def card_outcomes(self, service_id: str | None = None) -> list[CardOutcome]:
+        """Stored outcomes in the order received, for one service or all."""
+        query = select(cds_feedback).order_by(cds_feedback.c.id)
+        if service_id is not None:
+            query = query.where(cds_feedback.c.service_id == service_id)
+        with self._read() as s:
+            rows = s.execute(query).mappings().all()
+        return [
+            CardOutcome(
+                service_id=row["service_id"],
+                card_uuid=row["card_uuid"],
+                outcome=row["outcome"],
+                accepted_suggestions=tuple(json.loads(row["accepted_suggestions"])),
+                override_reason=(
+                    None if row["override_reason"] is None else json.loads(row["override_reason"])
+                ),
+                outcome_timestamp=aware(row["outcome_timestamp"]),
+                client=row["client"],
+            )
+            for row in rows
+        ]

@@ -1,0 +1,87 @@
+"""One patient's record for their clinician: the patient page, the printable summary, the diary
+as CSV, visit notes and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from ldnkit.analytics.charts import fiqr_chart_svg, symptom_chart_svg, symptom_chart_text
+from ldnkit.services.export import diary_spreadsheet
+from ldnkit.services.progress import patient_view, plan_of
+from ldnkit.store.records import Actor
+from ldnkit.store.repository import Store
+from ldnkit.web.deps import CheckedForm, ClinicianSession, StoreDep
+from ldnkit.web.forms import note_text
+from ldnkit.web.render import page
+
+router = APIRouter(prefix="/clinic", include_in_schema=False)
+
+
+def _patient_context(store: Store, actor: Actor, patient_id: int) -> dict[str, Any]:
+    view = patient_view(store, actor, patient_id)
+    screenings = store.screenings(actor, patient_id)
+    questionnaires = store.questionnaires(actor, patient_id)
+    fiqr = [
+        (q.taken_on, float(q.result["total"]))
+        for q in questionnaires
+        if q.kind == "fiqr" and q.result.get("total") is not None
+    ]
+    return {
+        "view": view,
+        "screening": screenings[0] if screenings else None,
+        "plan": plan_of(view.plan),
+        "chart": Markup(symptom_chart_svg(view.entries, view.steps)),  # noqa: S704 (escaped SVG)
+        "chart_text": symptom_chart_text(view.entries, view.steps),
+        "fiqr_chart": Markup(fiqr_chart_svg(fiqr)) if fiqr else None,  # noqa: S704
+        "notes": store.notes(actor, patient_id),
+        "questionnaires": list(reversed(questionnaires)),
+        # The newest eight weeks; the whole diary is one click away as CSV.
+        "entries": list(reversed(view.records))[:56],
+    }
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(
+    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+) -> Response:
+    return page(request, "patient.html", _patient_context(store, session.actor, patient_id))
+
+
+@router.get("/patients/{patient_id}/summary")
+def print_summary(
+    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+) -> Response:
+    """One page to print: screen, plan, response and the last weeks of the diary."""
+    context = _patient_context(store, session.actor, patient_id)
+    context["entries"] = context["entries"][:28]  # four weeks fit one printed page
+    return page(request, "summary.html", context)
+
+
+@router.get("/patients/{patient_id}/diary.csv")
+def diary_export(store: StoreDep, session: ClinicianSession, patient_id: int) -> Response:
+    return PlainTextResponse(
+        diary_spreadsheet(store, session.actor, patient_id),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="diary-patient-{patient_id}.csv"'},
+    )
+
+
+@router.get("/patients/{patient_id}/audit")
+def audit_page(
+    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+) -> Response:
+    events = store.patient_audit(session.actor, patient_id)
+    record = store.patient(session.actor, patient_id)
+    return page(request, "audit.html", {"record": record, "events": events})
+
+
+@router.post("/patients/{patient_id}/notes")
+def add_note(
+    store: StoreDep, session: ClinicianSession, patient_id: int, form: CheckedForm
+) -> Response:
+    store.add_note(session.actor, patient_id, note_text(form))
+    return RedirectResponse(f"/clinic/patients/{patient_id}#notes", status_code=303)
