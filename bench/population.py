@@ -194,9 +194,7 @@ def main() -> None:
             print("\nscaling (seconds / peak RSS MiB):")
             print("patients   " + "".join(f"{k:>22}" for k in kinds))
             for row in table:
-                cells = "".join(
-                    f"{row[k][0]:>12.2f} /{row[k][1] / 2**20:>7,.0f}" for k in kinds
-                )
+                cells = "".join(f"{row[k][0]:>12.2f} /{row[k][1] / 2**20:>7,.0f}" for k in kinds)
                 print(f"{row['patients']:<10,} {cells}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
