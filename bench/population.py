@@ -1,16 +1,20 @@
-"""Population screening throughput on a synthetic Bulk Data export (100,000 patients by default).
+"""Population screening throughput and memory on synthetic Bulk Data exports.
 
-Prints patients per second for
-- the floor: DuckDB's plain `read_json` scan of the same files (every field of every record read),
+Each run is a separate process, timed from start to end (interpreter and Spark start included),
+with the peak resident memory of its whole process tree (worker processes, the JVM and its
+Python workers included), sampled every 20 ms. For each export size it prints:
+- the floor: DuckDB's plain `read_json` scan of the same files (every field of every record),
 - the duckdb engine (`ldnkit population screen --engine duckdb`): its rows screened by one
   worker process per CPU (the default for large exports), and in one process,
 - the spark engine (local[*]; skipped with --no-spark or when no JDK is installed),
-- a naive pure-Python pass: `json` module, resources grouped in dicts, the same FHIR mapping
-  (without fhir.resources validation) and the same screen,
-and the ratios. Targets: duckdb >= 0.5x the plain scan, duckdb >= 10x the naive pass.
+- a naive pure-Python pass (with --naive): `json` module, resources grouped in dicts, the same
+  FHIR mapping (without fhir.resources validation) and the same screen,
+and the ratios, against the targets: duckdb >= 0.85x the plain scan (>= 0.6x in one process),
+spark >= 0.5x duckdb.
 
-Run: .venv/bin/python bench/population.py [--patients N] [--folder DIR] [--no-spark]
-(the export is generated into DIR, or a temporary folder, unless DIR already holds one).
+Run: .venv/bin/python bench/population.py [--patients 10000,100000,300000] [--folder DIR]
+     [--no-spark] [--naive] [--rounds N]
+(exports are generated into DIR, or a temporary folder, unless DIR/<N> already holds one).
 """
 
 from __future__ import annotations
@@ -18,26 +22,27 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ldnkit.domain.screening import screen
-from ldnkit.fhir.mapping import profile_from_resources, subject_id
-from ldnkit.fhir.reading import bulk_files
-from ldnkit.population.duckdb_engine import plain_scan
-from ldnkit.population.run import screen_population
-from ldnkit.population.synth import generate
-
 AS_OF = dt.date(2026, 11, 23)
+TARGETS = {"duckdb / scan": 0.85, "duckdb 1 process / scan": 0.6, "spark / duckdb": 0.5}
 
 
 def naive(folder: Path) -> None:
     """json.loads line by line, group per patient in dicts, map and screen each patient."""
+    from ldnkit.domain.screening import screen
+    from ldnkit.fhir.mapping import profile_from_resources, subject_id
+    from ldnkit.fhir.reading import bulk_files
+
     by_patient: dict[str, list[dict[str, Any]]] = defaultdict(list)
     patients: list[str] = []
     for paths in bulk_files(folder).values():
@@ -56,75 +61,141 @@ def naive(folder: Path) -> None:
         screen(profile_from_resources(by_patient[pid], AS_OF, pid, validate=False))
 
 
-def timed(label: str, work: Callable[[], None], patients: int, rounds: int = 1) -> float:
-    """Patients per second of the best of `rounds` runs (the machine may be shared)."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
-    print(f"{label:<34} {best:8.2f} s {patients / best:12,.0f} patients/s", flush=True)
-    return patients / best
+def child(kind: str, folder: Path, out: Path) -> None:
+    """One measured run (in its own process)."""
+    from ldnkit.population.duckdb_engine import plain_scan
+    from ldnkit.population.run import screen_population
+
+    if kind == "scan":
+        plain_scan(folder)
+    elif kind == "duckdb":
+        screen_population(folder, AS_OF, out)
+    elif kind == "duckdb-1":
+        screen_population(folder, AS_OF, out, workers=1)
+    elif kind == "spark":
+        screen_population(folder, AS_OF, out, engine="spark")
+    elif kind == "naive":
+        naive(folder)
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of a process and all its descendants, now."""
+    children: dict[int, list[int]] = defaultdict(list)
+    rss: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            children[int(fields[1])].append(int(proc.name))
+            rss[int(proc.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, ()))
+    return total
+
+
+def measured(kind: str, folder: Path, out: Path) -> tuple[float, int]:
+    """(seconds, peak resident bytes of the process tree) of one run in a fresh process."""
+    args = [sys.executable, __file__, "--child", kind, "--folder", str(folder), "--out", str(out)]
+    start = time.perf_counter()
+    process = subprocess.Popen(args)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = process.wait()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if code != 0:
+        raise SystemExit(f"{kind} run failed (exit {code})")
+    return seconds, peak
+
+
+def best(kind: str, folder: Path, out: Path, rounds: int) -> tuple[float, int]:
+    """The fastest of `rounds` runs (the machine may be shared) and the largest peak."""
+    runs = [measured(kind, folder, out) for _ in range(rounds)]
+    return min(s for s, _ in runs), max(p for _, p in runs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--patients", default="100000", help="export sizes, comma-separated")
     parser.add_argument("--folder", type=Path, default=None)
     parser.add_argument("--no-spark", action="store_true")
-    parser.add_argument("--no-naive", action="store_true")
-    parser.add_argument("--rounds", type=int, default=3, help="best of N for scan and duckdb")
+    parser.add_argument("--naive", action="store_true")
+    parser.add_argument("--rounds", type=int, default=2, help="best of N for scan and duckdb")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child, args.folder, args.out)
+        return
+
+    from ldnkit.fhir.reading import bulk_patients
+    from ldnkit.population.synth import generate
 
     scratch = Path(tempfile.mkdtemp(prefix="ldnkit-bench-"))
-    folder = args.folder or scratch / "export"
+    base = args.folder or scratch
+    kinds = ["scan", "duckdb", "duckdb-1"]
+    if not args.no_spark and shutil.which("java"):
+        kinds.append("spark")
+    if args.naive:
+        kinds.append("naive")
+    table: list[dict[str, Any]] = []
     try:
-        if not (folder / "Patient.000.ndjson").exists():
-            start = time.perf_counter()
-            generate(args.patients, folder, seed=1, as_of=AS_OF)
-            print(f"generated {args.patients:,} patients in {time.perf_counter() - start:.1f} s")
-        patients = sum(1 for p in bulk_files(folder)["Patient"] for _ in p.open())
-        size = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
-        print(f"export: {patients:,} patients, {size:,.0f} MB of NDJSON in {folder}\n")
-
-        scan = timed(
-            "plain read_json scan (floor)", lambda: plain_scan(folder), patients, args.rounds
-        )
-        duck = timed(
-            "duckdb engine",
-            lambda: screen_population(folder, AS_OF, scratch / "duckdb.parquet"),
-            patients,
-            args.rounds,
-        )
-        alone = timed(
-            "duckdb engine, one process",
-            lambda: screen_population(folder, AS_OF, scratch / "alone.parquet", workers=1),
-            patients,
-            args.rounds,
-        )
-        spark = None
-        if not args.no_spark and shutil.which("java"):
-            spark = timed(
-                "spark engine (local[*])",
-                lambda: screen_population(folder, AS_OF, scratch / "spark.parquet", engine="spark"),
-                patients,
-            )
-        slow = (
-            None
-            if args.no_naive
-            else timed("naive pure-Python pass", lambda: naive(folder), patients)
-        )
-        print()
-        print(f"duckdb / plain scan : {duck / scan:6.2f}x   (target >= 0.5)")
-        if slow:
-            print(f"duckdb / naive      : {duck / slow:6.2f}x   (target >= 10)")
-        print(f"duckdb, one process / plain scan : {alone / scan:6.2f}x")
-        if slow:
-            print(f"duckdb, one process / naive      : {alone / slow:6.2f}x")
-        if spark:
-            print(f"spark  / plain scan : {spark / scan:6.2f}x")
-            if slow:
-                print(f"spark  / naive      : {spark / slow:6.2f}x")
+        for size in (int(n) for n in args.patients.split(",")):
+            folder = base / str(size)
+            if not (folder / "Patient.000.ndjson").exists():
+                start = time.perf_counter()
+                generate(size, folder, seed=1, as_of=AS_OF)
+                print(f"generated {size:,} patients in {time.perf_counter() - start:.1f} s")
+            patients = bulk_patients(folder)
+            megabytes = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
+            print(f"\nexport: {patients:,} patients, {megabytes:,.0f} MB of NDJSON", flush=True)
+            print(f"load average before: {os.getloadavg()[0]:.2f}")
+            row: dict[str, Any] = {"patients": patients}
+            for kind in kinds:
+                rounds = args.rounds if kind in ("scan", "duckdb", "duckdb-1") else 1
+                seconds, peak = best(kind, folder, scratch / "out.parquet", rounds)
+                row[kind] = (seconds, peak)
+                print(
+                    f"{kind:<10} {seconds:8.2f} s {patients / seconds:10,.0f} patients/s"
+                    f"   peak RSS {peak / 2**20:8,.0f} MiB",
+                    flush=True,
+                )
+            print(f"load average after: {os.getloadavg()[0]:.2f}")
+            ratios = {
+                "duckdb / scan": row["scan"][0] / row["duckdb"][0],
+                "duckdb 1 process / scan": row["scan"][0] / row["duckdb-1"][0],
+            }
+            if "spark" in row:
+                ratios["spark / duckdb"] = row["duckdb"][0] / row["spark"][0]
+            if "naive" in row:
+                ratios["duckdb / naive"] = row["naive"][0] / row["duckdb"][0]
+            for name, ratio in ratios.items():
+                target = TARGETS.get(name)
+                aim = f"(target >= {target})" if target else ""
+                print(f"{name:<26} {ratio:6.2f}x {aim}")
+            table.append(row)
+        if len(table) > 1:
+            print("\nscaling (seconds / peak RSS MiB):")
+            print("patients   " + "".join(f"{k:>22}" for k in kinds))
+            for row in table:
+                cells = "".join(f"{row[k][0]:>12.2f} /{row[k][1] / 2**20:>7,.0f}" for k in kinds)
+                print(f"{row['patients']:<10,} {cells}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -26,8 +26,8 @@ from ldnkit.domain.outcomes import (
 )
 from ldnkit.fhir.boundary import resource_problems
 from ldnkit.fhir.mapping import patient_ref_id, subject_id
+from ldnkit.fhir.mapping.references import reference_id_sql
 from ldnkit.fhir.reading import bulk_files, iter_ndjson
-from ldnkit.population.duckdb_engine import reference_id
 from ldnkit.population.outcomes import outcomes_from_export, read_export
 from ldnkit.population.outcomes_synth import generate_clinic
 
@@ -314,15 +314,18 @@ def _fill(r: dict[str, Any]) -> Dispense:
         ("urn:uuid:abc", "abc"),
         ("abc", "abc"),
         ("http://example.org/fhir/Patient/123", "123"),
-        ("Patient/123/_history/2", "2"),
-        ("Patient?identifier=x", ""),  # a search, not a patient
-        ("urn:oid:1.2.3", ""),
-        ("Patient/123/", ""),
+        ("Patient/123/_history/2", "123"),  # a version of patient 123
+        ("http://example.org/fhir/Patient/123/_history/2", "123"),
+        ("Patient?identifier=x", None),  # a search, not a patient
+        ("urn:oid:1.2.3", None),
+        ("Patient/123/", None),
+        ("#p1", None),  # a contained patient is no patient of the export
         (None, None),
     ],
 )
-def test_references_are_read_as_the_id_they_end_with(
+def test_references_are_read_as_the_id_they_name(
     reference: str | None, expected: str | None
 ) -> None:
-    sql = f"SELECT {reference_id('s')} FROM (SELECT {{'reference': ?::VARCHAR}} AS s)"
+    assert patient_ref_id(reference) == expected
+    sql = f"SELECT {reference_id_sql('s')} FROM (SELECT {{'reference': ?::VARCHAR}} AS s)"
     assert duckdb.connect().execute(sql, [reference]).fetchall() == [(expected,)]

@@ -11,6 +11,7 @@ import pytest
 
 from ldnkit.population.run import screen_population
 from ldnkit.population.synth import generate
+from ldnkit.validation import InputError
 
 pytestmark = pytest.mark.spark
 
@@ -18,12 +19,16 @@ SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea-bulk-10"
 AS_OF = dt.date(2026, 11, 23)
 
 
-def test_spark_and_duckdb_write_identical_rows(tmp_path: Path) -> None:
+def needs_java() -> None:
     if shutil.which("java") is None:
         # In CI a missing JDK must fail loudly, not pass as a quiet skip.
         if os.environ.get("CI"):
             pytest.fail("no JDK; .ci/run installs default-jre-headless", pytrace=False)
         pytest.skip("no JDK on this machine (CI installs default-jre-headless)")
+
+
+def test_spark_and_duckdb_write_identical_rows(tmp_path: Path) -> None:
+    needs_java()
     folder = tmp_path / "export"
     generate(60, folder, seed=11, as_of=AS_OF, per_file=200)
     # Synthea's real patients beside the synthetic ones, in the same export.
@@ -34,3 +39,18 @@ def test_spark_and_duckdb_write_identical_rows(tmp_path: Path) -> None:
     screen_population(folder, AS_OF, spark, engine="spark", spark_master="local[2]")
     assert summary.patients == 73
     assert spark.read_text() == duck.read_text()
+
+
+def test_a_line_that_is_not_json_is_one_clear_error(tmp_path: Path) -> None:
+    needs_java()
+    folder = tmp_path / "export"
+    generate(5, folder, seed=2, as_of=AS_OF)
+    with (folder / "Patient.000.ndjson").open("a", encoding="utf-8") as handle:
+        handle.write('{"resourceType": "Patient", "id": \n')
+    out = tmp_path / "rows.csv"
+    with pytest.raises(InputError) as caught:
+        screen_population(folder, AS_OF, out, engine="spark", spark_master="local[1]")
+    (problem,) = caught.value.problems
+    assert problem.field == "Patient files"
+    assert problem.expected == "readable FHIR R4 NDJSON"
+    assert not out.exists()

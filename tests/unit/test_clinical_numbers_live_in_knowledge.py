@@ -50,9 +50,9 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ),
     ("demo/diaries.py", "BASELINE_DAYS = 14"): "the length of made-up demo diaries before LDN",
     ("services/demo.py", "TREATMENT_DAYS = 90"): "the length of made-up demo diaries on LDN",
-    ("fhir/mapping.py", "DEFAULT_SUPPLY_DAYS = 30"): (
+    ("fhir/mapping/medications.py", "DEFAULT_SUPPLY_DAYS = 30"): (
         "the outcomes contract's days supply of a fill that states none (DESIGN.md, ldnkit "
-        "outcomes: 30 when absent); fhir/ is the FHIR mapping's to move"
+        "outcomes: 30 when absent)"
     ),
 }
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ldnkit.domain.profile import PatientProfile
-from ldnkit.fhir.mapping import profile_from_resources
+from ldnkit.fhir.mapping.medications import medication_index
+from ldnkit.fhir.mapping.profile import profile_from_resources
 from ldnkit.jsoninput import (
     MAX_FHIR_FILE_BYTES,
     MAX_NDJSON_LINE_BYTES,
@@ -88,6 +89,27 @@ def iter_ndjson(path: Path) -> Iterator[dict[str, Any]]:
             if not isinstance(resource, dict):
                 raise InputError.single(where, resource, "a FHIR resource (a JSON object)")
             yield resource
+
+
+def bulk_medications(folder: Path) -> dict[str, dict[str, Any]]:
+    """The Medication resources of an export (what `medicationReference` names), by reference."""
+    return medication_index(
+        med for path in bulk_files(folder).get("Medication", []) for med in iter_ndjson(path)
+    )
+
+
+def bulk_patients(folder: Path) -> int:
+    """About how many Patient records an export holds: its Patient lines, counted unparsed."""
+    count = 0
+    for path in bulk_files(folder).get("Patient", []):
+        with _unreadable_as_input_error(path), _open_binary(path) as handle:
+            last = b"\n"
+            # In bounded chunks: a file without line breaks is not read whole into memory.
+            while chunk := handle.read(1 << 20):
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+            count += last != b"\n"
+    return count
 
 
 def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Population screening on DuckDB (embedded): read, filter and group in SQL; screen in Python.
+"""Population screening on DuckDB (embedded): the reduction in SQL, the screen in Python.
 
 DuckDB reads each resource type's NDJSON files (plain or .gz) with an explicit column list: only
 the fields the screen needs are parsed, and their types are checked on the way in. That typed
@@ -6,14 +6,13 @@ read is the fast path's validation: a field of the wrong shape fails the read wi
 naming the file; the full fhir.resources validation runs on the single-patient paths only, where
 its cost (about 0.25 ms per resource) does not matter.
 
-The value sets used to filter (active conditions, medication statuses, pregnancy LOINC codes,
-planned procedure statuses) are passed in from `ldnkit.fhir.mapping`, where the single-patient
-mapping reads them too.
+The reduction (`ldnkit.population.reduction`) is run as written: the kinds first, then the
+patient rows, which stream out in patient-id order, batch by batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,229 +20,10 @@ from typing import Any
 
 import duckdb
 
-from ldnkit.fhir import mapping as m
-from ldnkit.fhir.reading import bulk_files, iter_ndjson
+from ldnkit.fhir.reading import bulk_files
+from ldnkit.population import reduction
+from ldnkit.population.rows import RowScreener
 from ldnkit.validation import InputError
-
-CODE = "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)[], text VARCHAR)"
-STATUS = "STRUCT(coding STRUCT(code VARCHAR)[])"
-REF = "STRUCT(reference VARCHAR, display VARCHAR)"
-PERIOD = 'STRUCT(start VARCHAR, "end" VARCHAR)'
-DISPENSE = (
-    "STRUCT(validityPeriod STRUCT(start VARCHAR), numberOfRepeatsAllowed BIGINT, "
-    "quantity STRUCT(value DOUBLE), "
-    "expectedSupplyDuration STRUCT(value DOUBLE, unit VARCHAR, code VARCHAR))"
-)
-DOSAGE = (
-    "STRUCT(timing STRUCT(repeat STRUCT(frequency BIGINT, frequencyMax BIGINT, period DOUBLE, "
-    "periodUnit VARCHAR)), doseAndRate STRUCT(doseQuantity STRUCT(value DOUBLE))[])"
-)
-
-# The fields read per resource type (everything else in the files is skipped unparsed).
-COLUMNS: dict[str, dict[str, str]] = {
-    "Patient": {
-        "id": "VARCHAR",
-        "gender": "VARCHAR",
-        "birthDate": "VARCHAR",
-        "deceasedDateTime": "VARCHAR",
-    },
-    "Condition": {
-        "subject": REF,
-        "clinicalStatus": STATUS,
-        "verificationStatus": STATUS,
-        "code": CODE,
-    },
-    "MedicationRequest": {
-        "subject": REF,
-        "status": "VARCHAR",
-        "medicationCodeableConcept": CODE,
-        "medicationReference": REF,
-        "authoredOn": "VARCHAR",
-        "dispenseRequest": DISPENSE,
-        "dosageInstruction": f"{DOSAGE}[]",
-    },
-    "MedicationStatement": {
-        "subject": REF,
-        "status": "VARCHAR",
-        "medicationCodeableConcept": CODE,
-        "medicationReference": REF,
-        "effectiveDateTime": "VARCHAR",
-        "effectivePeriod": PERIOD,
-        "dateAsserted": "VARCHAR",
-    },
-    "AllergyIntolerance": {
-        "patient": REF,
-        "clinicalStatus": STATUS,
-        "verificationStatus": STATUS,
-        "code": CODE,
-    },
-    "Observation": {
-        "subject": REF,
-        "status": "VARCHAR",
-        "code": CODE,
-        "valueCodeableConcept": CODE,
-        "effectiveDateTime": "VARCHAR",
-        "effectivePeriod": PERIOD,
-        "issued": "VARCHAR",
-    },
-    "Procedure": {
-        "subject": REF,
-        "status": "VARCHAR",
-        "code": CODE,
-        "performedDateTime": "VARCHAR",
-        "performedPeriod": PERIOD,
-    },
-    "ServiceRequest": {
-        "subject": REF,
-        "status": "VARCHAR",
-        "code": CODE,
-        "occurrenceDateTime": "VARCHAR",
-        "occurrencePeriod": PERIOD,
-    },
-}
-
-
-# Step 1: the facts worth keeping, each kind of condition and of order numbered once, so that
-# Python maps every distinct code or order shape once instead of once per patient.
-_FACTS = """
-CREATE TEMP TABLE cond_all AS
-SELECT DISTINCT {cond_pid} AS pid, code
-FROM "Condition"
-WHERE (clinicalStatus IS NULL OR list_contains($condition_active, clinicalStatus.coding[1].code))
-  AND NOT coalesce(list_contains($not_true, verificationStatus.coding[1].code), false)
-  AND code IS NOT NULL;
-CREATE TEMP TABLE cond_kind AS
-SELECT row_number() OVER () - 1 AS kind, code FROM (SELECT DISTINCT code FROM cond_all);
-CREATE TEMP TABLE cond_fact AS
-SELECT DISTINCT c.pid, k.kind
-FROM cond_all c JOIN cond_kind k ON c.code IS NOT DISTINCT FROM k.code;
-CREATE TEMP TABLE req_all AS
-SELECT {req_pid} AS pid, status, medicationCodeableConcept, medicationReference,
-       dispenseRequest, dosageInstruction[1] AS dosage, authoredOn
-FROM "MedicationRequest"
-WHERE list_contains($request_status, status);
-CREATE TEMP TABLE req_kind AS
-SELECT row_number() OVER () - 1 AS kind, * FROM (
-  SELECT DISTINCT status, medicationCodeableConcept, medicationReference, dispenseRequest, dosage
-  FROM req_all
-);
--- Repeated orders of one kind (drug, status, supply shape): only the latest can be the last dose.
-CREATE TEMP TABLE req_fact AS
-SELECT r.pid, k.kind, max(r.authoredOn) AS authoredOn
-FROM req_all r JOIN req_kind k
-  ON r.status IS NOT DISTINCT FROM k.status
- AND r.medicationCodeableConcept IS NOT DISTINCT FROM k.medicationCodeableConcept
- AND r.medicationReference IS NOT DISTINCT FROM k.medicationReference
- AND r.dispenseRequest IS NOT DISTINCT FROM k.dispenseRequest
- AND r.dosage IS NOT DISTINCT FROM k.dosage
-GROUP BY ALL;
-DROP TABLE cond_all;
-DROP TABLE req_all;
-"""
-
-_CONDITION_KINDS = "SELECT kind, code FROM cond_kind"
-_ORDER_KINDS = """
-SELECT kind, {'resourceType': 'MedicationRequest', 'status': status,
-  'medicationCodeableConcept': medicationCodeableConcept,
-  'medicationReference': medicationReference, 'dispenseRequest': dispenseRequest,
-  'dosageInstruction': CASE WHEN dosage IS NULL THEN NULL ELSE [dosage] END} AS fragment
-FROM req_kind
-"""
-
-# Step 2: one row per patient: kinds and dates only, plus the rare resource types in full.
-_ROWS = """
-WITH
-cond AS (SELECT pid, list(kind) AS condition_kinds FROM cond_fact GROUP BY pid),
-req AS (
-  SELECT pid, list({{'kind': kind, 'authoredOn': authoredOn}}) AS orders
-  FROM req_fact GROUP BY pid
-),
-stmt AS (
-  SELECT {stmt_pid} AS pid, list({{'resourceType': 'MedicationStatement', 'status': status,
-      'medicationCodeableConcept': medicationCodeableConcept,
-      'medicationReference': medicationReference, 'effectiveDateTime': effectiveDateTime,
-      'effectivePeriod': effectivePeriod, 'dateAsserted': dateAsserted}}) AS medications
-  FROM "MedicationStatement"
-  WHERE list_contains($statement_status, status)
-  GROUP BY ALL
-),
-allergy AS (
-  SELECT {allergy_pid} AS pid,
-    list({{'clinicalStatus': clinicalStatus, 'verificationStatus': verificationStatus,
-           'code': code}}) AS allergies
-  FROM "AllergyIntolerance" GROUP BY ALL
-),
-obs AS (
-  SELECT {obs_pid} AS pid,
-    list({{'status': status, 'code': code, 'valueCodeableConcept': valueCodeableConcept,
-           'effectiveDateTime': effectiveDateTime, 'effectivePeriod': effectivePeriod,
-           'issued': issued}}) AS observations
-  FROM "Observation"
-  WHERE len(list_intersect(list_transform(code.coding, lambda c: c.code), $pregnancy_loinc)) > 0
-  GROUP BY ALL
-),
-proc AS (
-  SELECT pid, list(fragment) AS procedures FROM (
-    SELECT {proc_pid} AS pid, {{'resourceType': 'Procedure', 'status': status, 'code': code,
-      'performedDateTime': performedDateTime, 'performedPeriod': performedPeriod,
-      'occurrenceDateTime': NULL::VARCHAR, 'occurrencePeriod': NULL::{period}}} AS fragment
-    FROM "Procedure" WHERE list_contains($planned_procedure, status)
-    UNION ALL
-    SELECT {sr_pid}, {{'resourceType': 'ServiceRequest', 'status': status, 'code': code,
-      'performedDateTime': NULL::VARCHAR, 'performedPeriod': NULL::{period},
-      'occurrenceDateTime': occurrenceDateTime, 'occurrencePeriod': occurrencePeriod}}
-    FROM "ServiceRequest" WHERE list_contains($planned_request, status)
-  ) GROUP BY pid
-)
-SELECT p.id, p.gender, p.birthDate, p.deceasedDateTime, cond.condition_kinds, req.orders,
-       stmt.medications, allergy.allergies, obs.observations, proc.procedures
-FROM "Patient" p
-LEFT JOIN cond ON cond.pid = p.id
-LEFT JOIN req ON req.pid = p.id
-LEFT JOIN stmt ON stmt.pid = p.id
-LEFT JOIN allergy ON allergy.pid = p.id
-LEFT JOIN obs ON obs.pid = p.id
-LEFT JOIN proc ON proc.pid = p.id
-WHERE p.id IS NOT NULL
-"""
-
-
-def reference_id(column: str) -> str:
-    """SQL for the id a Reference column points to (`Patient/<id>` or `urn:uuid:<id>`).
-
-    The last path segment without a `urn:uuid:` prefix; empty when it is not an id (a search
-    such as `Patient?identifier=...`, another URN). String functions rather than a regular
-    expression: this runs on every record and costs half as much.
-    """
-    last = f"string_split({column}.reference, '/')[-1]"
-    bare = f"(CASE WHEN starts_with({last}, 'urn:uuid:') THEN substr({last}, 10) ELSE {last} END)"
-    return f"(CASE WHEN contains({bare}, ':') OR contains({bare}, '?') THEN '' ELSE {bare} END)"
-
-
-def _format(sql: str) -> str:
-    return sql.format(
-        cond_pid=reference_id("subject"),
-        req_pid=reference_id("subject"),
-        stmt_pid=reference_id("subject"),
-        allergy_pid=reference_id("patient"),
-        obs_pid=reference_id("subject"),
-        proc_pid=reference_id("subject"),
-        sr_pid=reference_id("subject"),
-        period=PERIOD,
-    )
-
-
-def parameters() -> dict[str, list[str]]:
-    """The value sets the queries filter by, from the FHIR mapping (their one definition)."""
-    return {
-        "condition_active": sorted(m.CONDITION_ACTIVE),
-        "not_true": sorted(m.NOT_TRUE),
-        "request_status": sorted(m.REQUEST_ACTIVE | m.REQUEST_STOPPED),
-        "statement_status": sorted(m.STATEMENT_ACTIVE | m.STATEMENT_STOPPED),
-        "pregnancy_loinc": sorted(m.PREGNANCY_STATUS_LOINC),
-        "planned_procedure": sorted(m.PLANNED_PROCEDURE),
-        "planned_request": sorted(m.PLANNED_REQUEST),
-    }
 
 
 def run_script(con: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any]) -> None:
@@ -253,14 +33,14 @@ def run_script(con: duckdb.DuckDBPyConnection, script: str, params: dict[str, An
             con.execute(statement, _used(statement, params))
 
 
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
 def unreadable_export(folder: Path, error: duckdb.Error) -> InputError:
     """The one-line error for an export DuckDB could not read (its first line says why)."""
     first = str(error).splitlines()[0]
     return InputError.single("folder", str(folder), f"readable FHIR R4 NDJSON ({first})")
-
-
-def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
 def _columns_literal(columns: dict[str, str]) -> str:
@@ -299,7 +79,7 @@ def register_views(
 
 
 def _register(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
-    register_views(con, folder, COLUMNS)
+    register_views(con, folder, reduction.COLUMNS)
 
 
 def plain_scan(folder: Path) -> int:
@@ -322,16 +102,6 @@ def plain_scan(folder: Path) -> int:
     return records
 
 
-def medication_index(folder: Path) -> dict[str, dict[str, Any]]:
-    """Medication resources of the export (referenced by `medicationReference`), by reference."""
-    index: dict[str, dict[str, Any]] = {}
-    for path in bulk_files(folder).get("Medication", []):
-        for med in iter_ndjson(path):
-            if med.get("id"):
-                index[f"Medication/{med['id']}"] = med
-    return index
-
-
 def count_patients(folder: Path) -> int:
     """Patients in the export (for the progress bar)."""
     con = duckdb.connect()
@@ -349,30 +119,47 @@ def count_patients(folder: Path) -> int:
 
 @dataclass
 class Facts:
-    """What the export holds, reduced: kinds of conditions and orders, then patient rows."""
+    """What the export holds, reduced: the screener of its kinds, then patient rows."""
 
-    condition_kinds: dict[int, dict[str, Any]]
-    order_kinds: dict[int, dict[str, Any]]
-    batches: Iterator[Any]  # pyarrow RecordBatches of patient rows
+    screener: RowScreener
+    batches: Iterator[Any]  # pyarrow RecordBatches of patient rows, in patient-id order
 
 
 @contextmanager
 def patient_facts(
-    folder: Path, batch_size: int = 20_000, threads: int | None = None
+    folder: Path,
+    screener: Callable[[dict[int, Any], dict[int, Any]], RowScreener],
+    batch_size: int = 20_000,
+    threads: int | None = None,
 ) -> Iterator[Facts]:
-    """Reduce the export in DuckDB; patient rows come in Arrow batches (in no set order)."""
+    """Reduce the export in DuckDB; patient rows come in Arrow batches, by patient id.
+
+    `screener` makes the run's screener from the kinds (conditions, orders); the kinds it finds
+    idle are left out of the rows.
+    """
     con = duckdb.connect()
     try:
         if threads:
             con.execute(f"SET threads TO {int(threads)}")
         _register(con, folder)
-        params = parameters()
-        run_script(con, _format(_FACTS), params)
-        conditions = {k: c for k, c in con.execute(_CONDITION_KINDS).fetchall()}
-        orders = {k: f for k, f in con.execute(_ORDER_KINDS).fetchall()}
-        rows_sql = _format(_ROWS)
-        reader = con.sql(rows_sql, params=_used(rows_sql, params)).to_arrow_reader(batch_size)
-        yield Facts(conditions, orders, iter(reader))
+        kinds, rows = reduction.queries("duckdb")
+        for name, sql in kinds.items():
+            con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        # The kind tables' names are the reduction's constants.
+        read = "SELECT kind, fragment FROM {}"
+        made = screener(*(dict(con.execute(read.format(name)).fetchall()) for name in kinds))
+        drop = "DELETE FROM {} WHERE list_contains(?, kind)"
+        for name, idle in zip(kinds, made.idle_kinds(), strict=True):
+            if idle:
+                # Kinds that add nothing to a profile stay out of the rows.
+                con.execute(drop.format(name), [idle])
+        # In the output's order (the file is sorted by patient id), so the rows can be
+        # screened and written as they stream.
+        reader = con.sql(f"{rows} ORDER BY p.id").to_arrow_reader(batch_size)
+        yield Facts(made, iter(reader))
+    except duckdb.OutOfMemoryException:
+        # Not the export's fault: the machine ran out of memory for it.
+        raise
     except duckdb.Error as exc:
         raise unreadable_export(folder, exc) from None
     finally:

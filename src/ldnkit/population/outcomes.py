@@ -56,16 +56,11 @@ from ldnkit.domain.outcomes.course import (
 )
 from ldnkit.domain.outcomes.definitions import PAIN_MAX, PAIN_MIN, PAIN_NRS_LOINC, read_ldn
 from ldnkit.fhir.mapping import ICD10CM, LOINC, RXNORM, SNOMED
+from ldnkit.fhir.mapping.references import reference_id_sql as reference_id
+from ldnkit.fhir.reading import bulk_medications
 from ldnkit.knowledge import knowledge_base
-from ldnkit.population.duckdb_engine import (
-    CODE,
-    REF,
-    medication_index,
-    reference_id,
-    register_views,
-    run_script,
-    unreadable_export,
-)
+from ldnkit.population.duckdb_engine import register_views, run_script, unreadable_export
+from ldnkit.population.reduction import CODE, REF
 from ldnkit.population.rows import paused_gc
 from ldnkit.population.workers import default_workers, fork_map
 from ldnkit.validation import InputError
@@ -510,7 +505,7 @@ def read_export(folder: Path) -> Export:
         params = parameters()
         run_script(con, _MACROS, params)
         run_script(con, _READ, params)
-        medications = medication_index(folder) if "Medication" in files else {}
+        medications = bulk_medications(folder) if "Medication" in files else {}
         kinds = {
             kind: kind_medication(concept, medref, dose, medications)
             for kind, concept, medref, dose in con.execute(_KINDS).fetchall()

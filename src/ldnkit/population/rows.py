@@ -1,13 +1,12 @@
 """One compact per-patient row (from DuckDB or Spark) -> profile -> screen -> one output row.
 
-Both engines only read, filter and group; every verdict comes from
-`ldnkit.domain.screening.screen`, through the same FHIR mapping functions the single-patient
-path uses, so there is no second copy of the rules (or of the mapping) to drift.
+Both engines only read and group (`ldnkit.population.reduction`); every fact is folded by
+`ldnkit.fhir.mapping.fold` and every verdict comes from `ldnkit.domain.screening.screen`, as on
+the single-patient path, so there is no second copy of the rules (or of the mapping) to drift.
 
-A row holds the patient's fields and lists of FHIR fragments already reduced by the engine:
-active conditions (kind numbers), medication orders as (kind number, latest authoredOn) pairs,
-medication statements, active allergies, pregnancy-status observations, and procedures or
-service requests that may still be planned.
+A row holds the patient's fields, the kinds of its conditions, its orders as (kind, day) pairs,
+and whole fragments of the rarer types (statements, allergies, pregnancy-status observations,
+procedures and service requests that may still be planned).
 """
 
 from __future__ import annotations
@@ -17,58 +16,24 @@ import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from ldnkit.domain.drugs import DrugClass, recognise
-from ldnkit.domain.profile import (
-    Allergy,
-    CodedCondition,
-    Condition,
-    Medication,
-    PatientProfile,
-    PlannedProcedure,
-    Sex,
-)
+from ldnkit.domain.profile import CodedCondition, Condition, Medication, PatientProfile, Sex
 from ldnkit.domain.screening import Screening, screen
-from ldnkit.fhir.mapping import (
-    allergy_from_fhir,
-    condition_from_fhir,
-    demographics,
-    distinct_medications,
-    fhir_date,
-    medication_from_fragment,
-    planned_procedure_from_fhir,
-    pregnancy_from_fhir,
-    request_dose_days,
+from ldnkit.fhir.mapping.medications import (
+    Medications,
+    dated_order,
+    order_day,
     request_start,
+    undated_order,
 )
+from ldnkit.fhir.mapping.profile import ProfileFacts, demographics, fold
 from ldnkit.knowledge import knowledge_base
-
-OUTPUT_COLUMNS = (
-    "patient_id",
-    "verdict",
-    "earliest_start",
-    "rules",
-    "on_naltrexone",
-    "active_opioids",
-    "candidate_conditions",
-    "age",
-    "sex",
-)
+from ldnkit.population.output import Screened, screened
+from ldnkit.population.reduction import FRAGMENT_COLUMNS
 
 Row = Mapping[str, Any]
-
-
-def _code_key(code: Any) -> tuple[tuple[tuple[Any, Any], ...], Any]:
-    codings = tuple((c.get("system"), c.get("code")) for c in (code or {}).get("coding") or ())
-    return codings, (code or {}).get("text")
-
-
-@lru_cache(maxsize=65536)
-def _condition(key: tuple[tuple[tuple[Any, Any], ...], Any]) -> Condition | None:
-    codings, text = key
-    code = {"coding": [{"system": s, "code": c} for s, c in codings], "text": text}
-    return condition_from_fhir({"code": code})
 
 
 @lru_cache(maxsize=65536)
@@ -80,8 +45,9 @@ def _demographics(
 
 
 @lru_cache(maxsize=65536)
-def _day(value: str | None) -> dt.date | None:
-    return fhir_date(value, latest=True, field="MedicationRequest.authoredOn")
+def _order_day(day: str | None) -> dt.date | None:
+    # Order days repeat across a population (a few thousand days): each is read once.
+    return order_day(day)
 
 
 @lru_cache(maxsize=65536)
@@ -94,164 +60,87 @@ def _candidate_name(condition: Condition) -> str | None:
     return found.name if found is not None and found.screen_role == "candidate" else None
 
 
-def _capped(medication: Medication, as_of: dt.date) -> Medication:
-    # A stopped medication cannot have been taken after the day the screen looks from.
-    if medication.last_dose is not None and medication.last_dose > as_of:
-        return medication.model_copy(update={"last_dose": as_of})
-    return medication
-
-
-class _RareFacts(NamedTuple):
-    """What the resource types few patients have add to a profile."""
-
-    conditions: list[Condition | None]
-    medications: list[Medication]
-    allergies: list[Allergy]
-    pregnant: bool | None
-    procedures: list[PlannedProcedure]
-
-
-_NO_RARE_FACTS = _RareFacts([], [], [], None, [])
-_RARE_COLUMNS = ("conditions", "medications", "allergies", "observations", "procedures")
-
-
-def _has_rare_facts(row: Row) -> bool:
-    return any(row.get(column) for column in _RARE_COLUMNS)
-
-
 class RowScreener:
-    """Screens engine rows for one `as_of`; reusable across batches (it keeps its caches)."""
+    """Screens engine rows for one `as_of`; reusable across batches (it keeps its caches).
+
+    `condition_kinds` and `order_kinds` are the reduction's kinds: FHIR fragments by number,
+    folded once each. A row's order is its kind and its day, dated as the mapping dates it.
+    """
 
     def __init__(
         self,
         as_of: dt.date,
-        medications: Mapping[str, dict[str, Any]] | None = None,
+        medications: Medications | None = None,
         condition_kinds: Mapping[int, Mapping[str, Any]] | None = None,
-        order_kinds: Mapping[int, dict[str, Any]] | None = None,
+        order_kinds: Mapping[int, Mapping[str, Any]] | None = None,
     ) -> None:
         self.as_of = as_of
         self.medications = dict(medications or {})
-        # Each distinct condition code is mapped once, not once per patient.
+        self.condition_fragments = dict(condition_kinds or {})
         self.condition_kinds = {
-            kind: _condition(_code_key(code)) for kind, code in (condition_kinds or {}).items()
+            kind: fold(fragment, as_of) for kind, fragment in self.condition_fragments.items()
         }
         self.order_kinds = dict(order_kinds or {})
-        self._orders: dict[int, tuple[Medication | None, int | None]] = {}
+        self._orders: dict[int, tuple[Medication | None, int]] = {}
         self._dated: dict[tuple[int, str | None], Medication | None] = {}
         # What every profile of this run shares, validated once; each row's profile is a copy
         # with the row's own facts put in (model_copy does not validate again: the facts are
         # already screening models or values the mapping produced, as with model_construct).
         self._template = PatientProfile(as_of=as_of)
 
-    def _order(self, kind: int, authored: str | None) -> Medication | None:
+    def _order(self, kind: int, day: str | None) -> Medication | None:
         # One dict lookup per order: the medication an order of this kind authored on this
-        # calendar day maps to (fhir_date reads no further than the day), last dose included.
-        key = (kind, authored[:10] if authored else None)
+        # day maps to, last dose included.
+        key = (kind, day)
         try:
             return self._dated[key]
         except KeyError:
             if len(self._dated) > 500_000:
                 self._dated.clear()
-            found = self._dated[key] = self._dated_order(kind, key[1])
+            undated, days = self._kind(kind)
+            if undated is None or undated.status == "active":
+                # Undated: an active order has no last dose, whatever its day.
+                found = self._dated[key] = undated
+                return found
+            start = _order_day(day) or request_start(self.order_kinds[kind])
+            found = self._dated[key] = dated_order(undated, days, start, self.as_of)
             return found
 
-    def _kind(self, kind: int) -> tuple[Medication | None, int | None]:
+    def idle_kinds(self) -> tuple[list[int], list[int]]:
+        """The condition and order kinds that add nothing to any profile (resolved, refuted,
+        entered in error, no drug named), which an engine may drop before grouping."""
+        conditions = [kind for kind, found in self.condition_kinds.items() if found is None]
+        orders = [kind for kind in self.order_kinds if self._kind(kind)[0] is None]
+        return conditions, orders
+
+    def _kind(self, kind: int) -> tuple[Medication | None, int]:
         # Each kind of order (drug, status, supply shape) is mapped once, undated.
         try:
             return self._orders[kind]
         except KeyError:
-            fragment = {**self.order_kinds[kind], "authoredOn": None}
-            template = medication_from_fragment(fragment, self.medications)
-            days = request_dose_days(fragment) if template is not None else None
-            found = self._orders[kind] = template, days
+            found = self._orders[kind] = undated_order(self.order_kinds[kind], self.medications)
             return found
-
-    def warm_up(self) -> None:
-        """Map every kind and screen them all once, so lazy loads and caches are filled.
-
-        Worker processes forked afterwards start with them, instead of each reading the
-        knowledge files and recognising the same drugs again.
-        """
-        meds = [m for kind in self.order_kinds if (m := self._kind(kind)[0]) is not None]
-        conditions = [c for c in self.condition_kinds.values() if c is not None]
-        profile = self._template.model_copy(
-            update={"conditions": list(dict.fromkeys(conditions)), "medications": meds}
-        )
-        self._output(profile, screen(profile), "")
-
-    def _dated_order(self, kind: int, day: str | None) -> Medication | None:
-        # A patient's own order date gives the last dose the same way the mapping does
-        # (start + days).
-        template, days = self._kind(kind)
-        if template is None or template.status == "active":
-            return template
-        start = _day(day) or request_start(self.order_kinds[kind])
-        if start is None or days is None:
-            return _capped(template, self.as_of)
-        # Capped at as_of here rather than later, so the dated copy can be shared.
-        last = min(start + dt.timedelta(days=days), self.as_of)
-        return template.model_copy(update={"last_dose": last})
 
     def profile(self, row: Row) -> PatientProfile:
         """The screening profile of one engine row."""
         age, sex = _demographics(
             row.get("birthDate"), row.get("deceasedDateTime"), row.get("gender"), self.as_of
         )
+        facts = ProfileFacts()
+        add = facts.add
         kinds = self.condition_kinds
-        conditions = [kinds[k] for k in row.get("condition_kinds") or ()]
+        for kind in row.get("condition_kinds") or ():
+            add(kinds[kind])
         order = self._order
-        meds = [order(kind, authored) for kind, authored in row.get("orders") or ()]
-        rare = self._rare_facts(row) if _has_rare_facts(row) else _NO_RARE_FACTS
-        conditions += rare.conditions
-        meds += rare.medications
+        for kind, day in row.get("orders") or ():
+            add(order(kind, day))
+        for column in FRAGMENT_COLUMNS:
+            # Resource types few patients have, carried whole and folded one by one.
+            for fragment in row.get(column) or ():
+                add(fold(fragment, self.as_of, self.medications))
         # Engines group in different orders; no output column depends on the order of these
-        # lists (rules follow the screen's rule order, names are sorted in screen_row).
-        return self._template.model_copy(
-            update={
-                "age": age,
-                "sex": sex,
-                # Conditions are frozen models or text: hashable, so a dict keeps distinct ones.
-                "conditions": list(dict.fromkeys(c for c in conditions if c is not None)),
-                "medications": distinct_medications(m for m in meds if m is not None),
-                "allergies": rare.allergies,
-                "pregnant": rare.pregnant,
-                "planned_procedures": rare.procedures,
-            }
-        )
-
-    def _rare_facts(self, row: Row) -> _RareFacts:
-        # Resource types few patients have, carried whole and mapped one by one.
-        as_of = self.as_of
-        conditions = [_condition(_code_key(c)) for c in row.get("conditions") or ()]
-        medications = [
-            _capped(m, as_of)
-            for f in row.get("medications") or ()
-            if (m := medication_from_fragment(f, self.medications)) is not None
-        ]
-        allergies: list[Allergy] = []
-        for fragment in row.get("allergies") or ():
-            allergy = allergy_from_fhir(fragment)
-            if allergy is not None and allergy not in allergies:
-                allergies.append(allergy)
-        pregnancy = None
-        for fragment in row.get("observations") or ():
-            found_pregnancy = pregnancy_from_fhir(fragment)
-            if found_pregnancy is not None and (
-                pregnancy is None or found_pregnancy[0] >= pregnancy[0]
-            ):
-                pregnancy = found_pregnancy
-        procedures = []
-        for fragment in row.get("procedures") or ():
-            procedure = planned_procedure_from_fhir(fragment, as_of)
-            if procedure is not None:
-                procedures.append(procedure)
-        return _RareFacts(
-            conditions,
-            medications,
-            allergies,
-            pregnancy[1] if pregnancy else None,
-            procedures,
-        )
+        # lists (rules follow the screen's rule order, names are sorted in _output).
+        return self._template.model_copy(update={"age": age, "sex": sex, **facts.fields()})
 
     def screen_row(self, row: Row) -> dict[str, Any]:
         """The output row of one patient."""
@@ -280,6 +169,22 @@ class RowScreener:
         """The output rows of a batch of patients."""
         with paused_gc():
             return [self.screen_row(row) for row in rows]
+
+    def screen_batch(self, batch: Any) -> Screened:
+        """The output of an Arrow batch of engine rows: a table of output rows, counted."""
+        # The whole batch with the cycle collector paused: turning Arrow into rows allocates as
+        # much as screening them does (see paused_gc).
+        with paused_gc():
+            return screened([self.screen_row(row) for row in batch_rows(batch)])
+
+
+def warm_up(as_of: dt.date) -> None:
+    """Load the knowledge base and the drug lexicon now (before worker processes fork).
+
+    Forked workers then share them instead of each reading the knowledge files again.
+    """
+    screen(PatientProfile(as_of=as_of))
+    recognise(name="naltrexone", rxnorm=None)
 
 
 def batch_rows(batch: Any) -> list[dict[str, Any]]:

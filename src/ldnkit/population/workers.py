@@ -1,52 +1,128 @@
 """Work in worker processes: screening engine rows, tallying clinic outcomes.
 
 The screen is pure Python, so one process screens on one core while DuckDB's read used them
-all. Large exports are split by batch over one process per CPU (forked, so each worker starts
-with the screener's caches and the rows already in memory: nothing but the batch number goes
-to a worker, and an Arrow table of output rows comes back).
+all. Large exports are screened by one process per CPU. The workers are forked before DuckDB
+starts (a process must not fork while another library's threads may hold its locks), with the
+knowledge base already loaded; each batch of patient rows then goes to a worker as Arrow IPC
+bytes, with the run's kinds, and its output rows come back as an Arrow table. At most a few
+batches are in flight, so memory does not grow with the export.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import sys
+import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from types import TracebackType
 from typing import Any, TypeVar
 
-from ldnkit.population.rows import RowScreener, batch_rows, paused_gc
-from ldnkit.population.run import Screened, screened
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from ldnkit.population.output import Screened
+from ldnkit.population.rows import RowScreener
 
 # Below this many patients starting processes costs more than it saves.
 PARALLEL_FROM = 20_000
 
 # What forked workers run: set in the parent just before the pool starts.
 _work: Callable[[int], Any] | None = None
+# In a worker: the screener of the current run (built from the first batch's state).
+_screener: tuple[str, RowScreener] | None = None
 T = TypeVar("T")
+
+
+def cpus() -> int:
+    """The CPUs this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def default_workers(patients: int) -> int:
     """One process per CPU this process may use, for exports large enough to gain from it."""
-    if patients < PARALLEL_FROM:
-        return 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 1 if patients < PARALLEL_FROM else cpus()
 
 
-def screen_batches(
-    screener: RowScreener, batches: Sequence[Any], workers: int | None = None
-) -> Iterator[Screened]:
-    """Screened output of each Arrow batch of engine rows, in batch order."""
-    if workers is None:
-        workers = default_workers(sum(b.num_rows for b in batches))
-    if workers <= 1 or len(batches) <= 1:
-        # One by one, so that the caller can write and count each batch as it comes.
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+class ScreeningPool:
+    """Worker processes that screen Arrow batches of engine rows, in the order given.
+
+    Enter it before the engine starts (the workers fork then); with one worker, or where fork
+    does not exist (Windows), batches are screened in this process.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool: Any = None
+
+    def __enter__(self) -> ScreeningPool:
+        if self.workers > 1 and _can_fork():
+            with _quiet_fork():
+                self.pool = multiprocessing.get_context("fork").Pool(
+                    self.workers, initializer=_worker_started
+                )
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.pool is not None:
+            if error is None:
+                self.pool.close()
+            else:
+                self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+    def screen(self, screener: RowScreener, batches: Iterable[Any]) -> Iterator[Screened]:
+        """The screened output of each batch, in batch order."""
+        if self.pool is None:
+            for batch in batches:
+                yield screener.screen_batch(batch)
+            return
+        # The run's state goes with every batch (a few hundred kinds: small next to a batch);
+        # a worker builds its screener from it once per run.
+        token = str(uuid.uuid4())
+        state = pickle.dumps(
+            (screener.as_of, screener.medications, screener.condition_fragments,
+             screener.order_kinds)
+        )  # fmt: skip
+        pending: deque[Any] = deque()
         for batch in batches:
-            yield _screen(screener, batch)
-        return
-    screener.warm_up()
-    yield from fork_map(lambda number: _screen(screener, batches[number]), len(batches), workers)
+            work = (token, state, _ipc(batch))
+            pending.append(self.pool.apply_async(_screen_in_worker, work))
+            if len(pending) > self.workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def _ipc(batch: Any) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return bytes(sink.getvalue())
+
+
+def _screen_in_worker(token: str, state: bytes, payload: bytes) -> Screened:
+    global _screener
+    if _screener is None or _screener[0] != token:
+        # From the parent, through the pool's own pipe.
+        _screener = (token, RowScreener(*pickle.loads(state)))  # noqa: S301
+    with pa.ipc.open_stream(payload) as reader:
+        batch = reader.read_next_batch()
+    return _screener[1].screen_batch(batch)
 
 
 def fork_map(work: Callable[[int], T], jobs: int, workers: int) -> list[T]:
@@ -56,7 +132,7 @@ def fork_map(work: Callable[[int], T], jobs: int, workers: int) -> list[T]:
     job number goes out and each result comes back. Fork before anything starts threads of its
     own (close DuckDB connections first). Without fork (Windows) the jobs run here.
     """
-    if workers <= 1 or jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers <= 1 or jobs <= 1 or not _can_fork():
         return [work(number) for number in range(jobs)]
     global _work
     _work = work
@@ -66,16 +142,21 @@ def fork_map(work: Callable[[int], T], jobs: int, workers: int) -> list[T]:
             ProcessPoolExecutor(
                 min(workers, jobs), mp_context=context, initializer=_worker_started
             ) as pool,
-            warnings.catch_warnings(),
+            _quiet_fork(),
         ):
-            # Python 3.12+ warns on fork (done at the first submit) when the process has
-            # other threads, such as a progress bar's refresh. The workers only compute on
-            # memory they inherited and take fresh terminal streams (see _worker_started),
-            # so they never wait on a lock those threads held.
-            warnings.filterwarnings("ignore", ".*fork.*", DeprecationWarning)
             return list(pool.map(_run_job, range(jobs)))
     finally:
         _work = None
+
+
+@contextmanager
+def _quiet_fork() -> Iterator[None]:
+    # Python 3.12+ warns on fork when the process has other threads, such as a progress bar's
+    # refresh. The workers only compute on memory they inherited and take fresh terminal
+    # streams (see _worker_started), so they never wait on a lock those threads held.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*fork.*", DeprecationWarning)
+        yield
 
 
 def _worker_started() -> None:
@@ -88,10 +169,3 @@ def _worker_started() -> None:
 def _run_job(number: int) -> Any:
     assert _work is not None, "workers are forked after the work is set"
     return _work(number)
-
-
-def _screen(screener: RowScreener, batch: Any) -> Screened:
-    # The whole batch with the cycle collector paused: turning Arrow into rows allocates as
-    # much as screening them does (see paused_gc).
-    with paused_gc():
-        return screened(screener.screen_rows(batch_rows(batch)))
