@@ -73,7 +73,7 @@ def persistence_chart_svg(
     title: str = "Still on LDN, by days since the first fill",
 ) -> str:
     """The persistence curve (see the module); `min_at_risk` cuts it where fewer are followed."""
-    frame = Frame(width=WIDTH, height=300, left=46, right=16, top=44, bottom=74)
+    frame = Frame(width=WIDTH, height=300, left=66, right=16, top=44, bottom=74)
     last = followed_until(curve, min_at_risk) if curve is not None else 0.0
     started = len(curve.followed) if curve is not None else 0
     ident = chart_id(title, grace, last, started, curve.times if curve else ())
@@ -130,7 +130,11 @@ def persistence_chart_svg(
     out.append(
         text(frame.left, frame.plot_bottom + 33, "Days since the first fill", 12, fill="#333")
     )
-    out.append(text(frame.left - 40, frame.plot_bottom + 50, "Followed", 11, fill="#333"))
+    out.append(
+        text(
+            frame.left - 14, frame.plot_bottom + 50, "Followed", 11, text_anchor="end", fill="#333"
+        )
+    )
     share = 1.0
     path = [f"M{num(x(0))},{num(y(share))}"]
     for time, survival in zip(curve.times, curve.survival, strict=True):
@@ -240,7 +244,7 @@ def responder_chart_svg(
     for index, bar in enumerate(bars):
         top = frame.top + index * row_height
         middle = top + row_height / 2
-        out.append(text(frame.left - 8, middle - 2, _short(bar.label), 12, text_anchor="end",
+        out.append(text(frame.left - 8, middle - 2, _short(bar.label), 11, text_anchor="end",
                         fill="#222"))  # fmt: skip
         out.append(text(frame.left - 8, middle + 12, bar.shown, 11, text_anchor="end",
                         fill="#555"))  # fmt: skip
@@ -273,7 +277,7 @@ def responder_chart_svg(
     return "\n".join(out)
 
 
-def _short(label: str, most: int = 26) -> str:
+def _short(label: str, most: int = 24) -> str:
     return label if len(label) <= most else label[: most - 1].rstrip() + "…"
 
 

@@ -251,8 +251,11 @@ def _published_cell(figure: PublishedFigureOut, cite: Citations, notes: list[str
     return f"{value} {marks}"
 
 
-def skipped_line(item: Skipped, example: str | None) -> str:
-    """One kind of record left out, counted, with an example as the reader can find it."""
+def skipped_line(item: Skipped, example: str | None, *, suppressed: bool = False) -> str:
+    """One kind of record left out, counted, with an example as the reader can find it (none,
+    and a small count as "<5", for a reader who may not see small groups)."""
+    if suppressed:
+        return f"{SMALL if small(item.count) else f'{item.count:,}'} {item.resource}: {item.reason}"
     shown = f" (e.g. {example})" if example else ""
     return f"{item.count:,} {item.resource}: {item.reason}{shown}"
 

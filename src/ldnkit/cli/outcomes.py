@@ -85,7 +85,6 @@ def outcomes_command(
         stopped: dict[str, int] | None = None
         suppressed = False
     else:
-        from ldnkit.analytics.outcomes_report import withheld_json, withheld_stops
         from ldnkit.bootstrap import open_store
         from ldnkit.services.outcomes import clinic_report
 
@@ -100,22 +99,8 @@ def outcomes_command(
             clinic.stopped,
             clinic.suppressed,
         )
-        figures = withheld_json(run.figures, withheld)
-        data = {
-            **figures,
-            "patients": clinic.patients,
-            "stopped": withheld_stops(stopped, withheld),
-            "skipped": [s.as_json() for s in clinic.skipped],
-        }
-        lines = [skipped_line(s, s.example) for s in clinic.skipped]
-        report = outcomes_report(
-            run,
-            _scope(clinic.audience, clinic.patients),
-            skipped=lines,
-            stopped=stopped,
-            withheld=withheld,
-            suppressed=suppressed,
-        )
+        data = clinic.json()
+        report = clinic.report()
     if pdf is not None:
         _write_pdf(pdf, run, report, withheld, suppressed)
     if csv_file is not None:
@@ -123,12 +108,6 @@ def outcomes_command(
 
         _write(csv_file, outcomes_csv(run, stopped=stopped, withheld=withheld).encode())
     emit(data, as_json, lambda: _show(report))
-
-
-def _scope(audience: str, patients: int) -> str:
-    if audience == "clinician":
-        return f"this clinician's {patients:,} patient records"
-    return f"the whole clinic: {patients:,} patient records"
 
 
 def _actor(store: Store, email: str | None) -> Actor | None:

@@ -318,3 +318,33 @@ def stop_ldn(
     """Stop LDN for the patient's current plan, with the day and the reason (audited)."""
     stop = _parsed(StopIn, data)
     return store.stop_ldn(actor, patient_id, stop.stopped_on, stop.reason, stop.note, today=today)
+
+
+def mark_in_error(store: Store, actor: Actor, patient_id: int, dispense_id: int) -> DispenseRecord:
+    """Mark a dispense recorded by mistake as entered in error: kept and shown, not counted."""
+    return store.mark_dispense_in_error(actor, patient_id, dispense_id)
+
+
+@dataclass(frozen=True)
+class CourseView:
+    """What the patient page shows of the course: dispenses, stops, and what can be done."""
+
+    dispenses: list[DispenseRecord]
+    stops: list[StopRecord]
+    has_plan: bool
+    current_plan_stopped: StopRecord | None
+    default_days_supply: int
+
+
+def course_view(store: Store, actor: Actor, patient_id: int) -> CourseView:
+    """The patient's dispenses and stops, read as the actor (scoped and audited)."""
+    plan = store.current_plan(actor, patient_id)
+    stops = store.stops(actor, patient_id)
+    current_stop = next((s for s in stops if plan is not None and s.plan_id == plan.id), None)
+    return CourseView(
+        store.dispenses(actor, patient_id),
+        stops,
+        plan is not None,
+        current_stop,
+        default_days_supply(),
+    )

@@ -20,8 +20,21 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
+from ldnkit.analytics.outcomes_report import (
+    SMALL,
+    Charts,
+    Report,
+    outcome_charts,
+    outcomes_csv,
+    outcomes_report,
+    report_pdf,
+    skipped_line,
+    withheld_count,
+    withheld_json,
+    withheld_stops,
+)
 from ldnkit.domain.outcomes import OutcomeRun, Skipped, clinic_outcomes
-from ldnkit.domain.outcomes.disclosure import withheld_figures
+from ldnkit.domain.outcomes.disclosure import small, withheld_figures
 from ldnkit.services.courses import courses_of
 from ldnkit.store.records import Actor, CourseRecord
 from ldnkit.store.repository import Store
@@ -40,11 +53,63 @@ class ClinicReport:
     # Patients whose clinician stopped LDN on or before the day counted, by the first reason.
     stopped: dict[str, int]
     withheld: frozenset[str]
+    reader: str | None = None  # the clinician's email, for a clinician's own patients
 
     @property
     def suppressed(self) -> bool:
         """Whether small groups are withheld from this reader."""
         return self.audience == "analyst"
+
+    @property
+    def scope(self) -> str:
+        records = withheld_count("patients", self.patients, self.withheld)
+        count = f"{records:,}" if isinstance(records, int) else records
+        if self.audience == "clinician":
+            return f"the patients of {self.reader}: {count} patient records"
+        return f"the whole clinic: {count} patient records"
+
+    def skipped_lines(self) -> list[str]:
+        """What was not counted; for an analyst without examples (they name patients)."""
+        return [skipped_line(s, s.example, suppressed=self.suppressed) for s in self.skipped]
+
+    def skipped_json(self) -> list[dict[str, object]]:
+        if not self.suppressed:
+            return [s.as_json() for s in self.skipped]
+        return [{**s.as_json(), "count": _shown(s.count), "example": None} for s in self.skipped]
+
+    def report(self) -> Report:
+        """The report as the reader sees it (terminal, page, PDF)."""
+        return outcomes_report(
+            self.run,
+            self.scope,
+            skipped=self.skipped_lines(),
+            stopped=self.stopped,
+            withheld=self.withheld,
+            suppressed=self.suppressed,
+        )
+
+    def charts(self) -> Charts:
+        return outcome_charts(self.run, self.withheld, suppressed=self.suppressed)
+
+    def json(self) -> dict[str, object]:
+        """The `--json` document: the contract's figures, withheld ones replaced, and the
+        patients in scope, the stops by reason and what was not counted."""
+        return {
+            **withheld_json(self.run.figures, self.withheld),
+            "patients": withheld_count("patients", self.patients, self.withheld),
+            "stopped": withheld_stops(self.stopped, self.withheld),
+            "skipped": self.skipped_json(),
+        }
+
+    def csv(self) -> str:
+        return outcomes_csv(self.run, stopped=self.stopped, withheld=self.withheld)
+
+    def pdf(self) -> bytes:
+        return report_pdf(self.run, self.report(), self.withheld, suppressed=self.suppressed)
+
+
+def _shown(count: int) -> int | str:
+    return SMALL if small(count) else count
 
 
 def audience_of(actor: Actor | None) -> Audience:
@@ -76,5 +141,10 @@ def clinic_report(
     run = clinic_outcomes(courses, as_of, grace_days)
     audience = audience_of(actor)
     stopped = stopped_by_reason(records, as_of)
-    withheld = withheld_figures(run.figures, stopped) if audience == "analyst" else frozenset()
-    return ClinicReport(run, audience, len(records), skipped, stopped, withheld)
+    withheld = (
+        withheld_figures(run.figures, stopped, patients=len(records))
+        if audience == "analyst"
+        else frozenset()
+    )
+    reader = actor.email if actor is not None and audience == "clinician" else None
+    return ClinicReport(run, audience, len(records), skipped, stopped, withheld, reader)

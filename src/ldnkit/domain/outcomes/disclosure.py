@@ -53,15 +53,23 @@ STOPPED_TOTAL = "stopped"
 
 
 def withheld_figures(
-    figures: ClinicOutcomes, stopped: Mapping[str, int] | None = None
+    figures: ClinicOutcomes,
+    stopped: Mapping[str, int] | None = None,
+    *,
+    patients: int | None = None,
 ) -> frozenset[str]:
     """The names of the figures to withhold from an analyst (see the module's rules).
 
     Names: the figure names of `ClinicOutcomes` (`responders_30`, `persistence.at_90_days`),
     `never_started_rate`, `sensitivity`, `curve`, `predictor:<group>.<figure>`,
-    `stopped` and `stopped:<reason>` for the patients a clinician stopped, by reason.
+    `stopped` and `stopped:<reason>` for the patients a clinician stopped, by reason, and
+    `patients` for the patient records counted (prescribed or not).
     """
     counts, sums = _counts_and_sums(figures, stopped or {})
+    if patients is not None:
+        counts["patients"] = patients
+        counts["~not_prescribed"] = patients - figures.prescribed
+        sums.append(_Sum("patients", ("prescribed", "~not_prescribed")))
     withheld = {name for name, value in counts.items() if small(value) and name[0] != "~"}
     _withhold_complements(counts, sums, withheld)
     derived = set(withheld)
