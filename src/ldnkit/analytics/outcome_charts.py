@@ -140,8 +140,9 @@ def persistence_chart_svg(
     for time, survival in zip(curve.times, curve.survival, strict=True):
         if time > last:
             break
-        path.append(f"H{num(x(time))}V{num(y(survival))}")
-        share = survival
+        if survival != share:  # a censored time alone does not move the curve
+            path.append(f"H{num(x(time))}V{num(y(survival))}")
+            share = survival
     path.append(f"H{num(x(last))}")
     out.append(
         f'<path class="km-curve" d="{"".join(path)}" fill="none" stroke="{CURVE_COLOUR}" '

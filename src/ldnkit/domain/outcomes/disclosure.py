@@ -5,9 +5,10 @@ An analyst sees the whole clinic in aggregate. A count of 1 to 4 patients is wit
 
 - counts that add up (prescribed = never started + started; started = stopped + still on LDN;
   measured = responders + the rest; a diagnosis group + everyone else measured; the stop
-  reasons and their total). When a group under 5 could be had by subtracting shown counts, one
-  more count of that sum is withheld (the smallest part, the total only when no part is left),
-  until none can be; groups that are never shown (the non-responders) count as groups too;
+  reasons and their total; the patient records and the prescribed). When a group under 5 could
+  be had by subtracting shown counts, one more count of that sum is withheld (the smallest part,
+  the total only when no part is left; the record count before the prescribed), until none can
+  be; groups that are never shown (the non-responders) count as groups too;
 - rates and their intervals whose numerator or denominator is withheld, or whose numerator or
   its complement is under 5 (a rate of a known total reveals its count);
 - a diagnosis group's odds ratio, Fisher p and rate among everyone else, when any cell of its
@@ -39,6 +40,8 @@ class _Sum:
 
     total: str
     parts: tuple[str, ...]
+    # Withhold the total before a part (the count of patient records, not the prescribed).
+    total_first: bool = False
 
 
 def predictor_key(group: str, figure: str) -> str:
@@ -69,7 +72,7 @@ def withheld_figures(
     if patients is not None:
         counts["patients"] = patients
         counts["~not_prescribed"] = patients - figures.prescribed
-        sums.append(_Sum("patients", ("prescribed", "~not_prescribed")))
+        sums.append(_Sum("patients", ("prescribed", "~not_prescribed"), total_first=True))
     withheld = {name for name, value in counts.items() if small(value) and name[0] != "~"}
     _withhold_complements(counts, sums, withheld)
     derived = set(withheld)
@@ -210,6 +213,8 @@ def _cut(term: str, known: Mapping[str, _Sum | None], counts: Mapping[str, int])
     """
     equation = known[term]
     assert equation is not None  # only worked-out terms are cut
+    if equation.total_first and equation.total != term and known[equation.total] is None:
+        return equation.total
     parts = [p for p in equation.parts if p != term]
     order = sorted(parts, key=lambda p: (counts[p], p))
     for part in order:
