@@ -35,6 +35,8 @@ class CourseSpec:
     profile_as_of: dt.date
     plan_written: dt.date | None = None  # None: no plan
     plan: PlanRequest | None = None
+    # A later plan that replaces the first (a changed dose or protocol): written on that day.
+    replaced_by: tuple[dt.date, PlanRequest] | None = None
     dispenses: tuple[tuple[dt.date, int], ...] = ()  # (day, days' supply)
     in_error: tuple[int, ...] = ()  # dispenses (by position) later marked entered in error
     stop: tuple[dt.date, StopReason, str] | None = None
@@ -65,14 +67,18 @@ def _entry(day: dt.date, pain: int) -> DiaryEntry:
 def add_course(store: Store, clinician: Actor, spec: CourseSpec, today: dt.date) -> int:
     """Enter the course through the clinic's services; returns the patient's record id."""
     record, _ = admit(store, clinician, spec.name, profile_of(spec))
-    if spec.plan is not None and spec.plan_written is not None:
+    written = [(spec.plan_written, spec.plan)] if spec.plan and spec.plan_written else []
+    if spec.replaced_by is not None and written:
+        written.append(spec.replaced_by)
+    for day, request in written:
+        assert day is not None and request is not None
         plans.save_plan(
             store,
             clinician,
             record.id,
-            spec.plan,
-            today=spec.plan_written,
-            written_at=dt.datetime.combine(spec.plan_written, dt.time(12), tzinfo=dt.UTC),
+            request,
+            today=day,
+            written_at=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
         )
     recorded = [
         courses.record_dispense(
