@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -82,7 +82,7 @@ class Clinic:
 
 
 def _account(store: Store, role: str, email: str, clinician: str | None = None) -> Actor:
-    new = NewAccount(role=role, email=email, password=PASSWORD, clinician=clinician)  # type: ignore[arg-type]
+    new = NewAccount(role=role, email=email, password=PASSWORD, clinician=clinician)
     return create_account(store, new).actor
 
 
@@ -159,7 +159,8 @@ def test_an_analyst_sees_the_whole_clinic_with_groups_under_5_withheld(clinic: C
     assert document["responder_rate_30"] == "withheld"
     assert document["stopped"] == {"side_effects": "<5"}
     # What was not counted is said without the examples that name patients.
-    assert all(s["example"] is None and s["count"] == "<5" for s in document["skipped"])
+    skipped = cast(list[dict[str, Any]], document["skipped"])
+    assert all(s["example"] is None and s["count"] == "<5" for s in skipped)
     assert "patient" not in " ".join(report.skipped_lines())
     assert report.report().suppression_note
 

@@ -4,6 +4,7 @@ profile's conditions as codes (or why one cannot be placed in a diagnosis group)
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -78,7 +79,7 @@ def test_a_condition_that_cannot_be_placed_in_a_group_says_why(
 
 
 def test_a_condition_counts_from_the_first_profile_that_listed_it() -> None:
-    profiles = [
+    profiles: list[tuple[dt.date, list[Any]]] = [
         (D(2026, 1, 5), ["fibromyalgia"]),
         (D(2026, 3, 1), ["Fibromyalgia ", {"system": "icd10cm", "code": "M47.816"}]),
         (D(2026, 2, 1), ["fibromyalgia", "gout"]),

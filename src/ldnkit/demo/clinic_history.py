@@ -67,11 +67,12 @@ def _entry(day: dt.date, pain: int) -> DiaryEntry:
 def add_course(store: Store, clinician: Actor, spec: CourseSpec, today: dt.date) -> int:
     """Enter the course through the clinic's services; returns the patient's record id."""
     record, _ = admit(store, clinician, spec.name, profile_of(spec))
-    written = [(spec.plan_written, spec.plan)] if spec.plan and spec.plan_written else []
-    if spec.replaced_by is not None and written:
-        written.append(spec.replaced_by)
+    written: list[tuple[dt.date, PlanRequest]] = []
+    if spec.plan is not None and spec.plan_written is not None:
+        written.append((spec.plan_written, spec.plan))
+        if spec.replaced_by is not None:
+            written.append(spec.replaced_by)
     for day, request in written:
-        assert day is not None and request is not None
         plans.save_plan(
             store,
             clinician,

@@ -62,11 +62,11 @@ class ClinicReport:
 
     @property
     def scope(self) -> str:
-        records = withheld_count("patients", self.patients, self.withheld)
-        count = f"{records:,}" if isinstance(records, int) else records
         if self.audience == "clinician":
-            return f"the patients of {self.reader}: {count} patient records"
-        return f"the whole clinic: {count} patient records"
+            return f"the patients of {self.reader}: {self.patients:,} patient records"
+        if "patients" in self.withheld:  # it would reveal the few records without a plan
+            return "the whole clinic"
+        return f"the whole clinic: {self.patients:,} patient records"
 
     def skipped_lines(self) -> list[str]:
         """What was not counted; for an analyst without examples (they name patients)."""
