@@ -151,6 +151,11 @@ class Report:
         return asdict(self)
 
 
+def _of(count: str, total: str) -> str:
+    """"3 of 12", or for a withheld count "withheld (of 12)"."""
+    return f"{WITHHELD} (of {total})" if count == WITHHELD else f"{count} of {total}"
+
+
 class _Cells:
     """Formats figures for one reader, withholding what that reader may not see."""
 
@@ -176,14 +181,14 @@ class _Cells:
         if key == "responder_rate_30":
             responders = self.count("responders_30", figures.responders_30)
             if self.hidden(key):
-                return f"{responders} of {measured}"
+                return _of(responders, measured)
             return f"{responders} of {measured}: {pct(figures.responder_rate_30)}" + _ci(
                 figures.responder_rate_30_ci, percent=True
             )
         if key == "any_improvement_rate":
             improved = self.count("any_improvement", figures.any_improvement)
             if self.hidden(key):
-                return f"{improved} of {measured}"
+                return _of(improved, measured)
             return f"{improved} of {measured}: {pct(figures.any_improvement_rate)}"
         if key == "nrs_change_mean":
             mean = figures.nrs_change_mean
