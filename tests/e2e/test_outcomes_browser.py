@@ -9,6 +9,7 @@ import io
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +69,18 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-def _sign_in(page: Any, base_url: str, email: str) -> None:
+@contextmanager
+def signed_in(chromium: Any, base_url: str, email: str, home: str) -> Iterator[Any]:
+    """A desktop page signed in as `email`, landed on its home page."""
+    context = chromium.new_context(viewport=DESKTOP, accept_downloads=True)
+    page = context.new_page()
     page.goto(f"{base_url}/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url(re.compile(home))
+    yield page
+    context.close()
 
 
 def _downloaded_pdf_text(page: Any) -> str:
@@ -88,10 +96,11 @@ def _downloaded_pdf_text(page: Any) -> str:
 def test_a_clinician_opens_the_clinic_page_and_downloads_the_report(
     base_url: str, chromium: Any
 ) -> None:
-    context = chromium.new_context(viewport=DESKTOP, accept_downloads=True)
-    page = context.new_page()
-    _sign_in(page, base_url, DEMO_CLINICIAN)
-    page.wait_for_url(re.compile(r"/clinic$"))
+    with signed_in(chromium, base_url, DEMO_CLINICIAN, r"/clinic$") as page:
+        _clinician_reads_and_downloads(page)
+
+
+def _clinician_reads_and_downloads(page: Any) -> None:
     page.get_by_role("link", name="Outcomes").click()
     page.wait_for_url(re.compile(r"/outcomes$"))
     main = page.inner_text("main")
@@ -111,16 +120,16 @@ def test_a_clinician_opens_the_clinic_page_and_downloads_the_report(
     assert f"the patients of {DEMO_CLINICIAN}" in text
     assert "Persistence with 90 days' grace" in text
     assert "Published: LDN for chronic pain at one pain center" in text
-    context.close()
 
 
 def test_an_analyst_sees_the_whole_clinic_with_small_groups_withheld_and_no_records(
     base_url: str, chromium: Any
 ) -> None:
-    context = chromium.new_context(viewport=DESKTOP, accept_downloads=True)
-    page = context.new_page()
-    _sign_in(page, base_url, DEMO_ANALYST)
-    page.wait_for_url(re.compile(r"/outcomes$"))
+    with signed_in(chromium, base_url, DEMO_ANALYST, r"/outcomes$") as page:
+        _analyst_reads_and_downloads(page, base_url)
+
+
+def _analyst_reads_and_downloads(page: Any, base_url: str) -> None:
     notice = page.get_by_role("note")
     assert "Groups of fewer than 5 patients are shown as <5" in notice.inner_text()
     main = page.inner_text("main")
@@ -137,4 +146,3 @@ def test_an_analyst_sees_the_whole_clinic_with_small_groups_withheld_and_no_reco
     assert response is not None
     assert response.status == 403
     assert "This page is not for your role." in page.inner_text("main")
-    context.close()

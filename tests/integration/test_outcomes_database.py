@@ -3,6 +3,7 @@ and dispense records, bad input, and the clinic's own FHIR export giving the sam
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import Any, cast
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from pypdf import PdfReader
 from scipy import stats  # type: ignore[import-untyped]
 
 from ldnkit.cli import main
@@ -256,6 +258,26 @@ def test_the_command_counts_the_database_as_each_reader_would(
     assert "the patients of doc-a@clinic.test: 7 patient records" in table
     assert "Stopped by their clinician" in table
     assert f"(e.g. patient {clinic.ids['Cy']}: gout)" in table
+
+
+def test_the_command_writes_the_pdf_and_the_csv_an_analyst_may_share(
+    clinic: Clinic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("LDNKIT_DATABASE_URL", clinic.url)
+    pdf, table = tmp_path / "outcomes.pdf", tmp_path / "outcomes.csv"
+    args = ["outcomes", "--as-of", AS_OF.isoformat(), "--as", "analyst@clinic.test"]
+    assert main([*args, "--pdf", str(pdf), "--csv", str(table)]) == 0
+    capsys.readouterr()
+    text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "LDN outcomes as of 2026-06-30" in text
+    assert "Small groups withheld" in text
+    assert "Stopped by their clinician, by the first reason recorded" in text
+    rows = list(csv.reader(table.read_text().splitlines()))
+    assert ["clinic", "", "never_started", "<5"] in rows
+    assert ["stopped by clinician", "side_effects", "patients", "<5"] in rows
+    assert main([*args, "--pdf", str(tmp_path / "no-such-folder" / "x.pdf")]) == 2
+    assert capsys.readouterr().err.startswith("error: file: got")
 
 
 @pytest.mark.parametrize(

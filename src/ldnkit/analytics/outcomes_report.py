@@ -152,7 +152,7 @@ class Report:
 
 
 def _of(count: str, total: str) -> str:
-    """"3 of 12", or for a withheld count "withheld (of 12)"."""
+    """ "3 of 12", or for a withheld count "withheld (of 12)"."""
     return f"{WITHHELD} (of {total})" if count == WITHHELD else f"{count} of {total}"
 
 

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, date_option, emit
+from ldnkit.cli.render import JSON_OPTION_HELP, console, date_option, emit, print_counts
 from ldnkit.validation import InputError
 
 fhir_app = typer.Typer(
@@ -163,12 +163,6 @@ def export_bulk_command(
         store.close()
     data = {"out": str(folder), "resources": counts}
 
-    def human() -> None:
-        table = Table(title=f"FHIR R4 Bulk Data export written to {folder}")
-        table.add_column("Resource type")
-        table.add_column("Resources", justify="right")
-        for kind, count in counts.items():
-            table.add_row(kind, f"{count:,}")
-        console.print(table)
-
-    emit(data, as_json, human)
+    emit(
+        data, as_json, lambda: print_counts(f"FHIR R4 Bulk Data export written to {folder}", counts)
+    )

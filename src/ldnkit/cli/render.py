@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.table import Table
 
 from ldnkit.domain.titration import EARLIEST, LATEST
 from ldnkit.knowledge.citing import Citations
@@ -16,7 +17,15 @@ from ldnkit.validation import InputError, input_error
 
 console = Console(highlight=False, soft_wrap=True)
 
-__all__ = ["Citations", "console", "date_option", "emit", "emit_json", "parse_model"]
+__all__ = [
+    "Citations",
+    "console",
+    "date_option",
+    "emit",
+    "emit_json",
+    "parse_model",
+    "print_counts",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,6 +47,16 @@ def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
         emit_json(data)
     else:
         human()
+
+
+def print_counts(title: str, counts: dict[str, int]) -> None:
+    """A table of how many resources of each type were written."""
+    table = Table(title=title)
+    table.add_column("Resource type")
+    table.add_column("Resources", justify="right")
+    for kind, count in counts.items():
+        table.add_row(kind, f"{count:,}")
+    console.print(table)
 
 
 def date_option(option: str, value: str | None) -> dt.date | None:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ldnkit.domain.diary import DiaryEntry
-from ldnkit.domain.profile import Medication, PatientProfile
+from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.titration import PlanRequest
 from ldnkit.services import courses, plans
+from ldnkit.services.demo import reviewed_profile
 from ldnkit.services.diary import record_entry
 from ldnkit.services.screening import admit
 from ldnkit.store.records import Actor, StopReason
@@ -46,18 +47,7 @@ class CourseSpec:
 
 def profile_of(spec: CourseSpec) -> PatientProfile:
     """A reviewed profile the screen lets start (no opioid, organs normal)."""
-    return PatientProfile(
-        as_of=spec.profile_as_of,
-        age=50,
-        sex="female",
-        conditions=list(spec.conditions),
-        medications=[Medication(name="vitamin D 1000 units", status="active")],
-        liver="normal",
-        kidney="normal",
-        alcohol="none",
-        pregnant=False,
-        breastfeeding=False,
-    )
+    return reviewed_profile(spec.profile_as_of, 50, spec.conditions)
 
 
 def _entry(day: dt.date, pain: int) -> DiaryEntry:

@@ -9,7 +9,9 @@ day and given a month's supply on that day and every month since.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ldnkit.demo.diaries import DemoKind, demo_diary
 from ldnkit.domain.profile import Medication, PatientProfile
@@ -56,6 +58,23 @@ class DemoLogin:
     name: str
 
 
+def reviewed_profile(as_of: dt.date, age: int, conditions: Sequence[Any]) -> PatientProfile:
+    """A made-up patient's profile, reviewed so the screen lets LDN start (organs normal)."""
+    return PatientProfile(
+        as_of=as_of,
+        age=age,
+        sex="female",
+        conditions=list(conditions),
+        # A reviewed medication list: an empty one asks the clinician to confirm no opioids.
+        medications=[Medication(name="vitamin D 1000 units", status="active")],
+        liver="normal",
+        kidney="normal",
+        alcohol="none",
+        pregnant=False,
+        breastfeeding=False,
+    )
+
+
 def demo_logins() -> list[DemoLogin]:
     """The logins the demo clinic has (the same every time it is seeded)."""
     return (
@@ -74,19 +93,7 @@ def seed_demo(store: Store, today: dt.date | None = None) -> list[DemoLogin]:
         NewAccount(role="clinician", email=DEMO_CLINICIAN, password=DEMO_PASSWORD, name="Dr Demo"),
     )
     for person in DEMO_PATIENTS:
-        profile = PatientProfile(
-            as_of=start - dt.timedelta(days=1),
-            age=person.age,
-            sex="female",
-            conditions=list(person.conditions),
-            # A reviewed medication list: an empty one asks the clinician to confirm no opioids.
-            medications=[Medication(name="vitamin D 1000 units", status="active")],
-            liver="normal",
-            kidney="normal",
-            alcohol="none",
-            pregnant=False,
-            breastfeeding=False,
-        )
+        profile = reviewed_profile(start - dt.timedelta(days=1), person.age, person.conditions)
         record, _screening = admit(
             store,
             doctor.actor,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -37,7 +38,6 @@ from ldnkit.store.records import (
     DispenseRecord,
     DispenseStatus,
     ProfileSnapshot,
-    SavedPlan,
     StopReason,
     StopRecord,
 )
@@ -93,6 +93,15 @@ def _stops_query() -> Select[LdnStopRow, str]:
     return select(LdnStopRow, AccountRow.email).outerjoin(
         AccountRow, AccountRow.id == LdnStopRow.recorded_by
     )
+
+
+def _add_audited(
+    s: Session, actor: Actor, row: DispenseRow | LdnStopRow, what: str, detail: str
+) -> None:
+    """Add a record of the patient's course, with an audit entry saying what it records."""
+    s.add(row)
+    s.flush()
+    audit(s, actor, "write", row.patient_id, what, detail)
 
 
 def _not_future(field: str, day: dt.date, today: dt.date) -> None:
@@ -157,16 +166,8 @@ class Courses(Access):
                 status="completed",
                 recorded_by=actor.account_id,
             )
-            s.add(row)
-            s.flush()
-            audit(
-                s,
-                actor,
-                "write",
-                patient_id,
-                "dispense recorded",
-                f"{days_supply} days' supply dispensed on {dispensed_on} (plan {plan.id})",
-            )
+            detail = f"{days_supply} days' supply dispensed on {dispensed_on} (plan {plan.id})"
+            _add_audited(s, actor, row, "dispense recorded", detail)
             return _dispense(row, actor.email)
 
     def mark_dispense_in_error(
@@ -261,16 +262,8 @@ class Courses(Access):
                 note=note,
                 recorded_by=actor.account_id,
             )
-            s.add(row)
-            s.flush()
-            audit(
-                s,
-                actor,
-                "write",
-                patient_id,
-                "LDN stopped",
-                f"on {stopped_on}, {STOP_REASONS[reason]}" + (f": {note}" if note else ""),
-            )
+            detail = f"on {stopped_on}, {STOP_REASONS[reason]}" + (f": {note}" if note else "")
+            _add_audited(s, actor, row, "LDN stopped", detail)
             return _stop(row, actor.email)
 
     def stops(self, actor: Actor, patient_id: int) -> list[StopRecord]:
@@ -309,25 +302,25 @@ def _course_records(s: Session, in_scope: Select[int]) -> list[CourseRecord]:
     patients = list(
         s.scalars(select(PatientRow).where(PatientRow.id.in_(in_scope)).order_by(PatientRow.id))
     )
-    plans: dict[int, list[SavedPlan]] = defaultdict(list)
-    for plan, author in s.execute(
+    plans = _by_patient(
+        s,
         _plans_with_override_author()
         .where(PlanRow.patient_id.in_(in_scope))
-        .order_by(PlanRow.created_at, PlanRow.id)
-    ):
-        plans[plan.patient_id].append(_plan(plan, author))
-    dispenses: dict[int, list[DispenseRecord]] = defaultdict(list)
-    for row, email in s.execute(
+        .order_by(PlanRow.created_at, PlanRow.id),
+        _plan,
+    )
+    dispenses = _by_patient(
+        s,
         _dispenses_query()
         .where(DispenseRow.patient_id.in_(in_scope))
-        .order_by(DispenseRow.dispensed_on, DispenseRow.id)
-    ):
-        dispenses[row.patient_id].append(_dispense(row, email))
-    stops: dict[int, list[StopRecord]] = defaultdict(list)
-    for stop, email in s.execute(
-        _stops_query().where(LdnStopRow.patient_id.in_(in_scope)).order_by(LdnStopRow.id)
-    ):
-        stops[stop.patient_id].append(_stop(stop, email))
+        .order_by(DispenseRow.dispensed_on, DispenseRow.id),
+        _dispense,
+    )
+    stops = _by_patient(
+        s,
+        _stops_query().where(LdnStopRow.patient_id.in_(in_scope)).order_by(LdnStopRow.id),
+        _stop,
+    )
     diary = _diaries(s, in_scope)
     profiles: dict[int, list[ProfileSnapshot]] = defaultdict(list)
     for patient_id, profile, created in s.execute(
@@ -349,6 +342,19 @@ def _course_records(s: Session, in_scope: Select[int]) -> list[CourseRecord]:
         )
         for p in patients
     ]
+
+
+R = TypeVar("R")
+
+
+def _by_patient(
+    s: Session, query: Select[Any, str], record: Callable[[Any, str | None], R]
+) -> dict[int, list[R]]:
+    """Each row (with the email beside it) made a record, by the row's patient."""
+    found: dict[int, list[R]] = defaultdict(list)
+    for row, email in s.execute(query):
+        found[row.patient_id].append(record(row, email))
+    return found
 
 
 def _dict(value: Any) -> dict[str, Any]:

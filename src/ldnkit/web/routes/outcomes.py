@@ -87,21 +87,21 @@ def outcomes_page(request: Request, store: StoreDep, session: OutcomesSession) -
     return page(request, "outcomes.html", context, status_code=422 if errors else 200)
 
 
+def _download(clinic: ClinicReport, content: bytes | str, media_type: str, ending: str) -> Response:
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{_filename(clinic, ending)}"'},
+    )
+
+
 @router.get("/outcomes.pdf")
 def outcomes_pdf(request: Request, store: StoreDep, session: OutcomesSession) -> Response:
     clinic, _errors = _report(request, store, session)
-    return Response(
-        clinic.pdf(),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(clinic, "pdf")}"'},
-    )
+    return _download(clinic, clinic.pdf(), "application/pdf", "pdf")
 
 
 @router.get("/outcomes.csv")
 def outcomes_csv(request: Request, store: StoreDep, session: OutcomesSession) -> Response:
     clinic, _errors = _report(request, store, session)
-    return Response(
-        clinic.csv(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(clinic, "csv")}"'},
-    )
+    return _download(clinic, clinic.csv(), "text/csv", "csv")

@@ -3,6 +3,7 @@ LDN with the day and the reason. Each is audited by the store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,9 +29,13 @@ LABELS = {
 
 
 def _course_page(
-    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int, form: Form,
+    request: Request,
+    store: StoreDep,
+    session: ClinicianSession,
+    patient_id: int,
+    form: Form,
     exc: InputError,
-) -> Response:  # fmt: skip
+) -> Response:
     errors = problems_by_field(exc.problems)
     context: dict[str, Any] = {
         **_patient_context(store, session.actor, patient_id),
@@ -47,38 +52,68 @@ def _back(patient_id: int) -> Response:
     return RedirectResponse(f"/clinic/patients/{patient_id}#course", status_code=303)
 
 
-@router.post("/patients/{patient_id}/dispenses")
-def record_dispense(
-    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int,
-    form: CheckedForm,
-) -> Response:  # fmt: skip
-    data = {"dispensed_on": form.get("dispensed_on").strip() or None,
-            "days_supply": form.get("days_supply").strip() or None}  # fmt: skip
+def _recorded(
+    request: Request,
+    store: StoreDep,
+    session: ClinicianSession,
+    patient_id: int,
+    form: Form,
+    record: Callable[[], object],
+) -> Response:
+    """Back to the patient's course once recorded; the page again, with what to fix, if not."""
     try:
-        courses.record_dispense(store, session.actor, patient_id, data, today())
+        record()
     except InputError as exc:
         return _course_page(request, store, session, patient_id, form, exc)
     return _back(patient_id)
 
 
+@router.post("/patients/{patient_id}/dispenses")
+def record_dispense(
+    request: Request,
+    store: StoreDep,
+    session: ClinicianSession,
+    patient_id: int,
+    form: CheckedForm,
+) -> Response:
+    data = {
+        "dispensed_on": form.get("dispensed_on").strip() or None,
+        "days_supply": form.get("days_supply").strip() or None,
+    }
+
+    def record() -> object:
+        return courses.record_dispense(store, session.actor, patient_id, data, today())
+
+    return _recorded(request, store, session, patient_id, form, record)
+
+
 @router.post("/patients/{patient_id}/dispenses/{dispense_id}/in-error")
 def dispense_in_error(
-    store: StoreDep, session: ClinicianSession, patient_id: int, dispense_id: int,
+    store: StoreDep,
+    session: ClinicianSession,
+    patient_id: int,
+    dispense_id: int,
     _form: CheckedForm,
-) -> Response:  # fmt: skip
+) -> Response:
     courses.mark_in_error(store, session.actor, patient_id, dispense_id)
     return _back(patient_id)
 
 
 @router.post("/patients/{patient_id}/stop")
 def stop_ldn(
-    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int,
+    request: Request,
+    store: StoreDep,
+    session: ClinicianSession,
+    patient_id: int,
     form: CheckedForm,
-) -> Response:  # fmt: skip
-    data = {"stopped_on": form.get("stopped_on").strip() or None,
-            "reason": form.get("reason") or None, "note": form.get("note")}  # fmt: skip
-    try:
-        courses.stop_ldn(store, session.actor, patient_id, data, today())
-    except InputError as exc:
-        return _course_page(request, store, session, patient_id, form, exc)
-    return _back(patient_id)
+) -> Response:
+    data = {
+        "stopped_on": form.get("stopped_on").strip() or None,
+        "reason": form.get("reason") or None,
+        "note": form.get("note"),
+    }
+
+    def record() -> object:
+        return courses.stop_ldn(store, session.actor, patient_id, data, today())
+
+    return _recorded(request, store, session, patient_id, form, record)
