@@ -90,6 +90,8 @@ def test_a_clinician_sees_their_own_patients_figures_beside_the_published_series
     assert 'class="ldn-chart ldn-persistence-chart"' in page.text
     assert 'class="ldn-chart ldn-responder-chart"' in page.text
     assert "Chart as a table" in text
+    # The windows as outcomes.yaml sets them.
+    assert "the last one from day 28 to day 180 after it" in text
 
 
 def test_an_analyst_sees_the_whole_clinic_and_is_told_small_groups_are_withheld(
@@ -123,6 +125,7 @@ def test_the_report_downloads_as_a_pdf_laid_out_for_print(clinic: Clinic) -> Non
     assert "Persistence with 60 days' grace" in text
     assert "Still on LDN, by days since the first fill" in text  # the chart's own title
     assert "McKenzie-Brown AM" in text
+    assert "How these are counted" in text
     with signed_in(clinic, DOCTOR) as doctor:
         mine = _pdf_text(doctor.get(f"/outcomes.pdf?as_of={TODAY}").content)
     assert f"the patients of {DOCTOR}" in mine

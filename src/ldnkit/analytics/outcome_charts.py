@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ldnkit.analytics.svg import Frame, chart_id, esc, num, svg_open, text, text_table
+from ldnkit.domain.outcomes.figures import FOLLOW_UP_DAYS
 from ldnkit.domain.outcomes.statistics import SurvivalCurve
 
 CURVE_COLOUR = "#0072B2"  # Okabe-Ito blue
@@ -49,7 +50,7 @@ def _curve_desc(curve: SurvivalCurve, grace: int, last: float, started: int) -> 
         f"on it, by days since their first fill (a patient counts as stopped {grace} days "
         f"after a fill ran out without another), drawn to day {last:g}."
     ]
-    for day in (90, 180):
+    for day in FOLLOW_UP_DAYS:  # the days the figures report S(t) at
         if day <= last:
             value = curve.at(day)
             if value is not None:

@@ -72,6 +72,26 @@ def responder_words() -> str:
     return f"pain fell by {outcome_book().responder.min_reduction * 100:g}% or more"
 
 
+def definitions() -> list[str]:
+    """How the clinic's figures are counted, in words, with the numbers of outcomes.yaml."""
+    book = outcome_book()
+    windows, persistence = book.response_windows, book.persistence
+    return [
+        "Prescribed: an order for naltrexone whose dose is in the LDN band (for a saved plan, "
+        "its first dose). Started: at least one fill (a dispense recorded) of it.",
+        "Staying on LDN: each fill lasts its days' supply "
+        f"({persistence.default_days_supply} days when none is given); a patient counts as "
+        "stopped when the next fill does not come within the grace period after it runs out. "
+        "A clinician's recorded stop is shown with its reason but does not change this count, "
+        "so that the figures are made as the published series makes them.",
+        f"Response: the last pain score (0-10) in the {windows.baseline_days_before} days up to "
+        f"the first fill, against the last one from day {windows.follow_up_from_day} to day "
+        f"{windows.follow_up_to_day} after it; a responder's {responder_words()}.",
+        "Diagnosis groups: the conditions recorded by the day of the first fill, by ICD-10-CM "
+        "category and by condition.",
+    ]
+
+
 def pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
@@ -137,6 +157,7 @@ class Report:
     persistence: str
     sensitivity: list[str]
     responder_words: str
+    definitions: list[str]  # how the figures are counted, with the knowledge base's numbers
     predictors: list[PredictorRow]
     predictors_note: str
     stopped: list[Row]  # label, patients ("" in published); empty when not recorded
@@ -312,6 +333,7 @@ def outcomes_report(
         persistence=cells.persistence(figures.grace_days),
         sensitivity=[cells.sensitivity(g, p) for g, p in run.sensitivity],
         responder_words=responder_words(),
+        definitions=definitions(),
         predictors=[cells.predictor(p) for p in figures.predictors],
         predictors_note=(
             f"Diagnoses with {SMALL_GROUP} or more patients with pain scores before and after; "
