@@ -146,7 +146,7 @@ def test_a_longer_grace_period_is_used_when_asked(capsys: pytest.CaptureFixture[
     [
         (["--fhir", str(EXPORT), "--as-of", "2025-02-30"], "--as-of"),
         (["--fhir", str(EXPORT), "--as-of", "soon"], "--as-of"),
-        (["--as-of", AS_OF], "--fhir"),
+        (["--fhir", str(EXPORT), "--as", "doc@clinic.test"], "--as"),
         (["--fhir", str(FIXTURES / "no-such-folder")], "folder"),
         (["--fhir", str(EXPORT / "Patient.ndjson")], "folder"),
         (["--fhir", str(FIXTURES / "fhir")], "folder"),  # JSON files, not an export

@@ -102,7 +102,7 @@ def test_demo_seeds_an_empty_database_once(db_url: str, capsys: pytest.CaptureFi
     seeded = json.loads(capsys.readouterr().out)
     assert seeded["seeded"] is True
     roles = [login["role"] for login in seeded["logins"]]
-    assert roles == ["clinician", "patient", "patient", "patient"]
+    assert roles == ["clinician", "patient", "patient", "patient", "analyst"]
     store = Store.open(db_url)
     doctor = store.account_by_email(seeded["logins"][0]["email"])
     assert doctor is not None

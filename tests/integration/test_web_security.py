@@ -20,6 +20,7 @@ from ldnkit.store.repository import Store
 from ldnkit.web.server import background_server, csrf_from, sign_in
 
 PASSWORD = "correct-horse-9"
+ANALYST = "analyst@clinic.test"
 INJECTIONS = [
     "<script>alert('x')</script>",
     '"><img src=x onerror=alert(1)>',
@@ -60,6 +61,7 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     _account(store, "clinician", "doc-b@clinic.test")
     a = _account(store, "patient", "pat-a@home.test", "doc-a@clinic.test")
     b = _account(store, "patient", "pat-b@home.test", "doc-b@clinic.test")
+    _account(store, "analyst", ANALYST)
     store.close()
     assert a is not None
     assert b is not None
@@ -131,6 +133,51 @@ def test_every_page_and_api_route_is_refused_without_login(clinic: Clinic) -> No
             else:
                 assert response.status_code == 303, (method, path, response.status_code)
                 assert response.headers["location"] == "/login"
+
+
+API_BODIES: dict[str, dict[str, object]] = {
+    "/diary": {"day": "2026-11-01", "pain": 3, "fatigue": 3, "sleep_quality": 6},
+    "/plan": {"protocol": "standard", "start": "2026-12-01"},
+}
+
+
+def _patient_route(path: str, patient_id: int) -> bool:
+    """A page or API route that reads or writes patient records."""
+    return (
+        f"/{patient_id}" in path
+        or path.startswith(("/clinic", "/me/", "/api/v1/patients"))
+        or path == "/me"
+    )
+
+
+def test_an_analyst_is_refused_every_patient_page_and_api_route(clinic: Clinic) -> None:
+    a = clinic.patient_a
+    routes = [r for r in _routes(a) if _patient_route(r[1], a)]
+    assert len(routes) > 20
+    store = Store.open(clinic.db_url)
+    before = {e.id for e in store.audit_trail()}
+    store.close()
+    with browser(clinic, ANALYST) as pages, api(clinic, ANALYST) as client:
+        csrf = csrf_from(pages.get("/outcomes").text)
+        for method, path in routes:
+            if path.startswith("/api/"):
+                # A well-formed body, so that the refusal is the account's, not the input's.
+                body = next((b for end, b in API_BODIES.items() if path.endswith(end)), {})
+                response = client.request(method, path, json=body if method == "POST" else None)
+            else:
+                data = {"csrf_token": csrf} if method == "POST" else None
+                response = pages.request(method, path, data=data)
+            # Refused for the role (403) or as a record the account may not see (404).
+            assert response.status_code in (403, 404), (method, path, response.status_code)
+            assert "Pat" not in response.text, (method, path)
+        assert client.get("/api/v1/me").json() == {
+            "role": "analyst", "email": ANALYST, "patient_id": None,
+        }  # fmt: skip
+    store = Store.open(clinic.db_url)
+    new = [e for e in store.audit_trail() if e.id not in before and e.patient_id is not None]
+    store.close()
+    # Nothing was read or written on any patient's record: only refusals.
+    assert {e.action for e in new} <= {"denied"}
 
 
 def test_a_wrong_or_expired_bearer_token_is_refused(clinic: Clinic) -> None:

@@ -39,7 +39,7 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         "contract: it names the override, it does not decide with 5 mg"
     ),
     ("cli/plan.py", "--allow-above-5mg"): "the same override's flag (DESIGN.md, ldnkit plan)",
-    ("cli/outcomes.py", "Still on LDN at 90 days"): (
+    ("analytics/outcomes_report.py", "Still on LDN at 90 days"): (
         "the label of the outcomes contract's at_90_days figure, S(90) by the contract's "
         "definition: a figure the contract names, not a window ldnkit chooses"
     ),

@@ -12,14 +12,16 @@ import typer
 from rich.table import Table
 
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, date_option, emit
+from ldnkit.cli.render import JSON_OPTION_HELP, console, date_option, emit, print_counts
 from ldnkit.validation import InputError
 
 fhir_app = typer.Typer(
     help="Read FHIR R4 input (Bundle, resource, NDJSON, Bulk Data folder).", no_args_is_help=True
 )
 app.add_typer(fhir_app, name="fhir")
-export_app = typer.Typer(help="Export a patient's record to other systems.", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Export a patient's record, or the whole clinic, to other systems.", no_args_is_help=True
+)
 app.add_typer(export_app, name="export")
 
 
@@ -126,3 +128,41 @@ def export_fhir_command(
         console.print(table)
 
     emit(data, as_json, human)
+
+
+@export_app.command("bulk")
+def export_bulk_command(
+    folder: Annotated[Path, typer.Argument(help="A new (or empty) folder to write the export to.")],
+    clinician: Annotated[
+        str | None,
+        typer.Option("--clinician", help="Only this clinician's patients (default: everyone)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_OPTION_HELP)] = False,
+) -> None:
+    """Export the whole clinic as a FHIR R4 Bulk Data export (NDJSON files and a manifest).
+
+    Patients, their conditions, plans (MedicationRequest), dispenses (MedicationDispense),
+    stops (MedicationStatement) and diaries (Observation; pain as LOINC 72514-3):
+    `ldnkit outcomes --fhir FOLDER` gives the same figures as `ldnkit outcomes`.
+    """
+    from ldnkit.bootstrap import open_store
+    from ldnkit.services.export import bulk_export
+
+    store = open_store()
+    try:
+        actor = None
+        if clinician is not None:
+            account = store.account_by_email(clinician)
+            if account is None or account.role != "clinician":
+                raise InputError.single(
+                    "--clinician", clinician, "the email of a clinician account"
+                )
+            actor = account.actor
+        counts = bulk_export(store, folder, actor)
+    finally:
+        store.close()
+    data = {"out": str(folder), "resources": counts}
+
+    emit(
+        data, as_json, lambda: print_counts(f"FHIR R4 Bulk Data export written to {folder}", counts)
+    )

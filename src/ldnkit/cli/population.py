@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, date_option, emit
+from ldnkit.cli.render import JSON_OPTION_HELP, console, date_option, emit, print_counts
 from ldnkit.validation import InputError
 
 population_app = typer.Typer(
@@ -143,12 +143,4 @@ def synth_command(
         )
     data = {"out": str(out), "patients": patients, "resources": counts}
 
-    def human() -> None:
-        table = Table(title=f"Synthetic export in {out}")
-        table.add_column("Resource type")
-        table.add_column("Resources", justify="right")
-        for kind, count in counts.items():
-            table.add_row(kind, f"{count:,}")
-        console.print(table)
-
-    emit(data, as_json, human)
+    emit(data, as_json, lambda: print_counts(f"Synthetic export in {out}", counts))

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.table import Table
 
 from ldnkit.domain.titration import EARLIEST, LATEST
-from ldnkit.knowledge import KnowledgeBase, Source
+from ldnkit.knowledge.citing import Citations
 from ldnkit.validation import InputError, input_error
 
 console = Console(highlight=False, soft_wrap=True)
+
+__all__ = [
+    "Citations",
+    "console",
+    "date_option",
+    "emit",
+    "emit_json",
+    "parse_model",
+    "print_counts",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -36,6 +47,16 @@ def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
         emit_json(data)
     else:
         human()
+
+
+def print_counts(title: str, counts: dict[str, int]) -> None:
+    """A table of how many resources of each type were written."""
+    table = Table(title=title)
+    table.add_column("Resource type")
+    table.add_column("Resources", justify="right")
+    for kind, count in counts.items():
+        table.add_row(kind, f"{count:,}")
+    console.print(table)
 
 
 def date_option(option: str, value: str | None) -> dt.date | None:
@@ -61,20 +82,3 @@ def parse_model(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise input_error(exc) from None
-
-
-class Citations:
-    """Numbers sources in the order a page first cites them: [1], [2], ..."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self._kb = kb
-        self._numbers: dict[str, int] = {}
-
-    def numbers(self, source_ids: Iterable[str]) -> list[int]:
-        return [self._numbers.setdefault(s, len(self._numbers) + 1) for s in source_ids]
-
-    def mark(self, source_ids: Iterable[str]) -> str:
-        return "".join(f"[{n}]" for n in self.numbers(source_ids))
-
-    def references(self) -> list[tuple[int, Source]]:
-        return [(n, self._kb.source(s)) for s, n in self._numbers.items()]

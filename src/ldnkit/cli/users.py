@@ -1,4 +1,5 @@
-"""CLI commands: `ldnkit users create | set-password | revoke` (clinician and patient logins)."""
+"""CLI commands: `ldnkit users create | set-password | revoke` (clinician, patient and analyst
+logins)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ldnkit.services.accounts import (
     set_password,
 )
 
-users_app = typer.Typer(help="Clinician and patient logins.")
+users_app = typer.Typer(help="Clinician, patient and analyst logins.")
 app.add_typer(users_app, name="users")
 
 PASSWORD_HELP = (
@@ -34,7 +35,9 @@ def _password(given: str | None) -> str:
 
 @users_app.command("create")
 def create(
-    role: str = typer.Option(..., help="clinician or patient"),
+    role: str = typer.Option(
+        ..., help="clinician, patient, or analyst (the clinic's outcomes, no patient records)"
+    ),
     email: str = typer.Option(..., help="The login email."),
     password: str | None = typer.Option(None, help=PASSWORD_HELP),
     clinician: str | None = typer.Option(

@@ -7,7 +7,11 @@
   coded by text only rather than under a borrowed code;
   with the diary's records, Observation.performer says who entered the day (the patient, or a
   clinician's account) and a day changed after its first entry is `amended`;
-- FIQR answers and scores -> one QuestionnaireResponse, items grouped by domain.
+- FIQR answers and scores -> one QuestionnaireResponse, items grouped by domain;
+- a dispense of LDN -> a MedicationDispense (daysSupply, the plan it fills, the dose that day);
+- a clinician's stop of LDN -> a MedicationStatement (stopped, the day and the reason), and the
+  plan's MedicationRequest is `stopped` with the reason;
+- a profile's condition -> a Condition (its code, the text as written, the day first recorded).
 """
 
 from __future__ import annotations
@@ -17,17 +21,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ldnkit.domain.diary import DiaryEntry
+from ldnkit.domain.outcomes.clinic import NALTREXONE_RXNORM, plan_medication_text
+from ldnkit.domain.outcomes.course import CodeSystem
 from ldnkit.domain.titration import Plan
 from ldnkit.fhir.boundary import validated
-from ldnkit.fhir.mapping import LOINC, RXNORM, SNOMED
+from ldnkit.fhir.mapping import ICD10CM, LOINC, RXNORM, SNOMED
 from ldnkit.store.records import Author, DiaryRecord
 
 UCUM = "http://unitsofmeasure.org"
-NALTREXONE_RXNORM = "7243"  # ingredient code (FACTS §7)
 ORAL_ROUTE = {"system": SNOMED, "code": "26643006", "display": "Oral route"}
 PAIN_LOINC = "72514-3"
 # Identifies the ldnkit account that entered a diary day (Observation.performer.identifier).
 ACCOUNT_SYSTEM = "urn:ldnkit:account"
+# ldnkit's own codes for why a clinician stopped LDN (MedicationStatement.statusReason).
+STOP_REASON_SYSTEM = "urn:ldnkit:ldn-stop-reason"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+_CODE_SYSTEMS = {"icd10cm": ICD10CM, "snomed": SNOMED}
 _WHEN = {"bedtime": "HS", "morning": "MORN"}
 _SURVEY = {
     "coding": [
@@ -67,6 +77,23 @@ def _mg(value: float) -> dict[str, Any]:
     return {"value": value, "unit": "mg", "system": UCUM, "code": "mg"}
 
 
+def _medication(plan: Plan) -> dict[str, Any]:
+    return {
+        "coding": [{"system": RXNORM, "code": NALTREXONE_RXNORM, "display": "naltrexone"}],
+        "text": plan_medication_text(plan.protocol, plan.target_mg),
+    }
+
+
+def _dosage(dose_mg: float, time: str) -> dict[str, Any]:
+    return {
+        "route": {"coding": [ORAL_ROUTE]},
+        "timing": {
+            "repeat": {"frequency": 1, "period": 1, "periodUnit": "d", "when": [_WHEN[time]]}
+        },
+        "doseAndRate": [{"doseQuantity": _mg(dose_mg)}],
+    }
+
+
 def plan_to_medication_request(
     plan: Plan,
     patient_id: str,
@@ -74,8 +101,11 @@ def plan_to_medication_request(
     authored_on: dt.date | None = None,
     request_id: str | None = None,
     status: str = "active",
+    status_reason: str | None = None,
 ) -> dict[str, Any]:
-    """A titration plan as one MedicationRequest, one dosageInstruction per step."""
+    """A titration plan as one MedicationRequest, one dosageInstruction per step.
+
+    `status_reason` says why a plan that is no longer active ended (stopped, replaced)."""
     dosages = []
     for number, step in enumerate(plan.steps, start=1):
         period = {"start": step.start.isoformat()}
@@ -103,11 +133,7 @@ def plan_to_medication_request(
         "resourceType": "MedicationRequest",
         "status": status,
         "intent": "order",
-        "medicationCodeableConcept": {
-            "coding": [{"system": RXNORM, "code": NALTREXONE_RXNORM, "display": "naltrexone"}],
-            "text": f"Low-dose naltrexone (compounded), {plan.protocol} titration to "
-            f"{plan.target_mg:g} mg",
-        },
+        "medicationCodeableConcept": _medication(plan),
         "subject": _patient(patient_id),
         "authoredOn": (authored_on or plan.steps[0].start).isoformat(),
         "dosageInstruction": dosages,
@@ -115,6 +141,118 @@ def plan_to_medication_request(
     }
     if request_id:
         resource["id"] = request_id
+    if status_reason:
+        resource["statusReason"] = {"text": status_reason}
+    return validated(resource)
+
+
+def dispense_to_medication_dispense(
+    plan: Plan,
+    patient_id: str,
+    *,
+    dispense_id: str,
+    request_id: str,
+    handed_over: dt.date,
+    days_supply: int,
+    dose_mg: float,
+    status: str = "completed",
+) -> dict[str, Any]:
+    """LDN handed to the patient for a plan: the day, the days' supply and the dose that day."""
+    return validated(
+        {
+            "resourceType": "MedicationDispense",
+            "id": dispense_id,
+            "status": status,
+            "medicationCodeableConcept": _medication(plan),
+            "subject": _patient(patient_id),
+            "authorizingPrescription": [{"reference": f"MedicationRequest/{request_id}"}],
+            "daysSupply": {"value": days_supply, "unit": "days", "system": UCUM, "code": "d"},
+            "whenHandedOver": handed_over.isoformat(),
+            "dosageInstruction": [_dosage(dose_mg, plan.steps[0].time)],
+        }
+    )
+
+
+def stop_to_medication_statement(
+    plan: Plan,
+    patient_id: str,
+    *,
+    statement_id: str,
+    request_id: str,
+    started: dt.date | None,
+    stopped_on: dt.date,
+    reason: str,
+    reason_text: str,
+    note: str,
+    asserted_at: dt.datetime,
+) -> dict[str, Any]:
+    """A clinician's stop of LDN: stopped on a day, for a reason, based on the plan it ends."""
+    period = {"end": stopped_on.isoformat()}
+    if started is not None and started <= stopped_on:
+        period["start"] = started.isoformat()
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationStatement",
+        "id": statement_id,
+        "status": "stopped",
+        "statusReason": [
+            {
+                "coding": [{"system": STOP_REASON_SYSTEM, "code": reason, "display": reason_text}],
+                "text": reason_text,
+            }
+        ],
+        "basedOn": [{"reference": f"MedicationRequest/{request_id}"}],
+        "medicationCodeableConcept": _medication(plan),
+        "subject": _patient(patient_id),
+        "effectivePeriod": period,
+        "dateAsserted": asserted_at.isoformat(timespec="seconds"),
+    }
+    if note:
+        resource["note"] = [{"text": note}]
+    return validated(resource)
+
+
+def condition_to_resource(
+    patient_id: str,
+    *,
+    condition_id: str,
+    written: str,
+    codes: Sequence[tuple[CodeSystem, str]],
+    display: str | None,
+    recorded: dt.date | None,
+    clinical_status: str = "active",
+    verification_status: str = "confirmed",
+) -> dict[str, Any]:
+    """A condition from the patient's profile: its codes (if any), the words as written."""
+    code: dict[str, Any] = {"text": written}
+    if codes:
+        code["coding"] = [
+            {
+                "system": _CODE_SYSTEMS[system],
+                "code": value,
+                **({"display": display} if display else {}),
+            }
+            for system, value in codes
+        ]
+    resource: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": condition_id,
+        "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": clinical_status}]},
+        "verificationStatus": {
+            "coding": [{"system": CONDITION_VERIFICATION, "code": verification_status}]
+        },
+        "code": code,
+        "subject": _patient(patient_id),
+    }
+    if recorded is not None:
+        resource["recordedDate"] = recorded.isoformat()
+    return validated(resource)
+
+
+def patient_resource(patient_id: str, name: str) -> dict[str, Any]:
+    """The patient, by the id the other resources refer to, and the name the clinic knows."""
+    resource: dict[str, Any] = {"resourceType": "Patient", "id": patient_id}
+    if name.strip():
+        resource["name"] = [{"text": name}]
     return validated(resource)
 
 
@@ -127,7 +265,7 @@ def diary_to_observations(entries: Iterable[DiaryEntry], patient_id: str) -> lis
 
 
 def diary_records_to_observations(
-    records: Iterable[DiaryRecord], patient_id: str
+    records: Iterable[DiaryRecord], patient_id: str, id_prefix: str = "diary"
 ) -> list[dict[str, Any]]:
     """As `diary_to_observations`, saying who entered each day (Observation.performer): the
     patient (patient-reported), or a clinician's account. A day changed after it was first
@@ -140,7 +278,7 @@ def diary_records_to_observations(
             extra["performer"] = [performer]
         if record.earlier_versions:
             extra["status"] = "amended"
-        observations.extend(_day_observations(record.entry, patient_id, extra))
+        observations.extend(_day_observations(record.entry, patient_id, extra, id_prefix))
     return observations
 
 
@@ -160,7 +298,10 @@ def _performer(author: Author, patient_id: str) -> dict[str, Any] | None:
 
 
 def _day_observations(
-    entry: DiaryEntry, patient_id: str, extra: Mapping[str, Any] | None = None
+    entry: DiaryEntry,
+    patient_id: str,
+    extra: Mapping[str, Any] | None = None,
+    id_prefix: str = "diary",
 ) -> list[dict[str, Any]]:
     observations = []
     for field, code in _DIARY_ITEMS:
@@ -171,7 +312,7 @@ def _day_observations(
             validated(
                 {
                     "resourceType": "Observation",
-                    "id": f"diary-{entry.day.isoformat()}-{field.replace('_', '-')}",
+                    "id": f"{id_prefix}-{entry.day.isoformat()}-{field.replace('_', '-')}",
                     "status": "final",
                     "category": [_SURVEY],
                     "code": code,

@@ -44,6 +44,7 @@ from ldnkit.domain.outcomes import (
     OutcomeTally,
     PainScore,
     Prescription,
+    Skipped,
     TherapyCourse,
     grace_periods,
     outcome_run,
@@ -335,24 +336,6 @@ SELECT idx, array_to_string(codes, ' '), clinical, verification, day_of(recorded
 FROM diag WHERE problem IS NULL AND len(codes) > 0 ORDER BY idx
 """,
 }
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """Records left out of the figures, of one type for one reason."""
-
-    resource: str
-    reason: str
-    count: int
-    example: str | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "resource": self.resource,
-            "reason": self.reason,
-            "count": self.count,
-            "example": self.example,
-        }
 
 
 @dataclass

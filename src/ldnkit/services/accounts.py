@@ -125,9 +125,10 @@ class Login(BaseModel):
 
 
 class NewAccount(Login):
-    """What `ldnkit users create` needs: a login and its role (a patient names a clinician)."""
+    """What `ldnkit users create` needs: a login and its role (a patient names a clinician; an
+    analyst sees the clinic's outcomes in aggregate and no patient's record)."""
 
-    role: Literal["clinician", "patient"]
+    role: Literal["clinician", "patient", "analyst"]
     name: Annotated[str, Field(max_length=200)] = ""
     clinician: Email | None = Field(default=None, validate_default=True)
 
@@ -141,6 +142,8 @@ class NewAccount(Login):
     def _patient_needs_clinician(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None and info.data.get("role") == "patient":
             raise ValueError("the email of the patient's clinician")
+        if value is not None and info.data.get("role") == "analyst":
+            raise ValueError("no clinician for an analyst (an analyst sees the whole clinic)")
         return value
 
 
@@ -163,10 +166,14 @@ def parse_login(model: type[M], data: dict[str, Any]) -> M:
 
 
 def create_account(store: Store, new: NewAccount) -> Account:
-    """Create the login (and for a patient, the patient record under their clinician)."""
+    """Create the login (and for a patient, the patient record under their clinician).
+
+    An analyst's login belongs to no clinician and no patient record."""
     name = new.name or new.email.split("@")[0]
     if new.role == "clinician":
         return store.create_clinician(new.email, new.password_hash(), name)
+    if new.role == "analyst":
+        return store.create_analyst(new.email, new.password_hash())
     assert new.clinician is not None  # checked by the model
     clinician = store.account_by_email(new.clinician)
     if clinician is None or clinician.role != "clinician":

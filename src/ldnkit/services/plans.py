@@ -81,12 +81,14 @@ def save_plan(
     override_reason: str | None = None,
     *,
     today: dt.date | None = None,
+    written_at: dt.datetime | None = None,
 ) -> SavedPlan:
     """Save a clinician's plan for a patient once the screen allows its start (or is overridden).
 
     The patient's current profile is screened for the plan's start; the plan is kept with that
     screen's verdict and earliest start, and with the override when there is one (audited).
     Only a clinician may save one: the store refuses anyone else, and audits the refusal.
+    `written_at` dates a plan written earlier (entered from other records; default now).
     """
     profile = current_profile(store, actor, patient_id, today)
     checked = check_plan(profile, request, override_reason, by=actor.email)
@@ -99,4 +101,5 @@ def save_plan(
         [s.model_dump(mode="json") for s in checked.plan.steps],
         check=checked.decision.check,
         override=checked.decision.override,
+        written_at=written_at,
     )

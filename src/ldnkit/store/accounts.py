@@ -36,8 +36,11 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+_ROLES: dict[str, Role] = {"clinician": "clinician", "patient": "patient", "analyst": "analyst"}
+
+
 def account_of(row: AccountRow) -> Account:
-    role: Role = "clinician" if row.role == "clinician" else "patient"
+    role = _ROLES[row.role]
     return Account(row.id, row.email, role, row.password_hash, row.clinician_id, row.patient_id)
 
 
@@ -92,6 +95,15 @@ class Accounts(Access):
                 password_hash=password_hash,
                 role="clinician",
                 clinician_id=clinician.id,
+            )
+            add_account(s, row)
+            return account_of(row)
+
+    def create_analyst(self, email: str, password_hash: str) -> Account:
+        """An analyst's login: the clinic's figures in aggregate, never a patient's record."""
+        with self._tx() as s:
+            row = AccountRow(
+                email=normalise_email(email), password_hash=password_hash, role="analyst"
             )
             add_account(s, row)
             return account_of(row)

@@ -84,8 +84,10 @@ class Clinic(Access):
             query = select(PatientRow).order_by(PatientRow.name, PatientRow.id)
             if actor.role == "clinician":
                 query = query.where(PatientRow.clinician_id == actor.clinician_id)
-            else:
+            elif actor.role == "patient":
                 query = query.where(PatientRow.id == actor.patient_id)
+            else:
+                raise Forbidden("an analyst sees the clinic's figures, never a patient's record")
             rows = list(s.scalars(query))
             for row in rows:
                 audit(s, actor, "read", row.id, "patient list")
@@ -210,16 +212,20 @@ class Clinic(Access):
         *,
         check: StartCheck | None = None,
         override: Override | None = None,
+        written_at: dt.datetime | None = None,
     ) -> SavedPlan:
         """Save a titration plan; the newest plan is the patient's current one.
 
         `check` is the safety screen its start was checked against; `override`, a clinician's
         decision to start against it, gets an audit entry of its own with the reason.
+        `written_at` (default now) dates a plan written earlier, entered from other records.
         """
         with self._patient_tx(actor, patient_id, "write", "plan", clinician_only=True) as (s, _):
             row = PlanRow(
                 patient_id=patient_id, protocol=protocol, start=start, request=request, steps=steps
             )
+            if written_at is not None:
+                row.created_at = written_at
             if check is not None:
                 row.screen_verdict = check.screening.verdict
                 row.screen_earliest_start = check.screening.earliest_start

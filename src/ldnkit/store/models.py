@@ -54,17 +54,21 @@ class PatientRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+# A clinician's login belongs to one clinician, a patient's to one patient record; an analyst's
+# to neither (an analyst sees the clinic's figures only, never a record).
+ACCOUNT_ROLE_LINK = (
+    "(role = 'clinician' AND clinician_id IS NOT NULL AND patient_id IS NULL) OR "
+    "(role = 'patient' AND patient_id IS NOT NULL AND clinician_id IS NULL) OR "
+    "(role = 'analyst' AND clinician_id IS NULL AND patient_id IS NULL)"
+)
+
+
 class AccountRow(Base):
-    """A login: a clinician's, or a patient's (which belongs to exactly one patient record)."""
+    """A login: a clinician's, a patient's (which belongs to exactly one patient record), or an
+    analyst's."""
 
     __tablename__ = "accounts"
-    __table_args__ = (
-        CheckConstraint(
-            "(role = 'clinician' AND clinician_id IS NOT NULL AND patient_id IS NULL) OR "
-            "(role = 'patient' AND patient_id IS NOT NULL AND clinician_id IS NULL)",
-            name="account_role_link",
-        ),
-    )
+    __table_args__ = (CheckConstraint(ACCOUNT_ROLE_LINK, name="account_role_link"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -226,6 +230,53 @@ class VisitNoteRow(Base):
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     text: Mapped[str] = mapped_column(Text)
+
+
+class DispenseRow(Base):
+    """LDN handed to the patient for one plan: the day, and the days it is meant to last.
+
+    Never deleted: a dispense recorded by mistake is marked entered in error (who, when).
+    """
+
+    __tablename__ = "dispenses"
+    __table_args__ = (
+        CheckConstraint("days_supply >= 1", name="dispense_days_supply"),
+        CheckConstraint("status IN ('completed', 'entered-in-error')", name="dispense_status"),
+        Index("dispenses_patient_day", "patient_id", "dispensed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    dispensed_on: Mapped[dt.date] = mapped_column(Date)
+    days_supply: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="completed")
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    corrected_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    corrected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LdnStopRow(Base):
+    """A clinician's decision that a patient stops LDN: the day, why, and who recorded it."""
+
+    __tablename__ = "ldn_stops"
+    __table_args__ = (
+        UniqueConstraint("plan_id", name="one_stop_per_plan"),
+        CheckConstraint(
+            "reason IN ('side_effects', 'no_benefit', 'cost', 'patient_choice', 'other')",
+            name="ldn_stop_reason",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    stopped_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditRow(Base):

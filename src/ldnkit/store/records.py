@@ -10,7 +10,9 @@ if TYPE_CHECKING:
     from ldnkit.domain.diary import DiaryEntry
     from ldnkit.domain.plan_gate import Override, StartCheck
 
-Role = Literal["clinician", "patient"]
+Role = Literal["clinician", "patient", "analyst"]
+StopReason = Literal["side_effects", "no_benefit", "cost", "patient_choice", "other"]
+DispenseStatus = Literal["completed", "entered-in-error"]
 
 
 @dataclass(frozen=True)
@@ -163,3 +165,56 @@ class CardOutcome:
     override_reason: dict[str, Any] | None
     outcome_timestamp: dt.datetime
     client: str | None  # the JWT issuer; None when checks are off
+
+
+@dataclass(frozen=True)
+class DispenseRecord:
+    """LDN handed to the patient for a plan, as the clinician recorded it."""
+
+    id: int
+    patient_id: int
+    plan_id: int
+    dispensed_on: dt.date
+    days_supply: int
+    status: DispenseStatus
+    recorded_by: str | None  # the email of the account that recorded it
+    recorded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class StopRecord:
+    """A clinician's stop of LDN: the plan it ends, the day, why, and who recorded it."""
+
+    id: int
+    patient_id: int
+    plan_id: int
+    stopped_on: dt.date
+    reason: StopReason
+    note: str
+    recorded_by: str | None
+    recorded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ProfileSnapshot:
+    """A profile as it was saved (with a screening, or the current one), and when."""
+
+    profile: dict[str, Any]
+    saved_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CourseRecord:
+    """Everything the clinic keeps about one patient's course of LDN, for outcomes and exports.
+
+    `plans` oldest first; `profiles` every profile saved with a screening, then the current one.
+    """
+
+    patient_id: int
+    clinician_id: int
+    name: str
+    plans: list[SavedPlan]
+    dispenses: list[DispenseRecord]
+    stops: list[StopRecord]
+    diary: list[DiaryRecord]
+    profiles: list[ProfileSnapshot]

@@ -6,6 +6,7 @@ concept each, sharing one engine and one write lock:
 - `access`: the access check and audit entry of every patient record read or write;
 - `accounts`: logins, sessions and API tokens, sign-in attempts;
 - `clinic`: patients, screenings, plans, questionnaires, visit notes;
+- `courses`: dispenses and stops of LDN, and whole courses for outcomes and exports;
 - `diary`: diary days and their versions;
 - `cds`: what CDS Hooks keeps (card outcomes, tokens already used).
 
@@ -19,12 +20,13 @@ from ldnkit.store.access import Forbidden, NotFound
 from ldnkit.store.accounts import Accounts, normalise_email
 from ldnkit.store.cds import CdsRecords
 from ldnkit.store.clinic import Clinic
+from ldnkit.store.courses import Courses
 from ldnkit.store.database import is_sqlite, make_engine
 from ldnkit.store.diary import Diary
 from ldnkit.store.records import Account, Actor, PatientRecord
 
 
-class Store(Accounts, Clinic, Diary, CdsRecords):
+class Store(Accounts, Clinic, Courses, Diary, CdsRecords):
     """The clinic's records behind one engine (SQLite file or PostgreSQL server)."""
 
     @classmethod

@@ -81,7 +81,7 @@ class Token(BaseModel):
 
 
 class Me(BaseModel):
-    role: Literal["clinician", "patient"]
+    role: Literal["clinician", "patient", "analyst"]
     email: str
     patient_id: int | None = None
 

@@ -37,7 +37,7 @@ from ldnkit.web.hosts import TrustedHosts, host_not_listed
 from ldnkit.web.limits import API_BODY_LIMIT, FORM_BODY_LIMIT, BodyLimit, body_too_large
 from ldnkit.web.openapi import api_document
 from ldnkit.web.render import page
-from ldnkit.web.routes import ask, auth, clinic, learn, patient
+from ldnkit.web.routes import ask, auth, clinic, learn, outcomes, patient
 from ldnkit.web.security import CsrfRejected, LoginRequired
 
 log = logging.getLogger("ldnkit.web")
@@ -276,6 +276,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     for router in clinic.routers:
         app.include_router(router)
     app.include_router(learn.router)
+    app.include_router(outcomes.router)
     app.include_router(ask.router)
     app.include_router(api.router)
     app.include_router(ask_api.router)

@@ -54,6 +54,13 @@ def patient_session(session: Annotated[Session, Depends(page_session)]) -> Sessi
     return session
 
 
+def outcomes_session(session: Annotated[Session, Depends(page_session)]) -> Session:
+    """A clinician (their own patients' outcomes) or an analyst (the whole clinic's)."""
+    if session.actor.role not in ("clinician", "analyst"):
+        raise WrongRole
+    return session
+
+
 # Declared so the OpenAPI document names the scheme; the token itself is checked below, so a
 # missing or wrong one gets this API's own 401 answer.
 BEARER = HTTPBearer(
@@ -95,6 +102,7 @@ def checked_form(
 
 ClinicianSession = Annotated[Session, Depends(clinician_session)]
 PatientSession = Annotated[Session, Depends(patient_session)]
+OutcomesSession = Annotated[Session, Depends(outcomes_session)]
 AnySession = Annotated[Session, Depends(page_session)]
 CheckedForm = Annotated[Form, Depends(checked_form)]
 ApiActor = Annotated[Actor, Depends(api_actor)]

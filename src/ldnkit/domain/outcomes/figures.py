@@ -137,6 +137,24 @@ class ClinicOutcomes(_Out):
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """Records left out of the figures, of one kind for one reason (with an example)."""
+
+    resource: str
+    reason: str
+    count: int
+    example: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "resource": self.resource,
+            "reason": self.reason,
+            "count": self.count,
+            "example": self.example,
+        }
+
+
+@dataclass(frozen=True)
 class OutcomeRun:
     """The figures, plus what the terminal and the later charts show beside them."""
 

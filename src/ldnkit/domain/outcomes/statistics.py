@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +55,12 @@ class SurvivalCurve:
     times: tuple[float, ...]  # every distinct observed time, ascending
     survival: tuple[float, ...]  # S(t) from each of those times until the next
     longest: float  # the longest time any patient was followed
+    # Each patient's time followed, ascending: how many were still at risk at any day.
+    followed: tuple[float, ...] = ()
+
+    def at_risk(self, day: float) -> int:
+        """Patients still followed on `day` (their time is `day` or longer)."""
+        return len(self.followed) - bisect.bisect_left(self.followed, day)
 
     def at(self, day: float) -> float | None:
         """S(day); None beyond the longest follow-up unless the curve has already reached 0.
@@ -86,6 +93,7 @@ def kaplan_meier(durations: Sequence[float], ended: Sequence[bool]) -> SurvivalC
         tuple(float(t) for t in fit.quantiles),
         tuple(float(p) for p in fit.probabilities),
         float(max(durations)),
+        tuple(sorted(float(d) for d in durations)),
     )
 
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Literal
 
 from ldnkit.domain.drugs import DrugFacts, Recognition, drug_facts, recognise
 from ldnkit.domain.profile import CodedCondition, Medication, PatientProfile, Substance
@@ -44,8 +45,15 @@ def _conditions(
 def _looks_like_code(text: str) -> bool:
     """A bare ICD-10-CM or SNOMED CT code: the knowledge base lists only the codes that matter
     for LDN, so a code it lacks is a condition with nothing to check, not unread text."""
+    return code_system_of(text) is not None
+
+
+def code_system_of(text: str) -> Literal["icd10cm", "snomed"] | None:
+    """The code system of a condition written as a bare code, or None for a name."""
     compact = text.strip()
-    return bool(_ICD_LIKE.match(compact) or _SNOMED_LIKE.match(compact))
+    if _ICD_LIKE.match(compact):
+        return "icd10cm"
+    return "snomed" if _SNOMED_LIKE.match(compact) else None
 
 
 def _recognise_condition(entry: str | CodedCondition) -> tuple[str, Condition | None]:

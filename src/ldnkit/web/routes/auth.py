@@ -31,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def home_for(role: str) -> str:
-    return "/clinic" if role == "clinician" else "/me/today"
+    return {"clinician": "/clinic", "analyst": "/outcomes"}.get(role, "/me/today")
 
 
 @router.get("/")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ldnkit.web.routes.clinic import criteria, patients, plan, record
+from ldnkit.web.routes.clinic import course, criteria, patients, plan, record
 
 # The patient list and intake first: /clinic/patients/new must not be read as a patient id.
-routers: tuple[APIRouter, ...] = (patients.router, record.router, plan.router, criteria.router)
+routers: tuple[APIRouter, ...] = (
+    patients.router,
+    record.router,
+    course.router,
+    plan.router,
+    criteria.router,
+)

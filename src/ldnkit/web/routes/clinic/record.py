@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from ldnkit.analytics.charts import fiqr_chart_svg, symptom_chart_svg, symptom_chart_text
+from ldnkit.services.courses import course_view
 from ldnkit.services.export import diary_spreadsheet
 from ldnkit.services.progress import patient_view, plan_of
 from ldnkit.store.records import Actor
@@ -41,6 +42,7 @@ def _patient_context(store: Store, actor: Actor, patient_id: int) -> dict[str, A
         "questionnaires": list(reversed(questionnaires)),
         # The newest eight weeks; the whole diary is one click away as CSV.
         "entries": list(reversed(view.records))[:56],
+        "course": course_view(store, actor, patient_id),
     }
 
 
