@@ -34,6 +34,12 @@ PUBLIC = {
     ("POST", "/api/v1/token"),
     ("GET", "/"),
     ("GET", "/cds-services"),
+    # A new password with a one-time code from the clinic (the code is the credential).
+    ("GET", "/account/reset"),
+    ("POST", "/account/reset"),
+    # Fetched by browsers and calendar apps without cookies; they hold no patient data.
+    ("GET", "/manifest.webmanifest"),
+    ("GET", "/feeds/checkin/{secret}.ics"),
 }
 
 

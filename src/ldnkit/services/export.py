@@ -28,8 +28,10 @@ from ldnkit.store.repository import Store
 
 
 def fhir_bundle(store: Store, actor: Actor, patient_id: int) -> dict[str, Any]:
-    """The patient's current plan, diary and FIQR questionnaires as a collection Bundle."""
+    """The patient's current plan, diary and FIQR questionnaires as a collection Bundle
+    (the download has an audit line of its own)."""
     store.patient(actor, patient_id)  # raises NotFound / Forbidden before anything is read
+    store.record_download(actor, patient_id, "record (FHIR JSON)")
     pid = str(patient_id)
     resources: list[dict[str, Any]] = []
     saved = store.current_plan(actor, patient_id)
@@ -63,8 +65,10 @@ def fhir_bundle(store: Store, actor: Actor, patient_id: int) -> dict[str, Any]:
 
 
 def diary_spreadsheet(store: Store, actor: Actor, patient_id: int) -> str:
-    """The whole diary as CSV, with who entered each day."""
-    return diary_csv(store.diary_records(actor, patient_id))
+    """The whole diary as CSV, with who entered each day (the download is audited)."""
+    records = store.diary_records(actor, patient_id)
+    store.record_download(actor, patient_id, "diary (CSV)")
+    return diary_csv(records)
 
 
 def plan_calendar(store: Store, actor: Actor, patient_id: int) -> str:

@@ -129,3 +129,27 @@ def bearer_actor(store: Store, request: Request) -> Actor:
     if found is None:
         raise LoginRequired
     return found[0]
+
+
+# -- the clinic's day, and a form kept across an ended session -------------------------------
+
+RESUME_COOKIE = "ldnkit_resume"
+
+
+def clinic_today(request: Request) -> dt.date:
+    """Today in the clinic's time zone (LDNKIT_TIME_ZONE): the last day a diary may record."""
+    today: dt.date = request.app.state.settings.today()
+    return today
+
+
+def set_resume_cookie(response: Response, request: Request, token: str) -> None:
+    """The one-time token of a form kept while its owner signs in again."""
+    response.set_cookie(
+        RESUME_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+        path="/",
+    )
