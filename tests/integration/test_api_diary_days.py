@@ -185,3 +185,18 @@ def test_a_day_that_is_not_a_date_is_refused_naming_it(server: Server) -> None:
         assert bad.status_code == 422
         assert bad.json()["detail"][0]["field"] == "day"
         assert patient.delete(f"/api/v1/patients/{server.mine}/diary/yesterday").status_code == 422
+
+
+def test_the_document_describes_put_and_delete_of_a_day(server: Server) -> None:
+    document = httpx.get(f"{server.url}/api/v1/openapi.json").json()
+    operations = document["paths"]["/api/v1/patients/{patient_id}/diary/{day}"]
+    put, delete = operations["put"], operations["delete"]
+    body = put["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/DiaryDayIn"}
+    day_in = document["components"]["schemas"]["DiaryDayIn"]
+    assert "day" not in day_in["required"]
+    assert {"pain", "fatigue", "sleep_quality"} <= set(day_in["required"])
+    assert {"200", "401", "404", "413", "422"} <= set(put["responses"])
+    assert {"204", "401", "404", "422"} <= set(delete["responses"])
+    (_, day) = put["parameters"][:2]
+    assert (day["name"], day["schema"]["format"]) == ("day", "date")
