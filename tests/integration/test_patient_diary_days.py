@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from ldnkit.domain.titration import PlanRequest, build_plan
 from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
+from ldnkit.store.records import Actor
 from ldnkit.store.repository import Store
 from ldnkit.web.server import background_server, csrf_from, sign_in
 
@@ -76,7 +77,7 @@ def _store(site: Site) -> Store:
     return Store.open(site.db_url)
 
 
-def _patient(store: Store, email: str) -> tuple[object, int]:
+def _patient(store: Store, email: str) -> tuple[Actor, int]:
     account = store.account_by_email(email)
     assert account is not None
     assert account.patient_id is not None
@@ -95,10 +96,10 @@ def test_today_shows_the_saved_entry_and_saving_again_edits_it(site: Site) -> No
         assert changed.headers["location"] == f"/me/progress?saved={TODAY}"
     store = _store(site)
     actor, pid = _patient(store, "pat@days.test")
-    day = store.diary_day(actor, pid, TODAY)  # type: ignore[arg-type]
+    day = store.diary_day(actor, pid, TODAY)
     assert day is not None
     assert day.entry.pain == 3
-    (kept,) = store.diary_versions(actor, pid, TODAY)  # type: ignore[arg-type]
+    (kept,) = store.diary_versions(actor, pid, TODAY)
     assert kept.entry.pain == 6
     store.close()
 
@@ -129,8 +130,8 @@ def test_a_past_day_is_opened_from_the_picker_changed_and_deleted_with_nothing_l
     store = _store(site)
     actor, pid = _patient(store, "pat@days.test")
     when = dt.date.fromisoformat(day)
-    assert store.diary_day(actor, pid, when) is None  # type: ignore[arg-type]
-    versions = store.diary_versions(actor, pid, when)  # type: ignore[arg-type]
+    assert store.diary_day(actor, pid, when) is None
+    versions = store.diary_versions(actor, pid, when)
     assert [(v.entry.fatigue, v.deleted) for v in versions] == [(5, False), (2, True)]
     trail = [e.what for e in store.audit_trail(pid)]
     assert f"diary {day} deleted" in trail
@@ -171,7 +172,7 @@ def test_a_day_after_today_is_refused_on_the_page_and_in_the_form(site: Site, ah
         assert f"Day: please enter a day on or before today ({TODAY})" in sent.text
     store = _store(site)
     actor, pid = _patient(store, "pat@days.test")
-    assert all(e.day <= TODAY for e in store.diary(actor, pid))  # type: ignore[arg-type]
+    assert all(e.day <= TODAY for e in store.diary(actor, pid))
     store.close()
 
 
@@ -211,7 +212,7 @@ def test_the_conflict_box_keeps_by_default_and_says_what_combine_will_store(site
         assert combined.headers["location"] == f"/me/progress?saved={day}"
     store = _store(site)
     actor, pid = _patient(store, "other@days.test")
-    stored = store.diary_day(actor, pid, dt.date.fromisoformat(day))  # type: ignore[arg-type]
+    stored = store.diary_day(actor, pid, dt.date.fromisoformat(day))
     assert stored is not None
     assert (stored.entry.pain, stored.entry.sleep_quality) == (4, 7)
     store.close()
@@ -258,7 +259,7 @@ def test_a_form_sent_after_the_session_ended_is_kept_and_saved_after_signing_in(
     engine.dispose()
     store = _store(site)
     actor, pid = _patient(store, "stash@days.test")
-    saved = store.diary_day(actor, pid, dt.date.fromisoformat(day))  # type: ignore[arg-type]
+    saved = store.diary_day(actor, pid, dt.date.fromisoformat(day))
     assert saved is not None
     assert saved.entry.note == "typed slowly"
     store.close()
@@ -280,5 +281,5 @@ def test_a_kept_form_is_never_saved_for_another_account_or_without_its_csrf(site
     store = _store(site)
     for email in ("late@days.test", "other@days.test"):
         actor, pid = _patient(store, email)
-        assert store.diary_day(actor, pid, dt.date.fromisoformat(day)) is None  # type: ignore[arg-type]
+        assert store.diary_day(actor, pid, dt.date.fromisoformat(day)) is None
     store.close()

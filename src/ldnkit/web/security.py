@@ -72,16 +72,21 @@ def is_https(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def set_session_cookie(response: Response, request: Request, token: str) -> None:
+def _set_secret_cookie(response: Response, request: Request, name: str, value: str) -> None:
+    """An HttpOnly, SameSite=Lax cookie for the whole site, living as long as a session."""
     response.set_cookie(
-        SESSION_COOKIE,
-        token,
+        name,
+        value,
         max_age=int(SESSION_LIFETIME.total_seconds()),
         httponly=True,
         samesite="lax",
         secure=is_https(request),
         path="/",
     )
+
+
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    _set_secret_cookie(response, request, SESSION_COOKIE, token)
 
 
 def clear_session_cookie(response: Response, request: Request) -> None:
@@ -144,12 +149,4 @@ def clinic_today(request: Request) -> dt.date:
 
 def set_resume_cookie(response: Response, request: Request, token: str) -> None:
     """The one-time token of a form kept while its owner signs in again."""
-    response.set_cookie(
-        RESUME_COOKIE,
-        token,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=is_https(request),
-        path="/",
-    )
+    _set_secret_cookie(response, request, RESUME_COOKIE, token)

@@ -3,6 +3,7 @@ one with a one-time code, and the front door that sends each role home."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -58,19 +59,31 @@ def front_door(request: Request, store: StoreDep) -> Response:
     return RedirectResponse(home_for(session.actor.role) if session else "/login", status_code=303)
 
 
+def _pre_session_page(
+    request: Request, template: str, context: Mapping[str, object], status_code: int = 200
+) -> Response:
+    """A page with a form sent before signing in; its CSRF token is a double-submit cookie."""
+    token = pre_session_token(request)
+    request.state.pre_csrf = token
+    response = page(request, template, context, status_code=status_code)
+    set_pre_session_cookie(response, request, token)
+    return response
+
+
+def pre_session_form(request: Request, form: Annotated[Form, Depends(posted_form)]) -> Form:
+    """A form sent before signing in (sign-in, a one-time code), once its CSRF token matches."""
+    check_csrf(request.cookies.get(PRE_SESSION_COOKIE), form.get(CSRF_FIELD))
+    return form
+
+
+PreSessionForm = Annotated[Form, Depends(pre_session_form)]
+
+
 def _login_page(
     request: Request, message: str | None = None, email: str = "", status_code: int = 200
 ) -> Response:
-    token = pre_session_token(request)
-    request.state.pre_csrf = token
-    response = page(
-        request,
-        "login.html",
-        {"message": message, "values": {"email": email}},
-        status_code=status_code,
-    )
-    set_pre_session_cookie(response, request, token)
-    return response
+    context = {"message": message, "values": {"email": email}}
+    return _pre_session_page(request, "login.html", context, status_code)
 
 
 KEPT_MESSAGE = (
@@ -103,10 +116,7 @@ def _signed_in(request: Request, store: StoreDep, account: Account) -> Response:
 
 
 @router.post("/login")
-def login(
-    request: Request, store: StoreDep, form: Annotated[Form, Depends(posted_form)]
-) -> Response:
-    check_csrf(request.cookies.get(PRE_SESSION_COOKIE), form.get(CSRF_FIELD))
+def login(request: Request, store: StoreDep, form: PreSessionForm) -> Response:
     email = form.get("email").strip()
     try:
         account = authenticate(
@@ -134,16 +144,8 @@ def _reset_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    token = pre_session_token(request)
-    request.state.pre_csrf = token
-    response = page(
-        request,
-        "password_reset.html",
-        {"values": {"code": code}, "errors": errors or {}, "hours": RESET_HOURS},
-        status_code=status_code,
-    )
-    set_pre_session_cookie(response, request, token)
-    return response
+    context = {"values": {"code": code}, "errors": errors or {}, "hours": RESET_HOURS}
+    return _pre_session_page(request, "password_reset.html", context, status_code)
 
 
 @router.get("/account/reset")
@@ -153,10 +155,7 @@ def reset_form(request: Request, code: str = "") -> Response:
 
 
 @router.post("/account/reset")
-def reset_password(
-    request: Request, store: StoreDep, form: Annotated[Form, Depends(posted_form)]
-) -> Response:
-    check_csrf(request.cookies.get(PRE_SESSION_COOKIE), form.get(CSRF_FIELD))
+def reset_password(request: Request, store: StoreDep, form: PreSessionForm) -> Response:
     code = form.get("code").strip()
     try:
         if form.get("password") != form.get("password_again"):
