@@ -42,7 +42,12 @@ VIEWPORTS: dict[str, dict[str, Any]] = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
     "desktop": {"viewport": {"width": 1280, "height": 900}},
 }
-TODAY = dt.date.today()
+
+
+def today() -> dt.date:
+    """Read at each use: a run that passes midnight must not compare with yesterday."""
+    return dt.date.today()
+
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
@@ -95,7 +100,7 @@ def _new_patient(clinic: Clinic, name: str, days: int = 0) -> str:
     assert doctor is not None
     record = store.create_patient(doctor.actor, name, {}, email=email,
                                   password_hash=hash_password(DEMO_PASSWORD))  # fmt: skip
-    start = TODAY - dt.timedelta(days=30)
+    start = today() - dt.timedelta(days=30)
     request = PlanRequest(protocol="standard", start=start)
     steps = [s.model_dump(mode="json") for s in build_plan(request).steps]
     store.save_plan(doctor.actor, record.id, "standard", start, request.model_dump(mode="json"),
@@ -103,7 +108,7 @@ def _new_patient(clinic: Clinic, name: str, days: int = 0) -> str:
     account = store.account_for_patient(record.id)
     assert account is not None
     for back in range(1, days + 1):
-        day = TODAY - dt.timedelta(days=back)
+        day = today() - dt.timedelta(days=back)
         entry = DiaryEntry(day=day, pain=6, fatigue=5, sleep_quality=4, dose_mg=1.5)
         record_entry(store, account.actor, record.id, entry)
     store.close()
@@ -189,7 +194,7 @@ def test_a_past_day_is_opened_from_the_date_picker_edited_and_deleted(
     clinic: Clinic, browser: Any, device: str
 ) -> None:
     email = _new_patient(clinic, f"Edit{device.title()}", days=5)
-    day = (TODAY - dt.timedelta(days=3)).isoformat()
+    day = (today() - dt.timedelta(days=3)).isoformat()
     page = _page(browser, device)
     _sign_in(page, clinic, email)
     page.fill("input[type=date][name=day]", day)
@@ -226,23 +231,23 @@ def test_a_past_day_is_opened_from_the_date_picker_edited_and_deleted(
 
 def test_a_future_day_is_refused(clinic: Clinic, browser: Any, device: str) -> None:
     email = _new_patient(clinic, f"Future{device.title()}")
-    tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
+    later = (today() + dt.timedelta(days=2)).isoformat()
     page = _page(browser, device)
     _sign_in(page, clinic, email)
     picker = page.locator("input[type=date][name=day]")
-    assert picker.get_attribute("max") == TODAY.isoformat()
-    page.goto(f"{clinic.url}/me/today?day={tomorrow}")
+    assert picker.get_attribute("max") == today().isoformat()
+    page.goto(f"{clinic.url}/me/today?day={later}")
     expect(page.locator("main .message")).to_have_text(
-        f"Day: please enter a date from the calendar, today ({TODAY}) or before."
+        f"Day: please enter a date from the calendar, today ({today()}) or before."
     )
     assert page.locator("h1").inner_text() == "Today"  # the page falls back to today
-    # A form that names tomorrow anyway (an old page, a clock set wrong) is refused too.
-    page.evaluate(f"document.querySelector('form.diary-form input[name=day]').value = '{tomorrow}'")
+    # A form that names a later day anyway (an old page, a clock set wrong) is refused too.
+    page.evaluate(f"document.querySelector('form.diary-form input[name=day]').value = '{later}'")
     for name, value in (("pain", 3), ("fatigue", 3), ("sleep_quality", 3)):
         _choose(page, device, name, value)
     _tap(page, device, page.get_by_role("button", name="Save", exact=True))
     expect(page.locator(".error-summary")).to_contain_text(
-        f"Day: please enter a day on or before today ({TODAY})"
+        f"Day: please enter a day on or before today ({today()})"
     )
     page.screenshot(path=str(SHOTS / f"patient-future-day-refused-{device}.png"), full_page=True)
     page.context.close()
@@ -280,7 +285,7 @@ def test_a_form_filled_while_the_session_ended_is_saved_after_signing_in_again(
     page.fill("input[name=password]", DEMO_PASSWORD)
     _tap(page, device, page.get_by_role("button", name="Sign in"))
     page.wait_for_url(re.compile(r"/me/progress\?saved="))
-    assert f"Saved your entry for {TODAY}." in page.inner_text("main")
+    assert f"Saved your entry for {today()}." in page.inner_text("main")
     page.goto(f"{clinic.url}/me/today")
     assert page.locator("input[name=pain][value='7']").is_checked()
     assert page.input_value("textarea[name=note]") == "a bad night, typed slowly"
@@ -340,7 +345,7 @@ def test_the_check_in_reminder_feed_is_subscribed_parsed_and_revoked(
     assert feed.status_code == 200
     calendar = icalendar.Calendar.from_ical(feed.text)
     (event,) = calendar.walk("VEVENT")
-    assert event.decoded("DTSTART") == dt.datetime.combine(TODAY, dt.time(21, 15))
+    assert event.decoded("DTSTART") == dt.datetime.combine(today(), dt.time(21, 15))
     assert event["RRULE"].to_ical() == b"FREQ=DAILY"
     assert str(event["SUMMARY"]) == "Diary check-in"
     assert str(event["URL"]) == f"{clinic.url}/me/today"

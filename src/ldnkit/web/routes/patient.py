@@ -48,10 +48,6 @@ from ldnkit.web.words import said_all, said_by_field
 
 router = APIRouter(prefix="/me", include_in_schema=False)
 
-# The diary form's own fields that are not part of the entry.
-_FORM_ONLY = ("csrf_token", "edit_of", "how", "before_plan")
-
-
 def _own_id(session: Session) -> int:
     assert session.actor.patient_id is not None  # a patient account always has its record
     return session.actor.patient_id
