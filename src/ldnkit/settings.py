@@ -5,10 +5,12 @@ Read once, by the composition root (`ldnkit.bootstrap.load_settings`), and passe
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -41,6 +43,25 @@ class Settings(BaseSettings):
     login_max_wait_seconds: float = Field(900.0, gt=0, le=86400)
     # A browser session or API token unused for this many minutes ends (sign in again).
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    # The clinic's time zone (an IANA name such as Europe/London): the diary's "today", after
+    # which no day may be recorded. Unset: the server's own time zone.
+    time_zone: str | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("a time zone name such as Europe/London or America/New_York") from None
+        return value.strip()
+
+    def today(self) -> dt.date:
+        """Today's date in the clinic (time_zone), the last day a diary may record."""
+        zone = ZoneInfo(self.time_zone) if self.time_zone else None
+        return dt.datetime.now(zone).date()
 
     @field_validator("public_url")
     @classmethod

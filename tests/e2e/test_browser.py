@@ -214,7 +214,7 @@ def test_screenshots_of_the_criteria_body_map_and_learn_pages(
     page = phone.new_page()
     _sign_in(page, base_url, "chloe@demo.ldnkit.test")
     page.goto(f"{base_url}/learn/side-effects")
-    assert "Sources:" in page.inner_text("main")
+    assert page.locator("main details.sources summary").first.inner_text() == "Sources"
     page.screenshot(path=str(SHOTS / "patient-learn-side-effects.png"), full_page=False)
     phone.close()
 

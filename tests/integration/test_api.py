@@ -213,6 +213,7 @@ def test_the_openapi_document_describes_every_api_route(server: Server) -> None:
         "/api/v1/patients",
         "/api/v1/patients/{patient_id}",
         "/api/v1/patients/{patient_id}/diary",
+        "/api/v1/patients/{patient_id}/diary/{day}",
         "/api/v1/patients/{patient_id}/plan",
         "/api/v1/patients/{patient_id}/response",
         "/api/v1/ask",

@@ -163,7 +163,7 @@ def test_the_pages_show_who_entered_each_day(clinic: Clinic, database_url: str) 
         page = doctor.get(f"/clinic/patients/{clinic.pid}").text
         progress = patient.get("/me/progress").text
     assert "clinician (doc@who.test); changed, 1 earlier version kept" in page
-    assert "your clinician; changed, 1 earlier version kept" in progress
+    assert "entered by your clinician; changed; 1 earlier version kept" in progress
 
 
 def test_the_demo_diaries_are_entered_by_their_patients(database_url: str) -> None:

@@ -142,6 +142,8 @@ OPERATIONS = [
     ("GET", "/api/v1/patients/{patient_id}"),
     ("GET", "/api/v1/patients/{patient_id}/diary"),
     ("POST", "/api/v1/patients/{patient_id}/diary"),
+    ("PUT", "/api/v1/patients/{patient_id}/diary/{day}"),
+    ("DELETE", "/api/v1/patients/{patient_id}/diary/{day}"),
     ("GET", "/api/v1/patients/{patient_id}/response"),
 ]
 EXAMPLES = 25  # per operation and generation mode, with a fixed seed (derandomize)

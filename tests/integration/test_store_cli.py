@@ -78,7 +78,8 @@ def test_users_create_refuses_bad_input_with_one_line_per_field(
         "error: password: got a password of 5 characters; expected a password of 12 to 1024 "
         "characters that is not a common password and not the email (a few words together are "
         "easy to remember)",
-        "error: clinician: got null; expected the email of the patient's clinician",
+        "error: clinician: got null; expected the email of the patient's clinician, or the "
+        "id of their patient record",
     ]
 
 

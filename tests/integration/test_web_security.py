@@ -35,6 +35,12 @@ PUBLIC = {
     ("POST", "/api/v1/token"),
     ("GET", "/"),
     ("GET", "/cds-services"),
+    # A new password with a one-time code from the clinic (the code is the credential).
+    ("GET", "/account/reset"),
+    ("POST", "/account/reset"),
+    # Fetched by browsers and calendar apps without cookies; they hold no patient data.
+    ("GET", "/manifest.webmanifest"),
+    ("GET", "/feeds/checkin/{secret}.ics"),
 }
 
 
@@ -111,6 +117,7 @@ def _routes(patient_id: int) -> list[tuple[str, str]]:
             .replace("{name}", "acr2016")
             .replace("{slug}", "expect")
             .replace("{service_id}", "ldn-order-sign")
+            .replace("{day}", "2026-11-01")
         )
         found.extend((method, path) for method in sorted(route.methods))
     return [r for r in found if r not in PUBLIC]
@@ -137,6 +144,7 @@ def test_every_page_and_api_route_is_refused_without_login(clinic: Clinic) -> No
 
 API_BODIES: dict[str, dict[str, object]] = {
     "/diary": {"day": "2026-11-01", "pain": 3, "fatigue": 3, "sleep_quality": 6},
+    "/diary/2026-11-01": {"pain": 3, "fatigue": 3, "sleep_quality": 6},
     "/plan": {"protocol": "standard", "start": "2026-12-01"},
 }
 
@@ -163,7 +171,9 @@ def test_an_analyst_is_refused_every_patient_page_and_api_route(clinic: Clinic) 
             if path.startswith("/api/"):
                 # A well-formed body, so that the refusal is the account's, not the input's.
                 body = next((b for end, b in API_BODIES.items() if path.endswith(end)), {})
-                response = client.request(method, path, json=body if method == "POST" else None)
+                response = client.request(
+                    method, path, json=body if method in ("POST", "PUT") else None
+                )
             else:
                 data = {"csrf_token": csrf} if method == "POST" else None
                 response = pages.request(method, path, data=data)
@@ -313,8 +323,11 @@ def test_injection_strings_are_stored_verbatim_and_shown_escaped(
         entry = {"csrf_token": csrf, "day": "2026-09-01", "pain": "4", "fatigue": "4",
                  "sleep_quality": "5", "note": payload, "how": "replace"}  # fmt: skip
         assert patient.post("/me/today", data=entry).status_code == 303
-        shown = patient.get("/me/progress").text
+        # The progress table only says a day has a note; the day itself shows it, in its field.
+        shown = patient.get("/me/today?day=2026-09-01").text
         assert str(escape(payload)) in shown
+        if str(escape(payload)) != payload:
+            assert payload not in shown
     with api(clinic, "doc-a@clinic.test") as client:
         record = client.get(f"/api/v1/patients/{pid}").json()
         assert record["name"] == payload

@@ -16,7 +16,7 @@ from ldnkit.domain.titration import (
     hold_for_procedure,
     move_to_morning,
 )
-from ldnkit.export.calendar import escape_text, fold, plan_to_ics
+from ldnkit.export.calendar import checkin_ics, plan_to_ics
 from ldnkit.export.printable import plan_to_text
 
 START = dt.date(2026, 11, 23)
@@ -113,17 +113,28 @@ def test_a_line_break_in_text_never_starts_a_calendar_line_of_its_own(label: str
     assert all(text.endswith("For Ana\nX-EVIL:1.") for text in summaries)
 
 
-def test_escape_text_follows_rfc_5545() -> None:
-    assert escape_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
-
-
 @given(st.text(min_size=0, max_size=300))
-def test_folding_never_splits_a_character_and_unfolds_to_the_original(text: str) -> None:
-    line = "DESCRIPTION:" + escape_text(text).replace("\r", "")
-    folded = fold(line)
-    pieces = folded.split("\r\n")
-    assert all(len(piece.encode("utf-8")) <= 75 for piece in pieces)
-    assert folded.replace("\r\n ", "") == line
+def test_any_label_folds_to_75_octets_and_reads_back_as_written(label: str) -> None:
+    ics = plan_to_ics(standard(), patient_label=label)
+    assert all(len(line.encode("utf-8")) <= 75 for line in ics.split("\r\n"))
+    lines = ics.replace("\r\n ", "").split("\r\n")
+    assert all("\r" not in line and "\n" not in line for line in lines)
+    written = label.replace("\r\n", "\n").replace("\r", "\n")
+    for event in dosing(ics):
+        assert str(event["DESCRIPTION"]).endswith(f"For {written}." if label else ").")
+
+
+def test_the_check_in_reminder_rings_daily_and_holds_no_health_data() -> None:
+    ics = checkin_ics(dt.time(19, 45), START, "https://ldn.example/me/today", "feed-1@ldnkit")
+    calendar = icalendar.Calendar.from_ical(ics)
+    (event,) = calendar.walk("VEVENT")
+    assert event.decoded("DTSTART") == dt.datetime(2026, 11, 23, 19, 45)  # floating local time
+    assert event["RRULE"]["FREQ"] == ["DAILY"]
+    assert "UNTIL" not in event["RRULE"]
+    assert str(event["URL"]) == "https://ldn.example/me/today"
+    (alarm,) = event.subcomponents
+    assert alarm.decoded("TRIGGER") == dt.timedelta(0)
+    assert "mg" not in ics
 
 
 def test_printable_text_lists_steps_changes_notes_and_full_citations() -> None:

@@ -1,5 +1,5 @@
-"""CLI commands: `ldnkit users create | set-password | revoke` (clinician, patient and analyst
-logins)."""
+"""CLI commands: `ldnkit users create | set-password | disable | enable | revoke` (clinician,
+patient and analyst logins)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ldnkit.services.accounts import (
     create_account,
     parse_login,
     revoke,
+    set_disabled,
     set_password,
 )
 
@@ -43,10 +44,16 @@ def create(
     clinician: str | None = typer.Option(
         None, help="For a patient: the email of their clinician (the patient record is theirs)."
     ),
+    patient: int | None = typer.Option(
+        None,
+        help="For a patient whose record exists without a login: the record's id (then no "
+        "clinician is needed, and no second record is made).",
+    ),
     name: str = typer.Option("", help="Display name (defaults to the part of the email before @)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Create a login; a patient account comes with its patient record, under its clinician."""
+    """Create a login; a patient account comes with its patient record, under its clinician,
+    or joins an existing record that has no login (--patient)."""
     new = parse_login(
         NewAccount,
         {
@@ -54,6 +61,7 @@ def create(
             "email": email,
             "password": _password(password),
             "clinician": clinician,
+            "patient": patient,
             "name": name,
         },
     )
@@ -96,6 +104,44 @@ def set_password_command(
         as_json,
         lambda: console.print(f"New password set for {email}; {ended} session(s) ended."),
     )
+
+
+def _switch(email: str, disabled: bool, as_json: bool) -> None:
+    store = open_store()
+    try:
+        ended = set_disabled(store, email, disabled)
+    finally:
+        store.close()
+    shown = email.strip().lower()
+    said = (
+        f"Switched {shown} off: it cannot sign in; {ended} session(s) ended."
+        if disabled
+        else f"Switched {shown} on: it can sign in again."
+    )
+    emit(
+        {"email": shown, "disabled": disabled, "sessions_ended": ended},
+        as_json,
+        lambda: console.print(said),
+    )
+
+
+@users_app.command("disable")
+def disable_command(
+    email: str = typer.Argument(..., help="The login email."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Switch a login off: it cannot sign in, and every session and API token of it ends.
+    Its records are kept; `ldnkit users enable` switches it on again."""
+    _switch(email, True, as_json)
+
+
+@users_app.command("enable")
+def enable_command(
+    email: str = typer.Argument(..., help="The login email."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Switch a login on again after `ldnkit users disable`."""
+    _switch(email, False, as_json)
 
 
 @users_app.command("revoke")

@@ -201,9 +201,16 @@ def differing_fields(a: DiaryEntry, b: DiaryEntry) -> tuple[str, ...]:
     return tuple(name for name in DiaryEntry.model_fields if getattr(a, name) != getattr(b, name))
 
 
-def _mean_score(a: int, b: int) -> int:
-    # Half-up rounding, so two reports of 4 and 5 combine to 5 the same way every time.
-    return math.floor((a + b) / 2 + 0.5)
+def combined_score(saved: int, newer: int) -> int:
+    """The average of two answers; a half (4.5) goes toward the newer answer.
+
+    So combining two different answers always moves the saved one toward the newer one and
+    never leaves it unchanged: 5 then 4 gives 4, 4 then 5 gives 5, 3 then 6 gives 5.
+    """
+    total = saved + newer
+    if total % 2 == 0:
+        return total // 2
+    return (total + 1) // 2 if newer > saved else (total - 1) // 2
 
 
 def _combined_side_effects(
@@ -222,9 +229,10 @@ def merge_entries(existing: DiaryEntry, incoming: DiaryEntry, how: MergePolicy) 
 
     - `keep`: the existing entry stays as it was;
     - `replace`: the incoming entry takes its place;
-    - `combine`: one entry from both: scores averaged (half up), side effects united at their
-      worst severity, notes joined, the dose from whichever entry has one. Two different doses
-      on one day cannot be combined (which one was taken?) and raise MergeConflict.
+    - `combine`: one entry from both: each score the average of the two, a half going toward
+      the incoming (newer) answer (`combined_score`), side effects united at their worse
+      severity, notes joined, the dose from whichever entry has one. Two different doses on
+      one day cannot be combined (which one was taken?) and raise MergeConflict.
     """
     if existing.day != incoming.day:
         raise ValueError(
@@ -246,7 +254,7 @@ def merge_entries(existing: DiaryEntry, incoming: DiaryEntry, how: MergePolicy) 
     if existing.mood is None or incoming.mood is None:
         mood = existing.mood if incoming.mood is None else incoming.mood
     else:
-        mood = _mean_score(existing.mood, incoming.mood)
+        mood = combined_score(existing.mood, incoming.mood)
     notes = [n for n in (existing.note, incoming.note) if n]
     if len(notes) == 2 and notes[0] == notes[1]:
         notes = notes[:1]
@@ -257,9 +265,9 @@ def merge_entries(existing: DiaryEntry, incoming: DiaryEntry, how: MergePolicy) 
         day=existing.day,
         dose_mg=dosed.dose_mg,
         dose_time=dosed.dose_time if dosed.dose_time is not None else incoming.dose_time,
-        pain=_mean_score(existing.pain, incoming.pain),
-        fatigue=_mean_score(existing.fatigue, incoming.fatigue),
-        sleep_quality=_mean_score(existing.sleep_quality, incoming.sleep_quality),
+        pain=combined_score(existing.pain, incoming.pain),
+        fatigue=combined_score(existing.fatigue, incoming.fatigue),
+        sleep_quality=combined_score(existing.sleep_quality, incoming.sleep_quality),
         mood=mood,
         side_effects=_combined_side_effects(existing.side_effects, incoming.side_effects),
         note=note,

@@ -1,7 +1,10 @@
-"""A titration plan as an iCalendar file (RFC 5545): one daily reminder event per step.
+"""Calendars (RFC 5545) written with the `icalendar` library: a titration plan (one daily
+reminder event per step, holds as all-day events) and the daily diary check-in.
 
 Times are floating local times (no time zone): a bedtime reminder at 21:30 should ring at
-21:30 wherever the patient is, including after a daylight-saving change or a journey.
+21:30 wherever the patient is, including after a daylight-saving change or a journey. The
+library escapes text (commas, semicolons, backslashes, every kind of line break) and folds
+lines at 75 octets, so no text can start a calendar line of its own.
 """
 
 from __future__ import annotations
@@ -9,48 +12,34 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from icalendar import Alarm, Calendar, Event, vText
+
 from ldnkit.domain.titration import Plan, Step
 from ldnkit.knowledge.protocols import DoseTime
 
 DEFAULT_TIMES: dict[DoseTime, dt.time] = {"bedtime": dt.time(21, 30), "morning": dt.time(8, 0)}
 PRODID = "-//ldnkit//LDN titration plan//EN"
-_FOLD_OCTETS = 75
+CHECKIN_PRODID = "-//ldnkit//LDN diary check-in//EN"
+CHECKIN_DEFAULT = dt.time(20, 0)
 
 
-def escape_text(value: str) -> str:
-    """Escape a TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma, line breaks.
-
-    A carriage return alone is a line break too (calendar readers end lines on it), so it is
-    escaped like a newline: text can never start a content line of its own.
-    """
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\r", "\\n")
-        .replace("\n", "\\n")
-    )
+def _calendar(prodid: str, name: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", prodid)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    # Typed as text explicitly: an X- property is not, and its line breaks would go raw.
+    calendar.add("x-wr-calname", vText(name))
+    return calendar
 
 
-def fold(line: str) -> str:
-    """Fold a content line at 75 octets (RFC 5545 3.1), never inside a UTF-8 character."""
-    pieces: list[str] = []
-    current, size, limit = "", 0, _FOLD_OCTETS
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            pieces.append(current)
-            # Continuation lines begin with a space, which counts toward their 75 octets.
-            current, size, limit = "", 0, _FOLD_OCTETS - 1
-        current += char
-        size += width
-    pieces.append(current)
-    return "\r\n ".join(pieces)
-
-
-def _local(day: dt.date, at: dt.time) -> str:
-    return dt.datetime.combine(day, at).strftime("%Y%m%dT%H%M%S")
+def _reminder(text: str) -> Alarm:
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", text)
+    alarm.add("trigger", dt.timedelta(0))
+    return alarm
 
 
 def _dose(mg: float) -> str:
@@ -67,10 +56,10 @@ def _step_event(
     plan: Plan,
     index: int,
     step: Step,
-    stamp: str,
+    stamp: dt.datetime,
     times: dict[DoseTime, dt.time],
     patient_label: str | None,
-) -> list[str]:
+) -> Event:
     at = times[step.time]
     if step.end == step.start:
         when = f"on {step.start}"
@@ -84,46 +73,44 @@ def _step_event(
         details.append(step.note + ".")
     if patient_label:
         details.append(f"For {patient_label}.")
-    rule = "FREQ=DAILY" + (f";UNTIL={_local(step.end, at)}" if step.end else "")
-    reminder = f"LDN {_dose(step.dose_mg)} now ({step.time})"
-    return [
-        "BEGIN:VEVENT",
-        f"UID:{_uid(plan, 'step', index)}",
-        f"DTSTAMP:{stamp}",
-        f"DTSTART:{_local(step.start, at)}",
-        "DURATION:PT15M",
-        f"RRULE:{rule}",
-        f"SUMMARY:{escape_text(f'LDN {_dose(step.dose_mg)} at {step.time}')}",
-        f"DESCRIPTION:{escape_text(' '.join(details))}",
-        "TRANSP:TRANSPARENT",
-        "BEGIN:VALARM",
-        "ACTION:DISPLAY",
-        f"DESCRIPTION:{escape_text(reminder)}",
-        "TRIGGER:PT0S",
-        "END:VALARM",
-        "END:VEVENT",
-    ]
+    rule: dict[str, object] = {"freq": "daily"}
+    if step.end:
+        rule["until"] = dt.datetime.combine(step.end, at)
+    event = Event()
+    event.add("uid", _uid(plan, "step", index))
+    event.add("dtstamp", stamp)
+    event.add("dtstart", dt.datetime.combine(step.start, at))
+    event.add("duration", dt.timedelta(minutes=15))
+    event.add("rrule", rule)
+    event.add("summary", f"LDN {_dose(step.dose_mg)} at {step.time}")
+    event.add("description", " ".join(details))
+    event.add("transp", "TRANSPARENT")
+    event.add_component(_reminder(f"LDN {_dose(step.dose_mg)} now ({step.time})"))
+    return event
 
 
-def _hold_events(plan: Plan, stamp: str) -> list[str]:
-    lines: list[str] = []
+def _hold_events(plan: Plan, stamp: dt.datetime) -> list[Event]:
+    events = []
     holds = [a for a in plan.adjustments if a.kind == "procedure-hold"]
     for index, hold in enumerate(holds):
         # An all-day event; DTEND is exclusive, so it ends on the restart day itself.
         end = hold.resumes_on or hold.on + dt.timedelta(days=1)
         restart = f"Restart on {hold.resumes_on}." if hold.resumes_on else "Restart date to be set."
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{_uid(plan, 'hold', index)}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{hold.on.strftime('%Y%m%d')}",
-            f"DTEND;VALUE=DATE:{end.strftime('%Y%m%d')}",
-            f"SUMMARY:{escape_text('No LDN: hold for a procedure')}",
-            f"DESCRIPTION:{escape_text(f'{hold.message} {restart}')}",
-            "TRANSP:TRANSPARENT",
-            "END:VEVENT",
-        ]
-    return lines
+        event = Event()
+        event.add("uid", _uid(plan, "hold", index))
+        event.add("dtstamp", stamp)
+        event.add("dtstart", hold.on)
+        event.add("dtend", end)
+        event.add("summary", "No LDN: hold for a procedure")
+        event.add("description", f"{hold.message} {restart}")
+        event.add("transp", "TRANSPARENT")
+        events.append(event)
+    return events
+
+
+def _text(calendar: Calendar) -> str:
+    ical: bytes = calendar.to_ical()
+    return ical.decode("utf-8")
 
 
 def plan_to_ics(
@@ -139,19 +126,41 @@ def plan_to_ics(
     morning reminder times.
     """
     moment = (stamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    dtstamp = moment.strftime("%Y%m%dT%H%M%SZ")
     chosen = {**DEFAULT_TIMES, **(times or {})}
-    name = "LDN plan" + (f" - {patient_label}" if patient_label else "")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{escape_text(name)}",
-    ]
+    calendar = _calendar(PRODID, "LDN plan" + (f" - {patient_label}" if patient_label else ""))
     for index, step in enumerate(plan.steps):
-        lines += _step_event(plan, index, step, dtstamp, chosen, patient_label)
-    lines += _hold_events(plan, dtstamp)
-    lines.append("END:VCALENDAR")
-    return "".join(fold(line) + "\r\n" for line in lines)
+        calendar.add_component(_step_event(plan, index, step, moment, chosen, patient_label))
+    for event in _hold_events(plan, moment):
+        calendar.add_component(event)
+    return _text(calendar)
+
+
+def checkin_ics(
+    remind_at: dt.time,
+    since: dt.date,
+    link: str,
+    uid: str,
+    *,
+    stamp: dt.datetime | None = None,
+) -> str:
+    """A daily diary check-in reminder from `since`, at `remind_at` (floating local time).
+
+    It holds no health data (no name, dose or score), since calendar apps keep and sync it:
+    only the reminder and the link to the diary.
+    """
+    moment = (stamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    calendar = _calendar(CHECKIN_PRODID, "Diary check-in")
+    calendar.add("refresh-interval", dt.timedelta(hours=12), parameters={"VALUE": "DURATION"})
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", moment)
+    event.add("dtstart", dt.datetime.combine(since, remind_at))
+    event.add("duration", dt.timedelta(minutes=5))
+    event.add("rrule", {"freq": "daily"})
+    event.add("summary", "Diary check-in")
+    event.add("description", f"How was today? Three taps and Save: {link}")
+    event.add("url", link)
+    event.add("transp", "TRANSPARENT")
+    event.add_component(_reminder("Diary check-in: how was today?"))
+    calendar.add_component(event)
+    return _text(calendar)

@@ -47,14 +47,31 @@ class Wording(_Data):
     missing_latest: str
 
 
+class PatientTexts(_Data):
+    """What the patient's progress page says, by the assessment's recommendation and status."""
+
+    too_early: CitedText
+    responding: CitedText
+    partial: CitedText
+    not_responding: CitedText
+    too_few: str
+    latest_needed: str
+    baseline_needed: str
+
+    def cited(self) -> tuple[CitedText, ...]:
+        return (self.too_early, self.responding, self.partial, self.not_responding)
+
+
 class ResponseTexts(_Data):
     """Everything in response.yaml."""
 
     reasons: Reasons
     wording: Wording
+    patient: PatientTexts
 
     def cited_source_ids(self) -> frozenset[str]:
-        return frozenset(s for text in vars(self.reasons).values() for s in text.sources)
+        texts = (*vars(self.reasons).values(), *self.patient.cited())
+        return frozenset(s for text in texts for s in text.sources)
 
 
 def say(template: str, /, **values: object) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import secrets
 from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Any, Literal, TypeVar
@@ -35,6 +36,7 @@ from pydantic import (
 )
 
 from ldnkit.store.attempts import AttemptLimit
+from ldnkit.store.database import secret_hash
 from ldnkit.store.passwords import hash_password, verify_password
 from ldnkit.store.records import Account, Actor, PatientRecord
 from ldnkit.store.repository import Store, normalise_email
@@ -125,11 +127,14 @@ class Login(BaseModel):
 
 
 class NewAccount(Login):
-    """What `ldnkit users create` needs: a login and its role (a patient names a clinician; an
-    analyst sees the clinic's outcomes in aggregate and no patient's record)."""
+    """What `ldnkit users create` needs: a login and its role. A patient's login comes with a
+    new patient record under the named clinician, or belongs to an existing record (`patient`,
+    its id) made without a login. An analyst sees the clinic's outcomes in aggregate and no
+    patient's record."""
 
     role: Literal["clinician", "patient", "analyst"]
     name: Annotated[str, Field(max_length=200)] = ""
+    patient: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     clinician: Email | None = Field(default=None, validate_default=True)
 
     @field_validator("name")
@@ -137,11 +142,20 @@ class NewAccount(Login):
     def _trimmed(cls, value: str) -> str:
         return value.strip()
 
+    @field_validator("patient")
+    @classmethod
+    def _patients_only(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("role") != "patient":
+            raise ValueError("no patient record for a clinician's login")
+        return value
+
     @field_validator("clinician")
     @classmethod
     def _patient_needs_clinician(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None and info.data.get("role") == "patient":
-            raise ValueError("the email of the patient's clinician")
+        if value is None and info.data.get("role") == "patient" and not info.data.get("patient"):
+            raise ValueError(
+                "the email of the patient's clinician, or the id of their patient record"
+            )
         if value is not None and info.data.get("role") == "analyst":
             raise ValueError("no clinician for an analyst (an analyst sees the whole clinic)")
         return value
@@ -174,6 +188,8 @@ def create_account(store: Store, new: NewAccount) -> Account:
         return store.create_clinician(new.email, new.password_hash(), name)
     if new.role == "analyst":
         return store.create_analyst(new.email, new.password_hash())
+    if new.patient is not None:
+        return store.attach_patient_login(None, new.patient, new.email, new.password_hash())
     assert new.clinician is not None  # checked by the model
     clinician = store.account_by_email(new.clinician)
     if clinician is None or clinician.role != "clinician":
@@ -229,6 +245,87 @@ def change_password(
     return set_password(store, actor.email, new)
 
 
+def set_disabled(store: Store, email: str, disabled: bool) -> int:
+    """Switch a login off (it cannot sign in; every session and token ends: returned) or on."""
+    return store.set_disabled(_account(store, email).id, disabled)
+
+
+# -- one-time codes: a forgotten password, or a patient's first one ------------------------
+
+RESET_CODE_LIFETIME = dt.timedelta(hours=48)
+# No 0/O or 1/I: the code is read out over the phone or copied from paper.
+_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_CODE_GROUPS = 3
+_CODE_GROUP_CHARS = 4
+
+
+@dataclass(frozen=True)
+class OneTimeCode:
+    """A code shown once to the clinician who made it (the store keeps only its hash)."""
+
+    code: str
+    expires_at: dt.datetime
+
+
+def _new_code() -> str:
+    groups = (
+        "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_GROUP_CHARS))
+        for _ in range(_CODE_GROUPS)
+    )
+    return "-".join(groups)
+
+
+def _code_key(code: str) -> str:
+    """What is hashed: the code's letters and digits in capitals, however it was typed."""
+    return secret_hash("reset:" + "".join(ch for ch in code.upper() if ch.isalnum()))
+
+
+def issue_reset_code(store: Store, clinician: Actor, patient_id: int) -> OneTimeCode:
+    """A one-time code with which the patient chooses a new password (48 hours, used once);
+    any earlier code of theirs stops working. Audited."""
+    code = _new_code()
+    expires = store.issue_reset_code(clinician, patient_id, _code_key(code), RESET_CODE_LIFETIME)
+    return OneTimeCode(code, expires)
+
+
+def give_login(store: Store, clinician: Actor, patient_id: int, email: str) -> OneTimeCode:
+    """A login for the clinician's patient whose record has none, and the one-time code with
+    which the patient chooses its password (nobody else ever knows it)."""
+    checked = parse_login(Login, {"email": email, "password": secrets.token_urlsafe(32)})
+    store.attach_patient_login(clinician, patient_id, checked.email, checked.password_hash())
+    return issue_reset_code(store, clinician, patient_id)
+
+
+CODE_EXPECTED = (
+    "the code from your clinic, as it was given (it works once, for 48 hours; ask for a new "
+    "one if it has expired)"
+)
+
+
+def redeem_reset_code(
+    store: Store, code: str, password: str, address: str, limits: SignInLimits
+) -> Account:
+    """Choose a new password with a one-time code; every session of the login ends.
+
+    Guesses are counted against the client address like sign-in attempts (TooManyAttempts).
+    """
+    address_key = f"address:{address}"
+    store.reserve_login_attempt({address_key: limits.address})
+    owner = store.reset_code_account(_code_key(code)) if 0 < len(code) <= 64 else None
+    if owner is None:
+        raise InputError.single("code", code[:64], CODE_EXPECTED)
+    store.give_back_login_attempt([address_key])
+    check_password(password, owner.email)
+    account = store.redeem_reset_code(_code_key(code), hash_password(password))
+    if account is None:  # used or expired in the meantime
+        raise InputError.single("code", code[:64], CODE_EXPECTED)
+    return account
+
+
+class AccountDisabled(Exception):
+    """The password is right, but the login is switched off."""
+
+
 def revoke(store: Store, email: str) -> int:
     """End every browser session and API token of an account; returns how many ended."""
     return store.end_sessions(_account(store, email).id)
@@ -270,6 +367,9 @@ def sign_in(
     # No stored password is longer than the maximum: a longer one is wrong without hashing it.
     fits = len(password) <= MAX_PASSWORD_CHARS
     ok = fits and verify_password(account.password_hash if account else None, password)
+    if ok and account is not None and account.disabled:
+        store.log_login(email, account, False, "account switched off")
+        raise AccountDisabled(email)
     store.log_login(email, account, ok)
     if not ok:
         return None
@@ -278,6 +378,8 @@ def sign_in(
 
 
 def clean_up(store: Store, idle: dt.timedelta, limits: SignInLimits) -> int:
-    """Remove ended sessions and forgotten sign-in counts; returns how many sessions went."""
+    """Remove ended sessions, forgotten sign-in counts and forms kept past their time;
+    returns how many sessions went."""
     store.remove_quiet_login_attempts(max(limits.email.forget_after, limits.address.forget_after))
+    store.remove_expired_pending_forms()
     return store.remove_ended_sessions(idle)

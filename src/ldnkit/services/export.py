@@ -132,8 +132,9 @@ def _steps(plan: Plan) -> list[tuple[dt.date, dt.date | None, float]]:
 
 def fhir_bundle(store: Store, actor: Actor, patient_id: int) -> dict[str, Any]:
     """The patient's course (plans, dispenses, stops, diary, conditions) and FIQR
-    questionnaires as a collection Bundle."""
+    questionnaires as a collection Bundle (the download has an audit line of its own)."""
     record = store.patient_course(actor, patient_id)  # NotFound / Forbidden before anything
+    store.record_download(actor, patient_id, "record (FHIR JSON)")
     pid = str(patient_id)
     resources = course_resources(record)
     for questionnaire in store.questionnaires(actor, patient_id, kind="fiqr"):
@@ -214,8 +215,10 @@ def _line(resource: dict[str, Any]) -> str:
 
 
 def diary_spreadsheet(store: Store, actor: Actor, patient_id: int) -> str:
-    """The whole diary as CSV, with who entered each day."""
-    return diary_csv(store.diary_records(actor, patient_id))
+    """The whole diary as CSV, with who entered each day (the download is audited)."""
+    records = store.diary_records(actor, patient_id)
+    store.record_download(actor, patient_id, "diary (CSV)")
+    return diary_csv(records)
 
 
 def plan_calendar(store: Store, actor: Actor, patient_id: int) -> str:

@@ -7,11 +7,11 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ldnkit.store.access import Access
+from ldnkit.store.access import Access, NotFound, audit, is_row_id
 from ldnkit.store.attempts import AttemptLimit, TooManyAttempts, retry_after_seconds
 from ldnkit.store.database import affected, aware, secret_hash, upsert_insert
 from ldnkit.store.models import (
@@ -19,6 +19,7 @@ from ldnkit.store.models import (
     AuditRow,
     ClinicianRow,
     LoginAttemptRow,
+    PatientRow,
     SessionRow,
     utcnow,
 )
@@ -41,7 +42,15 @@ _ROLES: dict[str, Role] = {"clinician": "clinician", "patient": "patient", "anal
 
 def account_of(row: AccountRow) -> Account:
     role = _ROLES[row.role]
-    return Account(row.id, row.email, role, row.password_hash, row.clinician_id, row.patient_id)
+    return Account(
+        row.id,
+        row.email,
+        role,
+        row.password_hash,
+        row.clinician_id,
+        row.patient_id,
+        row.disabled_at is not None,
+    )
 
 
 def _check_email_free(s: Session, email: str) -> None:
@@ -65,7 +74,7 @@ def add_account(s: Session, row: AccountRow) -> None:
         raise
 
 
-def _end_sessions(s: Session, account_id: int, kinds: Iterable[SessionKind]) -> int:
+def end_account_sessions(s: Session, account_id: int, kinds: Iterable[SessionKind]) -> int:
     return affected(
         s.execute(
             delete(SessionRow).where(
@@ -118,7 +127,7 @@ class Accounts(Access):
             row = s.scalar(select(AccountRow).where(AccountRow.patient_id == patient_id))
             return account_of(row) if row else None
 
-    def log_login(self, email: str, account: Account | None, ok: bool) -> None:
+    def log_login(self, email: str, account: Account | None, ok: bool, why: str = "") -> None:
         """Audit a sign-in attempt (the email is kept as typed, for failed attempts too)."""
         with self._tx() as s:
             s.add(
@@ -126,23 +135,61 @@ class Accounts(Access):
                     account_id=account.id if account else None,
                     action="login" if ok else "denied",
                     what="login",
-                    detail=email[:200],
+                    detail=(email[:200] + (f" ({why})" if why else "")),
                 )
             )
 
-    def set_password_hash(self, account_id: int, password_hash: str) -> int:
+    def set_password_hash(self, account_id: int, password_hash: str, how: str = "") -> int:
         """Replace an account's password; every session and API token of it ends with it.
 
         Returns how many sessions and tokens ended. One transaction: no session made with the
-        old password outlives the change.
+        old password outlives the change, and the change is audited with it (`how` says by
+        which path).
         """
         with self._tx() as s:
-            s.execute(
-                update(AccountRow)
-                .where(AccountRow.id == account_id)
-                .values(password_hash=password_hash)
+            row = s.get(AccountRow, account_id)
+            if row is None:
+                return 0
+            row.password_hash = password_hash
+            audit(s, None, "write", row.patient_id, "password", how or "new password set")
+            return end_account_sessions(s, account_id, ("cookie", "bearer"))
+
+    def set_disabled(self, account_id: int, disabled: bool) -> int:
+        """Switch an account off (every session and token ends; returns how many) or on again."""
+        with self._tx() as s:
+            row = s.get(AccountRow, account_id)
+            if row is None:
+                return 0
+            row.disabled_at = utcnow() if disabled else None
+            what = "account switched off" if disabled else "account switched on"
+            audit(s, None, "write", row.patient_id, "login", what)
+            return end_account_sessions(s, account_id, ("cookie", "bearer")) if disabled else 0
+
+    def attach_patient_login(
+        self, actor: Actor | None, patient_id: int, email: str, password_hash: str
+    ) -> Account:
+        """A login for a patient record made without one (by its clinician, or by an operator
+        on the command line when `actor` is None); refused when the record has a login."""
+        email = normalise_email(email)
+        with self._tx() as s:
+            patient = s.get(PatientRow, patient_id) if is_row_id(patient_id) else None
+            if patient is None and actor is None:
+                raise InputError.single("patient", patient_id, "the id of a patient record")
+            if patient is None or (
+                actor is not None
+                and (actor.role != "clinician" or patient.clinician_id != actor.clinician_id)
+            ):
+                raise NotFound(f"patient {patient_id}")
+            if s.scalar(select(AccountRow.id).where(AccountRow.patient_id == patient_id)):
+                raise InputError.single(
+                    "patient", patient_id, "a patient record that has no login yet"
+                )
+            row = AccountRow(
+                email=email, password_hash=password_hash, role="patient", patient_id=patient_id
             )
-            return _end_sessions(s, account_id, ("cookie", "bearer"))
+            add_account(s, row)
+            audit(s, actor, "write", patient_id, "login", f"login {email} created")
+            return account_of(row)
 
     # -- sign-in attempts -----------------------------------------------------------------
 
@@ -244,7 +291,9 @@ class Accounts(Access):
     ) -> tuple[Actor, str] | None:
         """The actor and CSRF token of a live session, or None.
 
-        A session past its expiry, or unused for longer than `idle`, has ended (and is removed).
+        A session past its expiry, or unused for longer than `idle`, has ended. An expired one
+        is removed; a browser session ended by idleness is kept, unusable, until its expiry, so
+        that a form sent after it ended can still be shown to be its owner's (`ended_session`).
         Use is recorded at most once a minute, so most requests only read.
         """
         now = utcnow()
@@ -258,12 +307,13 @@ class Accounts(Access):
                 return None
             session_row, account_row = found
             last_seen = aware(session_row.last_seen_at)
-            ended = aware(session_row.expires_at) <= now or (
-                idle is not None and now - last_seen > idle
-            )
+            expired = aware(session_row.expires_at) <= now or account_row.disabled_at is not None
+            idle_ended = idle is not None and now - last_seen > idle
             result = account_of(account_row).actor, session_row.csrf_token
-        if ended:
+        if expired or (idle_ended and kind == "bearer"):
             self.close_session(token)
+            return None
+        if idle_ended:
             return None
         if now - last_seen > _SEEN_EVERY:
             with self._tx() as s:
@@ -274,6 +324,24 @@ class Accounts(Access):
                 )
         return result
 
+    def ended_session(self, token: str) -> tuple[Actor, str] | None:
+        """The actor and CSRF token of a browser session that has ended through idleness (and
+        is not past its expiry), or None: whose form it was, when a form arrives after it."""
+        now = utcnow()
+        with self._read() as s:
+            found = s.execute(
+                select(SessionRow, AccountRow)
+                .join(AccountRow, AccountRow.id == SessionRow.account_id)
+                .where(
+                    SessionRow.token_hash == secret_hash(token),
+                    SessionRow.kind == "cookie",
+                    AccountRow.disabled_at.is_(None),
+                )
+            ).first()
+            if found is None or aware(found[0].expires_at) <= now:
+                return None
+            return account_of(found[1]).actor, found[0].csrf_token
+
     def close_session(self, token: str) -> None:
         with self._tx() as s:
             s.execute(delete(SessionRow).where(SessionRow.token_hash == secret_hash(token)))
@@ -283,15 +351,19 @@ class Accounts(Access):
     ) -> int:
         """End every session (browser) and/or API token of an account; returns how many."""
         with self._tx() as s:
-            return _end_sessions(s, account_id, kinds)
+            return end_account_sessions(s, account_id, kinds)
 
     def remove_ended_sessions(
         self, idle: dt.timedelta | None = None, now: dt.datetime | None = None
     ) -> int:
-        """Delete sessions past their expiry or idle for longer than `idle`; returns how many."""
+        """Delete sessions past their expiry, and API tokens idle for longer than `idle`;
+        returns how many. Browser sessions ended by idleness stay until their expiry (see
+        `session`)."""
         now = now or utcnow()
         ended = SessionRow.expires_at <= now
         if idle is not None:
-            ended = or_(ended, SessionRow.last_seen_at < now - idle)
+            ended = or_(
+                ended, and_(SessionRow.kind == "bearer", SessionRow.last_seen_at < now - idle)
+            )
         with self._tx() as s:
             return affected(s.execute(delete(SessionRow).where(ended)))

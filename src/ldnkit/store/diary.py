@@ -17,11 +17,22 @@ from sqlalchemy.orm import Session
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.store.access import Access
 from ldnkit.store.database import aware
-from ldnkit.store.models import AccountRow, DiaryRow, DiaryVersionRow, utcnow
+from ldnkit.store.models import AccountRow, DiaryRow, DiaryVersionRow, PlanRow, utcnow
 from ldnkit.store.records import Actor, Author, DiaryRecord, DiaryVersion, Role
 
 # What a day becomes, given what it holds now (None for a day without an entry yet).
 Settle = Callable[[DiaryEntry | None], DiaryEntry]
+# The same, given the stored day with who entered it and its version.
+Revise = Callable[[DiaryRecord | None], DiaryEntry]
+
+
+class DayChanged(Exception):
+    """The day is no longer the version the caller saw: someone changed or deleted it since."""
+
+    def __init__(self, day: dt.date, current: DiaryRecord | None) -> None:
+        self.day = day
+        self.current = current
+        super().__init__(f"the diary day {day} changed since it was opened")
 
 
 def entry_of(row: DiaryRow) -> DiaryEntry:
@@ -91,6 +102,29 @@ def _insert_day(s: Session, patient_id: int, entry: DiaryEntry, actor: Actor) ->
     return True
 
 
+def _record(s: Session, row: DiaryRow) -> DiaryRecord:
+    email = s.scalar(select(AccountRow.email).where(AccountRow.id == row.entered_by))
+    return DiaryRecord(
+        entry_of(row), _author(row.entered_by, row.entered_role, email), aware(row.updated_at)
+    )
+
+
+def _keep_version(s: Session, row: DiaryRow, actor: Actor, change: str | None = None) -> None:
+    """Keep the day's stored version before it is replaced (or deleted: `change`)."""
+    s.add(
+        DiaryVersionRow(
+            patient_id=row.patient_id,
+            day=row.day,
+            entry=entry_of(row).model_dump(mode="json"),
+            entered_by=row.entered_by,
+            entered_role=row.entered_role,
+            entered_at=row.updated_at,
+            replaced_by=actor.account_id,
+            change=change,
+        )
+    )
+
+
 def _same_day(entry: DiaryEntry, day: dt.date) -> DiaryEntry:
     if entry.day != day:
         # A settle that moved the entry to another day would overwrite that day's row unseen.
@@ -152,9 +186,26 @@ class Diary(Access):
                     aware(r.entered_at),
                     _author(r.replaced_by, None, emails.get(r.replaced_by)),
                     aware(r.replaced_at),
+                    deleted=r.change == "deleted",
                 )
                 for r in rows
             ]
+
+    def diary_day(self, actor: Actor, patient_id: int, day: dt.date) -> DiaryRecord | None:
+        """One stored day with who entered it and its version (None when it has no entry)."""
+        with self._patient_tx(actor, patient_id, "read", f"diary {day}") as (s, _):
+            row = s.scalar(
+                select(DiaryRow).where(DiaryRow.patient_id == patient_id, DiaryRow.day == day)
+            )
+            return _record(s, row) if row else None
+
+    def treatment_start(self, actor: Actor, patient_id: int) -> dt.date | None:
+        """The start of the patient's first plan: days before it are the time before LDN."""
+        with self._patient_tx(actor, patient_id, "read", "plan") as (s, _):
+            start: dt.date | None = s.scalar(
+                select(func.min(PlanRow.start)).where(PlanRow.patient_id == patient_id)
+            )
+            return start
 
     def save_diary_day(
         self, actor: Actor, patient_id: int, day: dt.date, settle: Settle
@@ -167,28 +218,43 @@ class Diary(Access):
         is lost; the version a change replaces is kept with its author, and the actor is
         recorded as the author of what is stored.
         """
+        return self.revise_diary_day(
+            actor, patient_id, day, lambda stored: settle(stored.entry if stored else None)
+        )
+
+    def revise_diary_day(
+        self, actor: Actor, patient_id: int, day: dt.date, revise: Revise
+    ) -> DiaryEntry:
+        """`save_diary_day`, with `revise` given the stored day's record (its version too)."""
         with self._patient_tx(actor, patient_id, "write", f"diary {day}") as (s, _):
             row = _locked_day(s, patient_id, day)
             if row is None:
-                first = _same_day(settle(None), day)
+                first = _same_day(revise(None), day)
                 if _insert_day(s, patient_id, first, actor):
                     return first
                 # Another client saved this day first: settle with theirs, under the lock.
                 row = _locked_day(s, patient_id, day)
                 assert row is not None  # the insert failed on this very row
             existing = entry_of(row)
-            settled = _same_day(settle(existing), day)
+            settled = _same_day(revise(_record(s, row)), day)
             if settled != existing:
-                s.add(
-                    DiaryVersionRow(
-                        patient_id=patient_id,
-                        day=row.day,
-                        entry=existing.model_dump(mode="json"),
-                        entered_by=row.entered_by,
-                        entered_role=row.entered_role,
-                        entered_at=row.updated_at,
-                        replaced_by=actor.account_id,
-                    )
-                )
+                _keep_version(s, row, actor)
                 _fill(row, settled, actor)
             return settled
+
+    def delete_diary_day(
+        self, actor: Actor, patient_id: int, day: dt.date, version: str | None = None
+    ) -> DiaryEntry | None:
+        """Delete a day's entry, keeping it as an earlier version marked deleted (nothing is
+        lost); returns it, or None when the day had no entry. With `version`, only that
+        version is deleted: DayChanged when the day is another one now."""
+        with self._patient_tx(actor, patient_id, "write", f"diary {day} deleted") as (s, _):
+            row = _locked_day(s, patient_id, day)
+            current = _record(s, row) if row else None
+            if version is not None and (current is None or current.version != version):
+                raise DayChanged(day, current)
+            if row is None:
+                return None
+            _keep_version(s, row, actor, change="deleted")
+            s.delete(row)
+            return entry_of(row)

@@ -77,6 +77,47 @@ class AccountRow(Base):
     clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"), unique=True)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Switched off (`ldnkit users disable`): the password no longer signs in; null while usable.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PasswordResetRow(Base):
+    """A one-time code that lets a person choose a new password; only its SHA-256 is kept.
+
+    Issued by a clinician for their patient (or for a patient's first login), shown once, used
+    once (`used_at`), and worth nothing after `expires_at`.
+    """
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PendingFormRow(Base):
+    """A form posted after its browser session had ended, kept until its owner signs in again.
+
+    Keyed by the SHA-256 of a one-time token held in the browser's cookie; the account is the
+    one whose ended session the form's CSRF token belonged to.
+    """
+
+    __tablename__ = "pending_forms"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    path: Mapped[str] = mapped_column(String(200))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class SessionRow(Base):
@@ -205,6 +246,27 @@ class DiaryVersionRow(Base):
     entered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     replaced_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     replaced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # "deleted" when the day itself was deleted; null when a new version replaced this one.
+    change: Mapped[str | None] = mapped_column(String(10))
+
+
+class ReminderFeedRow(Base):
+    """A patient's calendar feed of daily check-in reminders, reached by a secret URL.
+
+    Only the SHA-256 of the secret is kept; a revoked feed keeps its row (so its URL answers
+    "gone", not "never existed"), and a new one gets a new secret.
+    """
+
+    __tablename__ = "reminder_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The local time of the reminder (floating: it rings at this time wherever the patient is).
+    remind_at: Mapped[dt.time] = mapped_column(Time)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class QuestionnaireRow(Base):

@@ -34,6 +34,7 @@ class Account:
     password_hash: str
     clinician_id: int | None
     patient_id: int | None
+    disabled: bool = False  # switched off: the password no longer signs in
 
     @property
     def actor(self) -> Actor:
@@ -132,6 +133,17 @@ class DiaryRecord:
     updated_at: dt.datetime
     earlier_versions: int = 0
 
+    @property
+    def version(self) -> str:
+        """Names this version of the day: a form filled from it says which version it edits."""
+        return version_of(self.updated_at)
+
+
+def version_of(updated_at: dt.datetime) -> str:
+    """A stored time as the same text on every database (UTC, microseconds)."""
+    stamp = updated_at if updated_at.tzinfo else updated_at.replace(tzinfo=dt.UTC)
+    return stamp.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
 
 @dataclass(frozen=True)
 class DiaryVersion:
@@ -142,6 +154,7 @@ class DiaryVersion:
     entered_at: dt.datetime
     replaced_by: Author
     replaced_at: dt.datetime
+    deleted: bool = False  # kept because the day was deleted, not replaced by a new version
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ concept each, sharing one engine and one write lock:
 - `clinic`: patients, screenings, plans, questionnaires, visit notes;
 - `courses`: dispenses and stops of LDN, and whole courses for outcomes and exports;
 - `diary`: diary days and their versions;
+- `resets`, `pending`, `reminders`, `downloads`: one-time password codes, forms kept across
+  an ended session, the patients' check-in reminder feeds, the audit line of a download;
 - `cds`: what CDS Hooks keeps (card outcomes, tokens already used).
 
 Each public method is one transaction.
@@ -23,10 +25,24 @@ from ldnkit.store.clinic import Clinic
 from ldnkit.store.courses import Courses
 from ldnkit.store.database import is_sqlite, make_engine
 from ldnkit.store.diary import Diary
+from ldnkit.store.downloads import Downloads
+from ldnkit.store.pending import PendingForms
 from ldnkit.store.records import Account, Actor, PatientRecord
+from ldnkit.store.reminders import ReminderFeeds
+from ldnkit.store.resets import ResetCodes
 
 
-class Store(Accounts, Clinic, Courses, Diary, CdsRecords):
+class Store(
+    Accounts,
+    Clinic,
+    Courses,
+    Diary,
+    CdsRecords,
+    ResetCodes,
+    PendingForms,
+    ReminderFeeds,
+    Downloads,
+):
     """The clinic's records behind one engine (SQLite file or PostgreSQL server)."""
 
     @classmethod

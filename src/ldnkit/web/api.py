@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.plan_gate import OVERRIDE_REASON_MAX
 from ldnkit.domain.response import ResponseAssessment
-from ldnkit.domain.titration import PlanRequest
+from ldnkit.domain.titration import EARLIEST, PlanRequest
 from ldnkit.jsoninput import parse_json, size
 from ldnkit.services import diary as diary_service
 from ldnkit.services import plans
+from ldnkit.services.accounts import AccountDisabled
 from ldnkit.services.progress import patient_view
 from ldnkit.store.records import Actor, PatientRecord, SavedPlan
 from ldnkit.validation import InputError, nul_problems
 from ldnkit.web.deps import ApiActor, StoreDep, WrongRole
 from ldnkit.web.forms import parse
 from ldnkit.web.limits import API_BODY_LIMIT
-from ldnkit.web.security import TOKEN_LIFETIME, LoginRequired, authenticate
+from ldnkit.web.security import TOKEN_LIFETIME, LoginRequired, authenticate, clinic_today
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 # Request bodies read by hand (bounded, in a worker thread); ldnkit.web.openapi puts their
 # schemas under components by these names.
 DIARY_BODY = "DiaryEntryIn"
+DAY_BODY = "DiaryDayIn"
 PLAN_BODY = "PlanIn"
 _SCHEMAS = "#/components/schemas/"
 
@@ -201,7 +204,12 @@ def token(
     password: Annotated[str, Form()],
 ) -> Token:
     """Exchange email and password for a bearer token (OAuth2 password form fields)."""
-    account = authenticate(store, request.app.state.limiter, request, username, password)
+    try:
+        account = authenticate(store, request.app.state.limiter, request, username, password)
+    except AccountDisabled:
+        raise HTTPException(
+            401, "This account is switched off.", headers={"WWW-Authenticate": "Bearer"}
+        ) from None
     if account is None:
         raise LoginRequired
     secret, _csrf = store.open_session(account, "bearer", TOKEN_LIFETIME)
@@ -280,9 +288,72 @@ async def record(
     # thread like the write itself: none of it holds the event loop other requests share.
     entry = await run_in_threadpool(_entry_from_body, await request.body())
     saved: DiaryEntry = await run_in_threadpool(
-        diary_service.record_entry, store, actor, patient_id, entry, how
-    )
+        partial(diary_service.record_entry, today=clinic_today(request)),
+        store, actor, patient_id, entry, how,
+    )  # fmt: skip
     return saved
+
+
+# An ISO day in a path: the calendar's bounds are the diary's; a later day is refused in words.
+DiaryDay = Annotated[
+    dt.date,
+    Path(description=f"The day, YYYY-MM-DD, from {EARLIEST} to today in the clinic"),
+]
+NO_DAY: Responses = {
+    404: {
+        "model": Message,
+        "description": "No entry for that day, or no such patient (or not one this account "
+        "may see)",
+    }
+}
+
+
+@router.put(
+    "/patients/{patient_id}/diary/{day}",
+    response_model=DiaryEntry,
+    responses={
+        **UNAUTHORIZED,
+        **NOT_YOURS,
+        422: {
+            "model": Problems,
+            "description": "Bad input, one problem per field; a day after today in the clinic "
+            "(field `day`); or a body whose `day` is not the day in the path",
+        },
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "What the day holds from now on (JSON, at most "
+            f"{size(API_BODY_LIMIT)}); `day` may be left out, and must otherwise be the "
+            "day in the path",
+            "content": {"application/json": {"schema": {"$ref": f"{_SCHEMAS}{DAY_BODY}"}}},
+        }
+    },
+)
+async def replace_day(
+    patient_id: PatientId, day: DiaryDay, request: Request, actor: ApiActor, store: StoreDep
+) -> DiaryEntry:
+    """Set what a day holds (a new day, or a correction): the version it replaces is kept with
+    its author, and the change is audited. A day after today in the clinic is refused."""
+    entry = await run_in_threadpool(_day_entry_from_body, await request.body(), day)
+    saved: DiaryEntry = await run_in_threadpool(
+        partial(diary_service.record_entry, today=clinic_today(request)),
+        store, actor, patient_id, entry, "replace",
+    )  # fmt: skip
+    return saved
+
+
+@router.delete(
+    "/patients/{patient_id}/diary/{day}",
+    status_code=204,
+    responses={**UNAUTHORIZED, **NO_DAY, **BAD_INPUT},
+)
+def delete_day(patient_id: PatientId, day: DiaryDay, actor: ApiActor, store: StoreDep) -> Response:
+    """Delete a day's entry: it is kept as an earlier version marked deleted (nothing is lost),
+    and the deletion is audited. 404 when the day has no entry."""
+    if diary_service.delete_day(store, actor, patient_id, day) is None:
+        raise HTTPException(404, f"There is no diary entry for {day.isoformat()}.")
+    return Response(status_code=204)
 
 
 def _json_body(body: bytes) -> Any:
@@ -296,6 +367,15 @@ def _json_body(body: bytes) -> Any:
 
 def _entry_from_body(body: bytes) -> DiaryEntry:
     return parse(DiaryEntry, _json_body(body))
+
+
+def _day_entry_from_body(body: bytes, day: dt.date) -> DiaryEntry:
+    data = _json_body(body)
+    if isinstance(data, dict):
+        sent = data.setdefault("day", day.isoformat())
+        if sent != day.isoformat():
+            raise InputError.single("day", sent, f"{day.isoformat()}, the day in the path")
+    return parse(DiaryEntry, data)
 
 
 def _plan_from_body(body: bytes) -> PlanIn:

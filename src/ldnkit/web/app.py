@@ -37,8 +37,20 @@ from ldnkit.web.hosts import TrustedHosts, host_not_listed
 from ldnkit.web.limits import API_BODY_LIMIT, FORM_BODY_LIMIT, BodyLimit, body_too_large
 from ldnkit.web.openapi import api_document
 from ldnkit.web.render import page
-from ldnkit.web.routes import ask, auth, clinic, learn, outcomes, patient
+from ldnkit.web.routes import (
+    ask,
+    auth,
+    clinic,
+    install,
+    learn,
+    outcomes,
+    patient,
+    patient_files,
+    patient_login,
+    reminders,
+)
 from ldnkit.web.security import CsrfRejected, LoginRequired
+from ldnkit.web.words import said_all
 
 log = logging.getLogger("ldnkit.web")
 
@@ -111,7 +123,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _input(request: Request, exc: InputError) -> Response:
         if _is_api(request):
             return _problem_json(exc.problems)
-        return _error_page(request, 422, "Please check the input", str(exc))
+        return _error_page(request, 422, "Please check the input", said_all(exc.problems))
 
     @app.exception_handler(MergeConflict)
     async def _conflict(request: Request, exc: MergeConflict) -> Response:
@@ -125,7 +137,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         problems = problems_from_request(exc)
         if _is_api(request):
             return _problem_json(problems)
-        return _error_page(request, 422, "Please check the input", "; ".join(map(str, problems)))
+        return _error_page(request, 422, "Please check the input", said_all(problems))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -273,6 +285,10 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("ldnkit.web", "static")]), name="static")
     app.include_router(auth.router)
     app.include_router(patient.router)
+    app.include_router(patient_files.router)
+    app.include_router(reminders.router)
+    app.include_router(patient_login.router)
+    app.include_router(install.router)
     for router in clinic.routers:
         app.include_router(router)
     app.include_router(learn.router)

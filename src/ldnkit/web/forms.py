@@ -299,33 +299,48 @@ def taken_on(form: Form) -> dt.date:
 # -- the patient's diary ------------------------------------------------------------------
 
 
-def diary_day(text: str | None) -> dt.date | None:
-    """The day a diary form is about, when it is a date a diary entry may have."""
+def diary_day(text: str | None, last: dt.date | None = None) -> dt.date | None:
+    """The day a diary form is about (`last`, today, when none is given), when it is a date a
+    diary entry may have: from the calendar's start to `last`."""
+    last = last or today()
     try:
-        day = dt.date.fromisoformat(text) if text else today()
+        day = dt.date.fromisoformat(text.strip()) if text and text.strip() else last
     except ValueError:
         return None
     # The page links to the day before; a day at the calendar's end would overflow.
-    return day if EARLIEST <= day <= LATEST else None
+    return day if EARLIEST <= day <= min(last, LATEST) else None
 
 
-def entry_from_form(form: Form, planned: float | None = None) -> DiaryEntry:
-    """A diary entry from the patient's form; each bad field becomes its own problem."""
-    data: dict[str, Any] = {"day": form.get("day").strip() or today().isoformat()}
+def entry_from_form(
+    form: Form, planned: float | None = None, day: dt.date | None = None
+) -> DiaryEntry:
+    """A diary entry from the patient's form (for `day`, today, when it names none); each bad
+    field becomes its own problem."""
+    data: dict[str, Any] = {"day": form.get("day").strip() or (day or today()).isoformat()}
     for name in ("pain", "fatigue", "sleep_quality", "mood"):
         value = form.get(name).strip()
         if value:
             data[name] = value
+    problems: list[Problem] = []
     if form.get("taken") == "yes":
         data["dose_mg"] = form.get("dose_mg").strip() or planned
-        data["dose_time"] = form.optional("dose_time")
+        if data["dose_mg"] is None:  # ticked, with no dose typed and none planned
+            problems.append(Problem("dose_mg", "nothing", "the dose you took, in mg"))
+            data.pop("dose_mg")
+        else:
+            data["dose_time"] = form.optional("dose_time")
     effects = []
     for effect_id in form.getlist("side_effects"):
         severity = form.get(f"severity_{effect_id}") or "mild"
         effects.append({"id": effect_id, "severity": severity})
     data["side_effects"] = effects
     data["note"] = form.get("note")
-    entry: DiaryEntry = parse(DiaryEntry, data)
+    try:
+        entry: DiaryEntry = parse(DiaryEntry, data)
+    except InputError as exc:
+        raise InputError(problems + exc.problems) from None
+    if problems:
+        raise InputError(problems)
     return entry
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.jsoninput import size
-from ldnkit.web.api import DIARY_BODY, PLAN_BODY, PlanIn
+from ldnkit.web.api import DAY_BODY, DIARY_BODY, PLAN_BODY, PlanIn
 from ldnkit.web.limits import API_BODY_LIMIT
 
 _REF = "#/components/schemas/{model}"
@@ -42,6 +42,10 @@ def api_document(app: FastAPI) -> dict[str, Any]:
             schemas.setdefault(name, schema)
         body["title"] = body_name
         schemas[body_name] = body
+    # A day sent to its own path (PUT .../diary/{day}): the same entry, its `day` optional.
+    day_body = {**schemas[DIARY_BODY], "title": DAY_BODY}
+    day_body["required"] = [f for f in day_body.get("required", []) if f != "day"]
+    schemas[DAY_BODY] = day_body
     for operations in document["paths"].values():
         for operation in operations.values():
             _before_any_route(operation)

@@ -32,6 +32,16 @@ def _source_list(ids: Iterable[str]) -> list[dict[str, str]]:
     return out
 
 
+def _effect_name(effect_id: str) -> str:
+    """A side effect by its name (the id only if the knowledge base no longer knows it)."""
+    from ldnkit.knowledge import knowledge_base
+
+    try:
+        return knowledge_base().side_effect(effect_id).name
+    except KeyError:
+        return effect_id.replace("-", " ").replace("_", " ")
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -43,6 +53,7 @@ def environment() -> Environment:
     )
     env.globals["sources"] = _source_list
     env.globals["csrf_input"] = csrf_input
+    env.globals["effect_name"] = _effect_name
     env.filters["mg"] = lambda v: "" if v is None else f"{float(v):g} mg"
     return env
 

@@ -72,16 +72,21 @@ def is_https(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def set_session_cookie(response: Response, request: Request, token: str) -> None:
+def _set_secret_cookie(response: Response, request: Request, name: str, value: str) -> None:
+    """An HttpOnly, SameSite=Lax cookie for the whole site, living as long as a session."""
     response.set_cookie(
-        SESSION_COOKIE,
-        token,
+        name,
+        value,
         max_age=int(SESSION_LIFETIME.total_seconds()),
         httponly=True,
         samesite="lax",
         secure=is_https(request),
         path="/",
     )
+
+
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    _set_secret_cookie(response, request, SESSION_COOKIE, token)
 
 
 def clear_session_cookie(response: Response, request: Request) -> None:
@@ -129,3 +134,19 @@ def bearer_actor(store: Store, request: Request) -> Actor:
     if found is None:
         raise LoginRequired
     return found[0]
+
+
+# -- the clinic's day, and a form kept across an ended session -------------------------------
+
+RESUME_COOKIE = "ldnkit_resume"
+
+
+def clinic_today(request: Request) -> dt.date:
+    """Today in the clinic's time zone (LDNKIT_TIME_ZONE): the last day a diary may record."""
+    today: dt.date = request.app.state.settings.today()
+    return today
+
+
+def set_resume_cookie(response: Response, request: Request, token: str) -> None:
+    """The one-time token of a form kept while its owner signs in again."""
+    _set_secret_cookie(response, request, RESUME_COOKIE, token)
