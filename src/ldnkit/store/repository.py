@@ -18,7 +18,7 @@ from ldnkit.store import migrate
 from ldnkit.store.access import Forbidden, NotFound
 from ldnkit.store.accounts import Accounts, normalise_email
 from ldnkit.store.cds import CdsRecords
-from ldnkit.store.clinic import Clinic
+from ldnkit.store.clinic import AlreadyAdmitted, Clinic
 from ldnkit.store.database import is_sqlite, make_engine
 from ldnkit.store.diary import Diary
 from ldnkit.store.records import Account, Actor, PatientRecord
@@ -41,6 +41,7 @@ class Store(Accounts, Clinic, Diary, CdsRecords):
 __all__ = [
     "Account",
     "Actor",
+    "AlreadyAdmitted",
     "Forbidden",
     "NotFound",
     "PatientRecord",

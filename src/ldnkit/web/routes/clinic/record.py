@@ -16,6 +16,7 @@ from ldnkit.store.records import Actor
 from ldnkit.store.repository import Store
 from ldnkit.web.deps import CheckedForm, ClinicianSession, StoreDep
 from ldnkit.web.forms import note_text
+from ldnkit.web.profile_view import profile_lines
 from ldnkit.web.render import page
 
 router = APIRouter(prefix="/clinic", include_in_schema=False)
@@ -32,6 +33,7 @@ def _patient_context(store: Store, actor: Actor, patient_id: int) -> dict[str, A
     ]
     return {
         "view": view,
+        "profile": profile_lines(view.record),
         "screening": screenings[0] if screenings else None,
         "plan": plan_of(view.plan),
         "chart": Markup(symptom_chart_svg(view.entries, view.steps)),  # noqa: S704 (escaped SVG)
@@ -46,9 +48,19 @@ def _patient_context(store: Store, actor: Actor, patient_id: int) -> dict[str, A
 
 @router.get("/patients/{patient_id}")
 def patient_page(
-    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+    request: Request,
+    store: StoreDep,
+    session: ClinicianSession,
+    patient_id: int,
+    archived: bool = False,
+    restored: bool = False,
 ) -> Response:
-    return page(request, "patient.html", _patient_context(store, session.actor, patient_id))
+    context = _patient_context(store, session.actor, patient_id)
+    if archived:
+        context["message"] = "Archived: the record is kept and no longer in the patient list."
+    elif restored:
+        context["message"] = "Restored: the patient is back in the patient list."
+    return page(request, "patient.html", context)
 
 
 @router.get("/patients/{patient_id}/summary")
