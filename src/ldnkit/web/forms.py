@@ -138,6 +138,9 @@ def criteria_input(name: str, form: Form) -> dict[str, Any]:
             "orthostatic_intolerance",
         ):
             data[flag] = form.get(flag) == "yes"
+        # Asked as yes, no or not assessed: left unanswered, it is reported as not assessed.
+        if form.get("symptoms_half_the_time") in ("yes", "no"):
+            data["symptoms_half_the_time"] = form.get("symptoms_half_the_time") == "yes"
         return data
     data = {"pain_areas": form.getlist("pain_areas")}
     for score in ("fatigue", "waking_unrefreshed", "cognitive"):
