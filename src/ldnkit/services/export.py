@@ -1,5 +1,5 @@
 """Exporting a patient's record: a FHIR R4 Bundle (`ldnkit export fhir`), the diary as CSV, the
-plan as calendar reminders and as printable text (the clinician's and the patient's pages).
+plan as calendar reminders (the clinician's and the patient's pages).
 
 Each export reads the record as the actor (scoped and audited like any read of it) and raises
 NotFound for a record the actor may not see, or a plan that does not exist yet.
@@ -8,13 +8,11 @@ NotFound for a record the actor may not see, or a plan that does not exist yet.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from ldnkit.domain.titration import Plan, Step
 from ldnkit.export.calendar import plan_to_ics
 from ldnkit.export.diary_csv import diary_csv
-from ldnkit.export.printable import plan_to_text
 from ldnkit.fhir.boundary import validated
 from ldnkit.fhir.export import (
     diary_records_to_observations,
@@ -23,7 +21,7 @@ from ldnkit.fhir.export import (
 )
 from ldnkit.services.progress import plan_of
 from ldnkit.store.access import NotFound
-from ldnkit.store.records import Actor, PatientRecord, SavedPlan
+from ldnkit.store.records import Actor, SavedPlan
 from ldnkit.store.repository import Store
 
 
@@ -72,24 +70,6 @@ def plan_calendar(store: Store, actor: Actor, patient_id: int) -> str:
     record = store.patient(actor, patient_id)
     _saved, plan = _current_plan(store, actor, patient_id)
     return plan_to_ics(plan, record.name if actor.role == "clinician" else None)
-
-
-@dataclass(frozen=True)
-class Printout:
-    """The current plan to print, with the screen its start was checked against."""
-
-    record: PatientRecord
-    saved: SavedPlan
-    plan: Plan
-    text: str
-
-
-def plan_printout(store: Store, actor: Actor, patient_id: int) -> Printout:
-    record = store.patient(actor, patient_id)
-    saved, plan = _current_plan(store, actor, patient_id)
-    return Printout(
-        record, saved, plan, plan_to_text(plan, record.name, saved.check, saved.override)
-    )
 
 
 def _current_plan(store: Store, actor: Actor, patient_id: int) -> tuple[SavedPlan, Plan]:

@@ -19,6 +19,7 @@ from ldnkit.store.database import aware
 from ldnkit.store.diary import entry_of
 from ldnkit.store.models import (
     AccountRow,
+    ClinicianRow,
     DiaryRow,
     PatientRow,
     PlanRow,
@@ -230,6 +231,13 @@ class Clinic(Access):
                 PatientRow.clinician_id == actor.clinician_id, PatientRow.archived_at.is_not(None)
             )
             return int(s.scalar(query) or 0)
+
+    def clinician_name(self, actor: Actor) -> str | None:
+        """The acting clinician's name as their account records it (a prescription's signer)."""
+        if actor.role != "clinician" or actor.clinician_id is None:
+            return None
+        with self._read() as s:
+            return s.scalar(select(ClinicianRow.name).where(ClinicianRow.id == actor.clinician_id))
 
     # -- screenings -----------------------------------------------------------------------
 

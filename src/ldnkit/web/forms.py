@@ -53,6 +53,11 @@ class Form:
         value = self.get(name).strip()
         return value or None
 
+    @classmethod
+    def of(cls, values: dict[str, str]) -> Form:
+        """A form holding these values, as if they had been posted."""
+        return cls({k: [v] for k, v in values.items()})
+
     def values(self, *leave_out: str) -> dict[str, Any]:
         """The first value of each field, to fill the form again (`leave_out`: never sent back)."""
         return {k: v[0] for k, v in self.fields.items() if k not in leave_out}
@@ -72,45 +77,48 @@ def note_text(form: Form) -> str:
 # -- plan builder ---------------------------------------------------------------------------
 
 
-def plan_request_from_form(form: Form) -> PlanRequest:
+DEFAULT_SUPPLY_DAYS = 60
+
+
+def plan_data(form: Form) -> dict[str, Any]:
+    """The plan builder's form as a plan request's data (validated by `plan_request`)."""
     data: dict[str, Any] = {
         "protocol": form.get("protocol") or "standard",
         "start": form.get("start").strip() or None,
+        "allow_above_5mg": form.get("allow_above_5mg") == "yes",
     }
     for name in ("start_dose_mg", "step_mg", "interval_days", "target_mg"):
         if data["protocol"] == "custom" and form.optional(name):
             data[name] = form.get(name).strip()
     if form.get("time") in ("bedtime", "morning"):
         data["time"] = form.get("time")
-    request: PlanRequest = parse(PlanRequest, data)
+    dispensing: dict[str, Any] = {
+        "form": form.get("form") or "capsules",
+        "days": form.optional("supply_days") or DEFAULT_SUPPLY_DAYS,
+    }
+    if dispensing["form"] == "liquid":
+        for name in ("tablet_mg", "volume_ml", "recipe"):
+            dispensing[name] = form.optional(name)
+    data["dispensing"] = dispensing
+    changes: dict[str, Any] = {
+        name: form.optional(name) for name in ("step_back_on", "morning_from")
+    }
+    if form.optional("procedure_date"):
+        changes["procedure"] = {
+            "date": form.optional("procedure_date"),
+            "opioids_stop": form.optional("opioids_stop"),
+            "hold_days": form.optional("hold_days"),
+        }
+    elif form.optional("opioids_stop") or form.optional("hold_days"):
+        changes["procedure"] = {"date": None}  # refused as a missing procedure date
+    if any(v is not None for v in changes.values()):
+        data["changes"] = changes
+    return data
+
+
+def plan_request(form: Form) -> PlanRequest:
+    request: PlanRequest = parse(PlanRequest, plan_data(form))
     return request
-
-
-def supply_days(form: Form) -> int:
-    """Days of supply to count capsules for: 60 when left empty (not a number reads as 0, which
-    the count refuses in its own words)."""
-    try:
-        return int(form.get("supply_days") or 60)
-    except ValueError:
-        return 0
-
-
-def liquid_recipe(form: Form) -> tuple[float, float]:
-    """The tablet strength (mg) and the volume of liquid (ml) it is dissolved in; 50 and 50."""
-    return (
-        _number(form, "tablet_mg", 50, "a tablet strength in mg, such as 50"),
-        _number(form, "volume_ml", 50, "a volume in ml, such as 50"),
-    )
-
-
-def _number(form: Form, name: str, default: float, expected: str) -> float:
-    raw = form.get(name).strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise InputError.single(name, raw, expected) from None
 
 
 def override_reason(form: Form) -> str | None:
