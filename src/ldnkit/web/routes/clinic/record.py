@@ -10,10 +10,13 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from ldnkit.analytics.charts import fiqr_chart_svg, symptom_chart_svg, symptom_chart_text
+from ldnkit.domain.diary import DiaryEntry
+from ldnkit.knowledge import knowledge_base
 from ldnkit.services.export import diary_spreadsheet
-from ldnkit.services.progress import patient_view, plan_of
+from ldnkit.services.progress import PatientView, patient_view, plan_of
 from ldnkit.store.records import Actor
 from ldnkit.store.repository import Store
+from ldnkit.web.citations import Citations
 from ldnkit.web.deps import CheckedForm, ClinicianSession, StoreDep
 from ldnkit.web.forms import note_text
 from ldnkit.web.profile_view import profile_lines
@@ -69,8 +72,21 @@ def print_summary(
 ) -> Response:
     """One page to print: screen, plan, response and the last weeks of the diary."""
     context = _patient_context(store, session.actor, patient_id)
-    context["entries"] = context["entries"][:28]  # four weeks fit one printed page
+    context["entries"] = context["entries"][:14]  # two weeks: the page stays one A4 sheet
+    context["chart"] = Markup(  # noqa: S704 (escaped SVG)
+        symptom_chart_svg(view_entries_since(context["view"], 56), context["view"].steps)
+    )
+    context["cite"] = Citations()
+    context["effect_names"] = {e.id: e.name for e in knowledge_base().side_effects}
     return page(request, "summary.html", context)
+
+
+def view_entries_since(view: PatientView, days: int) -> list[DiaryEntry]:
+    """The diary's last `days` days (the printed chart shows eight weeks, not the whole course)."""
+    if not view.entries:
+        return []
+    last = max(e.day for e in view.entries)
+    return [e for e in view.entries if (last - e.day).days < days]
 
 
 @router.get("/patients/{patient_id}/diary.csv")
