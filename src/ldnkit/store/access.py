@@ -188,14 +188,6 @@ class Access(Transactions):
         with self._read() as s:
             return _events(s, patient_id, limit)
 
-    def patient_audit(self, actor: Actor, patient_id: int, limit: int = 500) -> list[AuditEvent]:
-        """Who read or changed this patient's record, newest first (for their clinician)."""
-        with self._patient_tx(actor, patient_id, "read", "audit trail", clinician_only=True) as (
-            s,
-            _,
-        ):
-            return _events(s, patient_id, limit)
-
     def patient_audit_listing(
         self,
         actor: Actor,

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from ldnkit.analytics.charts import fiqr_chart_svg, symptom_chart_svg, symptom_chart_text
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.knowledge import knowledge_base
+from ldnkit.services import audit
 from ldnkit.services.export import diary_spreadsheet
 from ldnkit.services.progress import PatientView, patient_view, plan_of
 from ldnkit.store.records import Actor
@@ -100,11 +101,27 @@ def diary_export(store: StoreDep, session: ClinicianSession, patient_id: int) ->
 
 @router.get("/patients/{patient_id}/audit")
 def audit_page(
-    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+    request: Request,
+    store: StoreDep,
+    session: ClinicianSession,
+    patient_id: int,
+    kind: str = "",
+    person: str = "",
 ) -> Response:
-    events = store.patient_audit(session.actor, patient_id)
+    """Who opened or changed the record, in words; filtered by kind and by person."""
+    # Filters come from the address bar: anything else than a kind or an account id shows all.
+    account = int(person) if person.isascii() and person.isdecimal() and len(person) < 10 else None
+    trail = audit.patient_trail(
+        store, session.actor, patient_id, kind=audit.kind_of(kind), person=account
+    )
     record = store.patient(session.actor, patient_id)
-    return page(request, "audit.html", {"record": record, "events": events})
+    context = {
+        "record": record,
+        "trail": trail,
+        "kinds": audit.KINDS,
+        "person_name": audit.person_name,
+    }
+    return page(request, "audit.html", context)
 
 
 @router.post("/patients/{patient_id}/notes")
