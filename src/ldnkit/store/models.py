@@ -46,7 +46,7 @@ class PatientRow(Base):
     __tablename__ = "patients"
     __table_args__ = (
         # One patient per intake form: the same form posted twice names the same token.
-        UniqueConstraint("clinician_id", "intake_token", name="one_patient_per_intake_form"),
+        Index("one_patient_per_intake_form", "clinician_id", "intake_token", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

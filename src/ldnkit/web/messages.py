@@ -41,7 +41,8 @@ def quoted(received: str) -> str:
 
 def advice(problem: Problem) -> str:
     """What is wrong with the value and what to do, without the field's name."""
-    if problem.received in ("nothing", '""'):
+    blank = problem.received.startswith('"') and not problem.received.strip('" ')
+    if problem.received == "nothing" or blank:
         if problem.expected == REQUIRED:
             return "please fill this in."
         return f"please enter {problem.expected}."

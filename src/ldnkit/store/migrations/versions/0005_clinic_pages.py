@@ -4,8 +4,12 @@ Revision ID: 0005_clinic_pages
 Revises: 0004_cds_token_uses
 
 - patients.intake_token: the token of the intake form that created the record, unique per
-  clinician, so the same form posted twice (a double click, a resent request) makes one patient;
+  clinician (a unique index), so the same form posted twice (a double click, a resent
+  request) makes one patient;
 - patients.archived_at: when the record was archived (hidden from the list, kept whole).
+
+Columns are added in place (no table copy): other tables refer to patients, and SQLite's
+batch mode would have to drop the table they point to.
 """
 
 from __future__ import annotations
@@ -20,16 +24,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("intake_token", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_unique_constraint(
-            "one_patient_per_intake_form", ["clinician_id", "intake_token"]
-        )
+    op.add_column("patients", sa.Column("intake_token", sa.String(length=64), nullable=True))
+    op.add_column("patients", sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        "one_patient_per_intake_form", "patients", ["clinician_id", "intake_token"], unique=True
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.drop_constraint("one_patient_per_intake_form", type_="unique")
-        batch_op.drop_column("archived_at")
-        batch_op.drop_column("intake_token")
+    op.drop_index("one_patient_per_intake_form", table_name="patients")
+    op.drop_column("patients", "archived_at")
+    op.drop_column("patients", "intake_token")
