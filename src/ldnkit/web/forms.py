@@ -93,7 +93,7 @@ def plan_data(form: Form) -> dict[str, Any]:
     if form.get("time") in ("bedtime", "morning"):
         data["time"] = form.get("time")
     dispensing: dict[str, Any] = {
-        "form": form.get("form") or "capsules",
+        "form": form.get("dose_form") or "capsules",
         "days": form.optional("supply_days") or DEFAULT_SUPPLY_DAYS,
     }
     if dispensing["form"] == "liquid":

@@ -50,8 +50,8 @@ _FIELDS = {
     "interval_days": ("interval_days", "Days per step"),
     "target_mg": ("target_mg", "Target dose (mg)"),
     "dose_mg": ("target_mg", "Dose to measure"),
-    "dispensing": ("form", "Capsules or liquid"),
-    "dispensing.form": ("form", "Capsules or liquid"),
+    "dispensing": ("dose_form", "Capsules or liquid"),
+    "dispensing.form": ("dose_form", "Capsules or liquid"),
     "dispensing.days": ("supply_days", "Supply for (days)"),
     "days": ("supply_days", "Supply for (days)"),
     "dispensing.tablet_mg": ("tablet_mg", "Tablet strength (mg)"),
@@ -148,7 +148,7 @@ def _saved_values(saved_request: dict[str, Any]) -> dict[str, str]:
     values["allow_above_5mg"] = "yes" if saved_request.get("allow_above_5mg") else ""
     dispensing = saved_request.get("dispensing") or {}
     values.update(
-        form=dispensing.get("form", "capsules"),
+        dose_form=dispensing.get("form", "capsules"),
         supply_days=dispensing.get("days", DEFAULT_SUPPLY_DAYS),
         tablet_mg=dispensing.get("tablet_mg"),
         volume_ml=dispensing.get("volume_ml"),
@@ -184,7 +184,7 @@ def plan_builder(
         values = {
             "protocol": "standard",
             "start": earliest.isoformat() if earliest else "",
-            "form": "capsules",
+            "dose_form": "capsules",
             "supply_days": str(DEFAULT_SUPPLY_DAYS),
         }
     context: dict[str, Any] = {"values": values, "saved": current}
