@@ -147,6 +147,15 @@ def _violations(page: Any) -> list[dict[str, Any]]:
     return found
 
 
+def _sideways(page: Any, width: int) -> list[dict[str, Any]]:
+    """The page as a violation when it is wider than the screen (WCAG 1.4.10, reflow):
+    axe cannot see it, and on a phone it means scrolling sideways to read every line."""
+    wide = int(page.evaluate("document.documentElement.scrollWidth"))
+    if wide <= width:
+        return []
+    return [{"id": "reflow", "help": f"the page is {wide} px wide on a {width} px screen"}]
+
+
 def _patient_id(base_url: str) -> int:
     with _client(base_url, DEMO_CLINICIAN) as client:
         found = re.search(r'href="/clinic/patients/(\d+)">Ana Ribeiro', client.get("/clinic").text)
@@ -203,12 +212,12 @@ def test_every_page_has_no_wcag_21_a_or_aa_violation(
         for url in pages:
             page.goto(f"{base_url}{url}")
             checked += 1
-            if found := _violations(page):
+            if found := _violations(page) + _sideways(page, VIEWPORTS[viewport]["width"]):
                 failures[f"{role} {url}"] = found
         if role == "clinician":
             for state in _states(page, base_url, patient_id):
                 checked += 1
-                if found := _violations(page):
+                if found := _violations(page) + _sideways(page, VIEWPORTS[viewport]["width"]):
                     failures[f"{role} {state}"] = found
         context.close()
     assert checked >= 30, f"only {checked} pages were checked"
