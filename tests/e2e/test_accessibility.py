@@ -56,7 +56,7 @@ def page_routes() -> list[str]:
         paths = {
             route.path
             for route in _walk(app.routes)
-            if "GET" in route.methods and not route.path.startswith(NOT_PAGES)
+            if "GET" in (route.methods or ()) and not route.path.startswith(NOT_PAGES)
         }
     finally:
         store.close()

@@ -160,7 +160,8 @@ def criteria_input(name: str, form: Form) -> dict[str, Any]:
     else:
         for flag in ("headache", "lower_abdominal_pain", "depression"):
             data[flag] = form.get(flag) == "yes"
-        if name == "acr2016" and form.get("other_explanation") in ("yes", "no"):
+        # A tick box: unticked is "no" for 2011 (as for 2010); 2016 needs it only when given.
+        if name == "acr2011" or form.get("other_explanation") in ("yes", "no"):
             data["other_explanation"] = form.get("other_explanation") == "yes"
     return data
 
