@@ -15,6 +15,8 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
+from ldnkit.domain.rules import SCREEN
+from ldnkit.knowledge import knowledge_base
 from ldnkit.services.demo import DEMO_CLINICIAN, DEMO_PASSWORD, seed_demo
 from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
@@ -260,3 +262,60 @@ def test_the_audit_page_counts_list_views_and_filters_by_kind_and_person(site: s
         assert "entered" not in reads.split("Show", 1)[1]
         odd = client.get("/clinic/patients/1/audit?kind=DROP&person=%C2%B2")
         assert odd.status_code == 200  # an unknown filter shows everything
+
+
+KEY_LIKE = re.compile(r"\b[a-z]+_[a-z_]+\b|--[a-z][a-z-]+|\bNone\b|\bnull\b|\bseed\b")
+# Ids written with hyphens (side effects such as vivid-dreams, rules such as opioid-active):
+# people read their names, never these.
+IDS = re.compile(
+    r"\b("
+    + "|".join(
+        re.escape(i)
+        for i in [e.id for e in knowledge_base().side_effects] + [r.id for r in SCREEN]
+        if "-" in i
+    )
+    + r")\b"
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/clinic",
+        "/clinic/patients/new",
+        "/clinic/patients/1",
+        "/clinic/patients/2",
+        "/clinic/patients/3",
+        "/clinic/patients/3/edit",
+        "/clinic/patients/2/summary",
+        "/clinic/patients/1/audit",
+        "/clinic/patients/2/plan",
+        *(
+            f"/clinic/criteria/{name}"
+            for name in ("acr2010", "acr2011", "acr2016", "fiqr", "iom2015")
+        ),
+    ],
+)
+def test_clinician_pages_show_no_field_keys_flags_or_nones(site: str, path: str) -> None:
+    with doctor(site) as client:
+        page = client.get(path).text
+    text = visible(re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page, flags=re.S))
+    assert KEY_LIKE.findall(text) == []
+    assert IDS.findall(text) == []
+
+
+def test_a_live_preview_with_a_problem_replaces_the_old_preview(site: str) -> None:
+    start = (TODAY + dt.timedelta(days=1)).isoformat()
+    with doctor(site) as client:
+        record = _admit(client, name="Pia Preview", med_name_0="vitamin D")
+        form = _plan_form(client, record, protocol="custom", start=start, start_dose_mg="0.75",
+                          step_mg="0.5", interval_days="7", target_mg="2", action="preview")  # fmt: skip
+        live = client.post(f"{record}/plan", data=form, headers={"HX-Request": "true"})
+        # A 200, so that HTMX swaps it in: the problem replaces the preview it makes untrue.
+        assert live.status_code == 200
+        shown = visible(live.text)
+        assert "Start dose (mg): 0.75 cannot be used here" in shown
+        assert "use a liquid for other doses" in shown
+        assert "Preview" not in shown
+        full = client.post(f"{record}/plan", data=form)
+        assert full.status_code == 422

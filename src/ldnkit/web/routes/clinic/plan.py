@@ -209,8 +209,16 @@ def plan_submit(
     context: dict[str, Any] = {"values": form.values()}
 
     def again(status: int) -> Response:
+        # HTMX swaps only a successful answer in: a live preview with problems is a 200 that
+        # shows them, or the old preview would stay on screen as if it still held.
         return _plan_page(
-            request, store, session.actor, record, context, partial=partial, status_code=status
+            request,
+            store,
+            session.actor,
+            record,
+            context,
+            partial=partial,
+            status_code=200 if partial else status,
         )
 
     try:

@@ -38,6 +38,7 @@ def _patient_context(store: Store, actor: Actor, patient_id: int) -> dict[str, A
     return {
         "view": view,
         "profile": profile_lines(view.record),
+        "effect_names": {e.id: e.name for e in knowledge_base().side_effects},
         "screening": screenings[0] if screenings else None,
         "plan": plan_of(view.plan),
         "chart": Markup(symptom_chart_svg(view.entries, view.steps)),  # noqa: S704 (escaped SVG)
@@ -78,7 +79,6 @@ def print_summary(
         symptom_chart_svg(view_entries_since(context["view"], 56), context["view"].steps)
     )
     context["cite"] = Citations()
-    context["effect_names"] = {e.id: e.name for e in knowledge_base().side_effects}
     return page(request, "summary.html", context)
 
 
