@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     login_max_wait_seconds: float = Field(900.0, gt=0, le=86400)
     # A browser session or API token unused for this many minutes ends (sign in again).
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    # The clinic's name (and address) as prescriptions print it; unset: a line to fill in.
+    clinic_name: str | None = Field(None, max_length=300)
+
     # The clinic's time zone (an IANA name such as Europe/London): the diary's "today", after
     # which no day may be recorded. Unset: the server's own time zone.
     time_zone: str | None = None

@@ -8,16 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ldnkit.knowledge import knowledge_base
-from ldnkit.services.demo import DEMO_CLINICIAN, DEMO_PASSWORD, seed_demo
-from ldnkit.settings import Settings
-from ldnkit.store.repository import Store
-from ldnkit.web.server import background_server
+from ldnkit.services.demo import DEMO_CLINICIAN, DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -34,37 +30,10 @@ if not Path(CHROMIUM).exists():
         "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
     )
 playwright_api = pytest.importorskip("playwright.sync_api")
+SHOTS.mkdir(parents=True, exist_ok=True)
 
 
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo clinic, its diaries ending yesterday so that today is still to be filled in."""
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('e2e')}/demo.db"
-    store = Store.open(db_url)
-    store.upgrade()
-    seed_demo(store, today=dt.date.today() - dt.timedelta(days=1))
-    store.close()
-    with background_server(Settings(database_url=db_url)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
+# `base_url` (the demo clinic, served) and `chromium` come from conftest.py.
 
 
 def _sign_in(page: object, base_url: str, email: str) -> None:
@@ -146,7 +115,7 @@ def test_clinician_builds_a_plan_and_downloads_the_ics(
     page.wait_for_url(re.compile(r"/plan\?saved=1"))
     page.screenshot(path=str(SHOTS / "clinician-plan.png"), full_page=True)
     with page.expect_download() as caught:
-        page.click("text=Download .ics")
+        page.click("text=Calendar reminders (.ics)")
     saved = tmp_path / "plan.ics"
     caught.value.save_as(saved)
     ics = saved.read_text(encoding="utf-8")

@@ -96,11 +96,12 @@ def _sql(site: Site, query: str, **params: object) -> list[tuple[object, ...]]:
 @pytest.mark.parametrize(
     ("email", "password", "problem"),
     [
-        ("not-an-email", "a-fine-pass-phrase", "email: got"),
-        ("new1@accounts.test", "password", "password: got a password of 8 characters"),
-        ("new2@accounts.test", " " * 8, "password: got a password of 8 characters"),
-        ("new3@accounts.test", "password1234", "password: got a common password"),
-        ("new4@accounts.test", " " * 12, "password: got a common password"),
+        # The page names the field by its label and says what to do, in words.
+        ("not-an-email", "a-fine-pass-phrase", "Patient login, email: “not-an-email” cannot"),
+        ("new1@accounts.test", "password", "Patient login, password: a password of 8 characters"),
+        ("new2@accounts.test", " " * 8, "Patient login, password: a password of 8 characters"),
+        ("new3@accounts.test", "password1234", "Patient login, password: a common password"),
+        ("new4@accounts.test", " " * 12, "Patient login, password: a common password"),
     ],
 )
 def test_the_intake_form_refuses_a_bad_email_or_a_weak_password_and_saves_nothing(

@@ -194,7 +194,7 @@ def test_reading_the_clinic_is_one_audited_read_in_aggregate(clinic: Clinic) -> 
 
 
 def test_the_stop_and_the_dispenses_are_audited_on_the_patients_record(clinic: Clinic) -> None:
-    trail = clinic.store.patient_audit(clinic.doctor_a, clinic.ids["Ed"])
+    trail = clinic.store.audit_trail(clinic.ids["Ed"])
     written = {(e.what, e.detail) for e in trail if e.action == "write"}
     assert ("LDN stopped", "on 2026-02-20, side effects") in written
     assert any(w == "dispense recorded" and "30 days' supply dispensed on 2026-02-01" in d

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -304,7 +305,8 @@ def test_injection_strings_are_stored_verbatim_and_shown_escaped(
         form = {
             "csrf_token": csrf_from(doctor.get("/clinic/patients/new").text),
             "name": payload, "conditions": payload, "med_name_0": payload, "allergies": payload,
-            "procedure_date": "2027-01-10", "procedure_name": payload, "age": "50",
+            "proc_date_0": (dt.date.today() + dt.timedelta(days=40)).isoformat(),
+            "proc_name_0": payload, "age": "50",
         }  # fmt: skip
         created = doctor.post("/clinic/patients/new", data=form)
         assert created.status_code == 303, created.text

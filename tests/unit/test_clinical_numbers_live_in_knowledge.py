@@ -33,7 +33,7 @@ QUANTITY_NAME = re.compile(
 EXCEPTIONS: dict[tuple[str, str], str] = {
     (
         "domain/titration.py",
-        "); above it only with the override allow_above_5mg (--allow-above-5mg)",
+        "allow_above_5mg (--allow-above-5mg)",
     ): (
         "the name of the override, a field of the plan request and a CLI flag of the public "
         "contract: it names the override, it does not decide with 5 mg"
@@ -44,7 +44,10 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         "definition: a figure the contract names, not a window ldnkit chooses"
     ),
     ("cli/outcomes.py", "MAX_GRACE_DAYS = 365"): "an input bound of --grace-days, not clinical",
-    ("domain/formulation.py", "MAX_SUPPLY_DAYS = 366"): "an input bound of a capsule supply",
+    ("domain/dispensing.py", "MAX_SUPPLY_DAYS = 366"): "an input bound of a supply period",
+    ("web/forms.py", "DEFAULT_SUPPLY_DAYS = 60"): (
+        "the plan builder's first guess at a dispensing period, which the prescriber changes"
+    ),
     ("analytics/charts.py", "MAX_BRIDGED_GAP_DAYS = 2"): (
         "drawing: a chart line bridges up to 2 days without diary entries"
     ),

@@ -236,7 +236,7 @@ def test_acr2016_jaw_chest_and_abdomen_add_no_region() -> None:
     assert by_id["right_upper"].uncounted_painful_areas == ("jaw_right",)
     assert not by_id["axial"].has_pain
     assert set(by_id["axial"].uncounted_painful_areas) == {"chest", "abdomen"}
-    assert "not counted: jaw_left, jaw_right, chest, abdomen" in (
+    assert "not counted: Jaw, left; Jaw, right; Chest; Abdomen" in (
         criterion(result, "generalized-pain").detail
     )
 

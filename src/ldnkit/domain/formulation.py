@@ -13,12 +13,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ldnkit.domain.titration import CalendarDate, Plan, dose_problems
+from ldnkit.domain.dispensing import MAX_SUPPLY_DAYS, Dispensing, Recipe
+from ldnkit.domain.titration import CalendarDate, Plan, Step, dose_problems
 from ldnkit.knowledge.protocols import SourcedNote, product_book, ug_to_mg
 from ldnkit.validation import InputError, Problem, input_error, show
-
-Recipe = Literal["water", "fawcett"]
-MAX_SUPPLY_DAYS = 366
 
 
 class _Frozen(BaseModel):
@@ -94,17 +92,11 @@ def _counted(counts: dict[int, int]) -> tuple[CapsuleCount, ...]:
 
 def capsules(plan: Plan, days: int) -> CapsuleSupply:
     """Capsules needed for the first `days` days of a plan, per step and per strength."""
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_SUPPLY_DAYS:
-        raise InputError.single("days", days, f"a whole number of days from 1 to {MAX_SUPPLY_DAYS}")
+    period_start, period_end = _period(plan, days)
     book = product_book().capsules
-    period_start = plan.steps[0].start
-    period_end = period_start + dt.timedelta(days=days - 1)
     supplies: list[StepSupply] = []
     totals: dict[int, int] = {}
-    for step in plan.steps:
-        if step.start > period_end:
-            break
-        end = period_end if step.end is None else min(step.end, period_end)
+    for step, end in _steps_within(plan, period_end):
         step_days = (end - step.start).days + 1
         per_dose = capsules_for_dose(step.dose_ug)
         step_counts = {s: n * step_days for s, n in per_dose.items()}
@@ -176,6 +168,19 @@ class LiquidResult(_Frozen):
     sources: tuple[str, ...]
 
 
+def _recipe_warnings(recipe: Recipe, concentration: Decimal) -> list[str]:
+    """The recipe's own caveats, and whether this concentration is the one studied."""
+    info = product_book().recipe(recipe)
+    warnings = list(info.warnings)
+    studied = info.studied_concentration_mg_per_ml
+    if studied is not None and concentration != Decimal(str(studied)):
+        warnings.append(
+            f"Stability was studied at {Decimal(str(studied)).normalize():f} mg/mL only; "
+            "this concentration is untested."
+        )
+    return warnings
+
+
 def _round(value: Decimal, places: str) -> float:
     return float(value.quantize(Decimal(places), rounding=ROUND_HALF_UP))
 
@@ -225,13 +230,7 @@ def make_liquid(req: LiquidRequest) -> LiquidResult:
     dose_ml = dose / concentration
     doses = int(tablet // dose)
     info = product_book().recipe(req.recipe)
-    warnings = list(info.warnings)
-    studied = info.studied_concentration_mg_per_ml
-    if studied is not None and concentration != Decimal(str(studied)):
-        warnings.append(
-            f"Stability was studied at {Decimal(str(studied)).normalize():f} mg/mL only; "
-            "this concentration is untested."
-        )
+    warnings = _recipe_warnings(req.recipe, concentration)
     beyond = tuple(
         BeyondUseDate(
             storage=b.storage,
@@ -266,4 +265,146 @@ def make_liquid(req: LiquidRequest) -> LiquidResult:
         beyond_use=beyond,
         warnings=tuple(warnings),
         sources=info.sources,
+    )
+
+
+class LiquidStep(_Frozen):
+    """One step of the plan measured from the liquid, within the supply period."""
+
+    start: dt.date
+    end: dt.date
+    days: int
+    dose_mg: float
+    time: str
+    dose_ml: float
+    days_per_tablet: float
+
+
+class LiquidSupply(_Frozen):
+    """A plan given as a liquid: mL per dose each step, and the tablets the period needs.
+
+    A tablet's liquid is used until it runs short of a dose or passes its beyond-use date
+    (stored as the recipe allows longest), whichever comes first; then a fresh one is made.
+    """
+
+    start: dt.date
+    end: dt.date
+    days: int
+    recipe: Recipe
+    recipe_name: str
+    recipe_text: str
+    container: str
+    tablet_mg: float
+    volume_ml: float
+    concentration_mg_per_ml: float
+    stability_data: bool
+    steps: tuple[LiquidStep, ...]
+    tablets: int
+    storage: str
+    beyond_use: tuple[BeyondUseDate, ...]
+    warnings: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+def _period(plan: Plan, days: int) -> tuple[dt.date, dt.date]:
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_SUPPLY_DAYS:
+        raise InputError.single("days", days, f"a whole number of days from 1 to {MAX_SUPPLY_DAYS}")
+    start = plan.steps[0].start
+    return start, start + dt.timedelta(days=days - 1)
+
+
+def _steps_within(plan: Plan, end: dt.date) -> list[tuple[Step, dt.date]]:
+    """Each step that starts by `end`, with its last day within the period."""
+    return [
+        (step, end if step.end is None else min(step.end, end))
+        for step in plan.steps
+        if step.start <= end
+    ]
+
+
+def liquid_supply(
+    plan: Plan,
+    days: int,
+    tablet_mg: float,
+    volume_ml: float,
+    recipe: Recipe = "water",
+    *,
+    allow_above_5mg: bool = False,
+) -> LiquidSupply:
+    """The plan's first `days` days as a liquid: each step's mL per dose, and tablets to make it.
+
+    Every dose is checked as `liquid` checks one (the LDN band, at most the tablet, whole
+    micrograms); the beyond-use dates count from the plan's first day.
+    """
+    start, end = _period(plan, days)
+    within = _steps_within(plan, end)
+    measured = {
+        s.dose_mg: liquid(
+            tablet_mg, volume_ml, s.dose_mg, recipe, start, allow_above_5mg=allow_above_5mg
+        )
+        for s, _ in within
+    }
+    first = measured[within[0][0].dose_mg]
+    steps = tuple(
+        LiquidStep(
+            start=s.start,
+            end=last,
+            days=(last - s.start).days + 1,
+            dose_mg=s.dose_mg,
+            time=s.time,
+            dose_ml=measured[s.dose_mg].dose_ml,
+            days_per_tablet=measured[s.dose_mg].days_per_tablet,
+        )
+        for s, last in within
+    )
+    longest = max(first.beyond_use, key=lambda b: b.days)
+    tablets, left_ug, made = 0, 0, start
+    tablet_ug = round(Decimal(str(tablet_mg)) * 1000)
+    for s, last in within:
+        day = s.start
+        while day <= last:
+            if left_ug < s.dose_ug or (day - made).days > longest.days:
+                tablets, left_ug, made = tablets + 1, tablet_ug, day
+            left_ug -= s.dose_ug
+            day += dt.timedelta(days=1)
+    # The recipe's caveats; how many doses a tablet's liquid keeps for is in the tablet count.
+    warnings = _recipe_warnings(recipe, Decimal(str(tablet_mg)) / Decimal(str(volume_ml)))
+    return LiquidSupply(
+        start=start,
+        end=end,
+        days=days,
+        recipe=first.recipe,
+        recipe_name=first.recipe_name,
+        recipe_text=first.recipe_text,
+        container=first.container,
+        tablet_mg=first.tablet_mg,
+        volume_ml=first.volume_ml,
+        concentration_mg_per_ml=first.concentration_mg_per_ml,
+        stability_data=first.stability_data,
+        steps=steps,
+        tablets=tablets,
+        storage=longest.label,
+        beyond_use=first.beyond_use,
+        warnings=tuple(warnings),
+        sources=first.sources,
+    )
+
+
+def dispense(
+    plan: Plan, dispensing: Dispensing, *, allow_above_5mg: bool = False
+) -> CapsuleSupply | LiquidSupply:
+    """The quantities to dispense a plan as asked: capsule counts, or a liquid's measures."""
+    if dispensing.form == "capsules":
+        return capsules(plan, dispensing.days)
+    # A liquid always has its tablet, volume and recipe (the model checks it).
+    assert dispensing.tablet_mg is not None
+    assert dispensing.volume_ml is not None
+    assert dispensing.recipe is not None
+    return liquid_supply(
+        plan,
+        dispensing.days,
+        dispensing.tablet_mg,
+        dispensing.volume_ml,
+        dispensing.recipe,
+        allow_above_5mg=allow_above_5mg,
     )

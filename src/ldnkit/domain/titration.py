@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ldnkit.domain.dispensing import Dispensing, DoseForm
 from ldnkit.knowledge.limits import limits, render
 from ldnkit.knowledge.protocols import DoseTime, mg_to_ug, protocol_book, ug_to_mg
 from ldnkit.validation import InputError, Problem, show
@@ -41,8 +42,26 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class ProcedureHold(_Frozen):
+    """A procedure with opioids expected: its day, the last day of opioids after it (when
+    known) and the days from the last LDN dose to the procedure (default: limits.yaml)."""
+
+    date: dt.date
+    opioids_stop: dt.date | None = None
+    hold_days: Annotated[int, Field(ge=0, le=366)] | None = None
+
+
+class PlanChanges(_Frozen):
+    """Adjustments asked for with a plan, applied in this order: step back, morning, hold."""
+
+    step_back_on: dt.date | None = None
+    morning_from: dt.date | None = None
+    procedure: ProcedureHold | None = None
+
+
 class PlanRequest(_Frozen):
-    """What a prescriber asks for: a protocol, a start date and, for `custom`, its numbers."""
+    """What a prescriber asks for: a protocol, a start date and, for `custom`, its numbers;
+    optionally the adjustments to make and how the plan is dispensed."""
 
     protocol: ProtocolName
     start: dt.date
@@ -53,6 +72,13 @@ class PlanRequest(_Frozen):
     target_mg: float | None = None
     time: DoseTime | None = None
     allow_above_5mg: bool = False
+    changes: PlanChanges | None = None
+    # A liquid measures doses that capsules cannot make (0.75 mg); without it, capsules.
+    dispensing: Dispensing | None = None
+
+    @property
+    def form(self) -> DoseForm:
+        return self.dispensing.form if self.dispensing else "capsules"
 
 
 class Step(_Frozen):
@@ -130,6 +156,11 @@ def _fmt(mg: float | Decimal) -> str:
     return f"{Decimal(str(mg)).normalize():f} mg"
 
 
+# How the dose limit's override is named where the contract names it (the plan request's field
+# and the CLI flag); pages name it by the box a person ticks instead.
+ABOVE_USUAL_OVERRIDE = "allow_above_5mg (--allow-above-5mg)"
+
+
 def dose_problems(field: str, mg: float, *, allow_above_5mg: bool) -> list[Problem]:
     """Why a dose cannot be part of an LDN plan or liquid (empty when it can)."""
     band = limits().ldn_dose
@@ -163,28 +194,29 @@ def dose_problems(field: str, mg: float, *, allow_above_5mg: bool) -> list[Probl
                 show(mg),
                 f"at most {_fmt(band.usual_max.mg)}, the LDN range (sources: "
                 f"{', '.join(band.usual_max.sources)}); above it only with the override "
-                # The override's name is the contract's (a field and a CLI flag), not a number
-                # that follows limits.yaml.
-                "allow_above_5mg (--allow-above-5mg)",
+                + ABOVE_USUAL_OVERRIDE,
             )
         ]
     return []
 
 
-def _multiple_problem(field: str, mg: float) -> Problem | None:
-    step = limits().ldn_dose.dose_multiple.mg
+def _multiple_problem(field: str, mg: float, form: DoseForm) -> Problem | None:
+    """Why a dose cannot be dispensed in `form` (capsule strengths, or whole micrograms)."""
+    step = limits().ldn_dose.dose_multiple.mg if form == "capsules" else 0.001
     try:
         fits = (Decimal(str(mg)) * 1000) % mg_to_ug(step) == 0
     except InvalidOperation:  # 1e308 mg: too many digits to divide, and no multiple anyway
         fits = False
-    if not fits:
-        return Problem(
-            field,
-            show(mg),
-            f"a multiple of {_fmt(step)} so each step can be filled with "
-            "capsules (use a liquid for other doses)",
-        )
-    return None
+    if fits:
+        return None
+    if form == "liquid":
+        return Problem(field, show(mg), "a dose in whole micrograms (0.001 mg steps)")
+    return Problem(
+        field,
+        show(mg),
+        f"a multiple of {_fmt(step)} so each step can be filled with "
+        "capsules (use a liquid for other doses)",
+    )
 
 
 def _day_problems(field: str, day: dt.date | None) -> list[Problem]:
@@ -224,7 +256,7 @@ def _resolve(req: PlanRequest) -> tuple[int, int, int, int, DoseTime, tuple[str,
     if not problems:
         named = (("start_dose_mg", start_mg), ("step_mg", step_mg), ("target_mg", target_mg))
         for name, mg in named:
-            multiple = _multiple_problem(name, mg)
+            multiple = _multiple_problem(name, mg, req.form)
             if multiple:
                 problems.append(multiple)
     if not problems and mg_to_ug(start_mg) > mg_to_ug(target_mg):
@@ -274,9 +306,10 @@ def titrate(
 
 
 def build_plan(req: PlanRequest) -> Plan:
-    """Build the dated steps of a protocol; bad numbers raise InputError naming each field."""
+    """Build the dated steps of a protocol, then make the changes it asks for; bad numbers
+    raise InputError naming each field."""
     start_ug, step_ug, interval, target_ug, time, sources = _resolve(req)
-    return Plan(
+    plan = Plan(
         protocol=req.protocol,
         start_dose_mg=ug_to_mg(start_ug),
         step_mg=ug_to_mg(step_ug),
@@ -285,6 +318,36 @@ def build_plan(req: PlanRequest) -> Plan:
         steps=tuple(titrate(req.start, start_ug, step_ug, interval, target_ug, time)),
         sources=sources,
     )
+    return apply_changes(plan, req.changes) if req.changes else plan
+
+
+# The adjustments' own argument names, as the plan request's fields name them.
+_CHANGE_FIELDS = {
+    "intolerable_on": "changes.step_back_on",
+    "from_day": "changes.morning_from",
+    "procedure_date": "changes.procedure.date",
+    "opioids_stop": "changes.procedure.opioids_stop",
+    "hold_days": "changes.procedure.hold_days",
+}
+
+
+def apply_changes(plan: Plan, changes: PlanChanges) -> Plan:
+    """Step back, move to the morning, hold for a procedure: each that is asked for, in this
+    order (the order of `ldnkit plan`), every problem named by the request's own fields."""
+    try:
+        if changes.step_back_on is not None:
+            plan = step_back(plan, changes.step_back_on)
+        if changes.morning_from is not None:
+            plan = move_to_morning(plan, changes.morning_from)
+        if changes.procedure is not None:
+            hold = changes.procedure
+            plan = hold_for_procedure(plan, hold.date, hold.opioids_stop, hold.hold_days)
+    except InputError as exc:
+        raise InputError(
+            Problem(_CHANGE_FIELDS.get(p.field, p.field), p.received, p.expected)
+            for p in exc.problems
+        ) from None
+    return plan
 
 
 # Adjustments. Each returns a new Plan and records itself in `Plan.adjustments`, so that every

@@ -208,8 +208,12 @@ def add_patient(
     *,
     intake: dict[str, Any] | None = None,
     login: Login | None = None,
+    intake_token: str | None = None,
 ) -> PatientRecord:
-    """A patient record under the clinician, with the patient's own login when one is given."""
+    """A patient record under the clinician, with the patient's own login when one is given.
+
+    `intake_token` names the intake form: sent again, it raises AlreadyAdmitted (see the store).
+    """
     return store.create_patient(
         clinician,
         name,
@@ -217,6 +221,7 @@ def add_patient(
         intake=intake,
         email=login.email if login else None,
         password_hash=login.password_hash() if login else None,
+        intake_token=intake_token,
     )
 
 

@@ -1,6 +1,6 @@
 """Exporting records: a patient's FHIR R4 Bundle (`ldnkit export fhir`), the whole clinic as a
-FHIR Bulk Data export (`ldnkit export bulk`), the diary as CSV, the plan as calendar reminders
-and as printable text (the clinician's and the patient's pages).
+FHIR Bulk Data export (`ldnkit export bulk`), the diary as CSV and the plan as calendar
+reminders (the clinician's and the patient's pages).
 
 Each export reads the record as the actor (scoped and audited like any read of it) and raises
 NotFound for a record the actor may not see, or a plan that does not exist yet.
@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from ldnkit.domain.outcomes.clinic import dose_on
 from ldnkit.domain.titration import Plan
 from ldnkit.export.calendar import plan_to_ics
 from ldnkit.export.diary_csv import diary_csv
-from ldnkit.export.printable import plan_to_text
 from ldnkit.fhir.boundary import validated
 from ldnkit.fhir.export import (
     condition_to_resource,
@@ -41,7 +39,7 @@ from ldnkit.services.courses import (
 from ldnkit.services.progress import plan_of
 from ldnkit.store.access import NotFound
 from ldnkit.store.courses import STOP_REASONS
-from ldnkit.store.records import Actor, CourseRecord, PatientRecord, SavedPlan
+from ldnkit.store.records import Actor, CourseRecord, SavedPlan
 from ldnkit.store.repository import Store
 from ldnkit.validation import InputError
 
@@ -226,24 +224,6 @@ def plan_calendar(store: Store, actor: Actor, patient_id: int) -> str:
     record = store.patient(actor, patient_id)
     _saved, plan = _current_plan(store, actor, patient_id)
     return plan_to_ics(plan, record.name if actor.role == "clinician" else None)
-
-
-@dataclass(frozen=True)
-class Printout:
-    """The current plan to print, with the screen its start was checked against."""
-
-    record: PatientRecord
-    saved: SavedPlan
-    plan: Plan
-    text: str
-
-
-def plan_printout(store: Store, actor: Actor, patient_id: int) -> Printout:
-    record = store.patient(actor, patient_id)
-    saved, plan = _current_plan(store, actor, patient_id)
-    return Printout(
-        record, saved, plan, plan_to_text(plan, record.name, saved.check, saved.override)
-    )
 
 
 def _current_plan(store: Store, actor: Actor, patient_id: int) -> tuple[SavedPlan, Plan]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ldnkit.domain.formulation import CapsuleSupply, LiquidSupply, dispense
 from ldnkit.domain.plan_gate import StartCheck, StartDecision, check_plan_start, decide
 from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.screening import Screening, screen
@@ -49,11 +50,41 @@ def check_plan(
     allow raises PlanRefused unless `override_reason` records the clinician's decision.
     """
     plan = build_plan(request)
+    if request.dispensing is not None:
+        # A plan that cannot be dispensed as asked (a liquid dose above the tablet) is bad
+        # input too: nothing is saved that the pharmacy could not make.
+        dispense(plan, request.dispensing, allow_above_5mg=request.allow_above_5mg)
     check = check_plan_start(profile, request.start)
     decision = decide(check, override_reason, at=at or dt.datetime.now(dt.UTC), by=by)
     if not decision.allowed:
         raise PlanRefused(check)
     return CheckedPlan(request, plan, decision)
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    """A plan as the builder shows it before saving: its steps, what to dispense, and whether
+    the patient's safety screen allows its start."""
+
+    plan: Plan
+    supply: CapsuleSupply | LiquidSupply | None
+    check: StartCheck
+
+
+def preview(
+    store: Store, actor: Actor, patient_id: int, request: PlanRequest, today: dt.date | None = None
+) -> PlanPreview:
+    """Build the plan, count what to dispense, and check its start against today's screen.
+
+    Bad numbers raise InputError naming every field; nothing is saved.
+    """
+    plan = build_plan(request)
+    supply = (
+        dispense(plan, request.dispensing, allow_above_5mg=request.allow_above_5mg)
+        if request.dispensing is not None
+        else None
+    )
+    return PlanPreview(plan, supply, start_check(store, actor, patient_id, request.start, today))
 
 
 def screen_today(

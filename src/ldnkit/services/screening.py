@@ -17,7 +17,7 @@ from ldnkit.domain.screening import screen
 from ldnkit.knowledge import knowledge_base
 from ldnkit.services.accounts import Login, add_patient
 from ldnkit.store.records import Actor, PatientRecord, SavedScreening
-from ldnkit.store.repository import Store
+from ldnkit.store.repository import AlreadyAdmitted, Store
 from ldnkit.validation import input_error
 
 
@@ -54,11 +54,28 @@ def admit(
     *,
     intake: dict[str, Any] | None = None,
     login: Login | None = None,
+    intake_token: str | None = None,
 ) -> tuple[PatientRecord, SavedScreening]:
-    """A new patient (with their own login when one is given), screened at once."""
-    record = add_patient(
-        store, clinician, name, profile.model_dump(mode="json"), intake=intake, login=login
-    )
+    """A new patient (with their own login when one is given), screened at once.
+
+    An intake form sent twice (`intake_token` seen before) adds nobody: the patient the form
+    created first is returned with their screening.
+    """
+    try:
+        record = add_patient(
+            store,
+            clinician,
+            name,
+            profile.model_dump(mode="json"),
+            intake=intake,
+            login=login,
+            intake_token=intake_token,
+        )
+    except AlreadyAdmitted as exc:
+        earlier = store.screenings(clinician, exc.record.id)
+        if earlier:
+            return exc.record, earlier[0]
+        record = exc.record  # created, but its screening was never saved: screen it now
     return record, screen_and_save(store, clinician, record.id, profile)
 
 

@@ -7,15 +7,17 @@ transaction, so a read or write is never without its audit entry; a refusal is a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ldnkit.store.database import Transactions, aware
 from ldnkit.store.models import AccountRow, AuditRow, PatientRow
-from ldnkit.store.records import Actor, AuditEvent
+from ldnkit.store.records import Actor, AuditEvent, AuditGroup, AuditListing, AuditPerson
 
 # Row ids are INTEGER columns: 32-bit on PostgreSQL. An id from a URL or form beyond that can
 # name no row, and binding it would fail in the driver instead of answering "not found".
@@ -69,6 +71,80 @@ def _events(s: Session, patient_id: int | None, limit: int) -> list[AuditEvent]:
     ]
 
 
+def _utc_day(s: Session) -> Any:
+    """The UTC calendar day of an audit row, as SQL (PostgreSQL would use the session's zone)."""
+    if s.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", AuditRow.at))
+    return func.date(AuditRow.at)  # SQLite keeps the UTC time as written
+
+
+def _as_date(value: object) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _groups(
+    s: Session, patient_id: int, action: str | None, account_id: int | None, limit: int
+) -> list[AuditGroup]:
+    day = _utc_day(s).label("day")
+    query = (
+        select(
+            day,
+            AuditRow.account_id,
+            AccountRow.email,
+            AccountRow.role,
+            AuditRow.action,
+            AuditRow.what,
+            AuditRow.detail,
+            func.count().label("events"),
+            func.min(AuditRow.at).label("first_at"),
+            func.max(AuditRow.at).label("last_at"),
+        )
+        .outerjoin(AccountRow, AccountRow.id == AuditRow.account_id)
+        .where(AuditRow.patient_id == patient_id)
+        .group_by(
+            day,
+            AuditRow.account_id,
+            AccountRow.email,
+            AccountRow.role,
+            AuditRow.action,
+            AuditRow.what,
+            AuditRow.detail,
+        )
+        .order_by(func.max(AuditRow.at).desc(), func.max(AuditRow.id).desc())
+        .limit(limit)
+    )
+    if action is not None:
+        query = query.where(AuditRow.action == action)
+    if account_id is not None:
+        query = query.where(AuditRow.account_id == account_id)
+    return [
+        AuditGroup(
+            _as_date(r.day),
+            r.account_id,
+            r.email,
+            r.role,
+            r.action,
+            r.what,
+            r.detail,
+            int(r.events),
+            aware(r.first_at),
+            aware(r.last_at),
+        )
+        for r in s.execute(query)
+    ]
+
+
+def _people(s: Session, patient_id: int) -> list[AuditPerson]:
+    query = (
+        select(AuditRow.account_id, AccountRow.email, AccountRow.role)
+        .outerjoin(AccountRow, AccountRow.id == AuditRow.account_id)
+        .where(AuditRow.patient_id == patient_id)
+        .distinct()
+    )
+    found = [AuditPerson(r.account_id, r.email, r.role) for r in s.execute(query)]
+    return sorted(found, key=lambda p: (p.email is None, p.email or ""))
+
+
 class Access(Transactions):
     """Scoped, audited transactions on one patient's record, and the audit trail itself."""
 
@@ -112,10 +188,25 @@ class Access(Transactions):
         with self._read() as s:
             return _events(s, patient_id, limit)
 
-    def patient_audit(self, actor: Actor, patient_id: int, limit: int = 500) -> list[AuditEvent]:
-        """Who read or changed this patient's record, newest first (for their clinician)."""
+    def patient_audit_listing(
+        self,
+        actor: Actor,
+        patient_id: int,
+        *,
+        action: str | None = None,
+        account_id: int | None = None,
+        limit: int = 500,
+    ) -> AuditListing:
+        """The patient's audit trail for their clinician, alike events counted together.
+
+        Events are grouped by UTC day, account, action, what and detail (newest group first);
+        `action` and `account_id` keep only those. The accounts listed are every one that
+        appears in the trail, whatever the filter.
+        """
         with self._patient_tx(actor, patient_id, "read", "audit trail", clinician_only=True) as (
             s,
             _,
         ):
-            return _events(s, patient_id, limit)
+            return AuditListing(
+                _groups(s, patient_id, action, account_id, limit), _people(s, patient_id)
+            )

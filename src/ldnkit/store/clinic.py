@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.plan_gate import Override, StartCheck, check_start
@@ -17,6 +19,7 @@ from ldnkit.store.database import aware
 from ldnkit.store.diary import entry_of
 from ldnkit.store.models import (
     AccountRow,
+    ClinicianRow,
     DiaryRow,
     PatientRow,
     PlanRow,
@@ -37,8 +40,30 @@ from ldnkit.store.records import (
 
 def patient_of(row: PatientRow) -> PatientRecord:
     return PatientRecord(
-        row.id, row.clinician_id, row.name, row.profile, row.intake, aware(row.created_at)
+        row.id,
+        row.clinician_id,
+        row.name,
+        row.profile,
+        row.intake,
+        aware(row.created_at),
+        aware(row.archived_at) if row.archived_at else None,
     )
+
+
+class AlreadyAdmitted(Exception):
+    """This intake form has already created a patient (the form was sent twice)."""
+
+    def __init__(self, record: PatientRecord) -> None:
+        self.record = record
+        super().__init__(f"patient {record.id} was created by this intake form")
+
+
+def _by_intake_token(s: Session, clinician_id: int, token: str) -> PatientRow | None:
+    return s.scalars(
+        select(PatientRow).where(
+            PatientRow.clinician_id == clinician_id, PatientRow.intake_token == token
+        )
+    ).first()
 
 
 class Clinic(Access):
@@ -55,16 +80,39 @@ class Clinic(Access):
         intake: dict[str, Any] | None = None,
         email: str | None = None,
         password_hash: str | None = None,
+        intake_token: str | None = None,
     ) -> PatientRecord:
-        """A patient record under the acting clinician, with a login when an email is given."""
+        """A patient record under the acting clinician, with a login when an email is given.
+
+        `intake_token` names the intake form that sends it: a second patient from the same
+        form is refused with AlreadyAdmitted, which carries the record the first one made
+        (two sends at once included: the unique index decides, as for emails).
+        """
         if actor.role != "clinician" or actor.clinician_id is None:
             raise Forbidden("only a clinician adds patients")
+        clinician_id = actor.clinician_id
         with self._tx() as s:
+            if intake_token is not None:
+                earlier = _by_intake_token(s, clinician_id, intake_token)
+                if earlier is not None:
+                    raise AlreadyAdmitted(patient_of(earlier))
             patient = PatientRow(
-                clinician_id=actor.clinician_id, name=name, profile=profile, intake=intake
+                clinician_id=clinician_id,
+                name=name,
+                profile=profile,
+                intake=intake,
+                intake_token=intake_token,
             )
-            s.add(patient)
-            s.flush()
+            try:
+                with s.begin_nested():
+                    s.add(patient)
+                    s.flush()
+            except IntegrityError:
+                # The same form, sent at the same moment, won the race on another connection.
+                earlier = _by_intake_token(s, clinician_id, intake_token or "")
+                if earlier is None:
+                    raise
+                raise AlreadyAdmitted(patient_of(earlier)) from None
             if email is not None and password_hash is not None:
                 add_account(
                     s,
@@ -79,11 +127,14 @@ class Clinic(Access):
             return patient_of(patient)
 
     def patients(self, actor: Actor) -> list[PatientRecord]:
-        """The patients the actor may see: a clinician's own, or a patient's own record."""
+        """The patients the actor may see: a clinician's own (archived ones left out), or a
+        patient's own record."""
         with self._tx() as s:
             query = select(PatientRow).order_by(PatientRow.name, PatientRow.id)
             if actor.role == "clinician":
-                query = query.where(PatientRow.clinician_id == actor.clinician_id)
+                query = query.where(
+                    PatientRow.clinician_id == actor.clinician_id, PatientRow.archived_at.is_(None)
+                )
             elif actor.role == "patient":
                 query = query.where(PatientRow.id == actor.patient_id)
             else:
@@ -97,19 +148,22 @@ class Clinic(Access):
         with self._patient_tx(actor, patient_id, "read", "patient") as (_, row):
             return patient_of(row)
 
-    def caseload(self, actor: Actor) -> list[CaseloadItem]:
+    def caseload(self, actor: Actor, *, archived: bool = False) -> list[CaseloadItem]:
         """A clinician's patients with their latest verdict, current plan and diary.
 
-        Four queries for the whole list instead of several per patient; each patient's read
-        is audited as "patient list".
+        The patients in care, or with `archived` the archived ones. Four queries for the whole
+        list instead of several per patient; each patient's read is audited as "patient list".
         """
         if actor.role != "clinician":
             raise Forbidden("only a clinician has a caseload")
+        shown = (
+            PatientRow.archived_at.is_not(None) if archived else PatientRow.archived_at.is_(None)
+        )
         with self._tx() as s:
             rows = list(
                 s.scalars(
                     select(PatientRow)
-                    .where(PatientRow.clinician_id == actor.clinician_id)
+                    .where(PatientRow.clinician_id == actor.clinician_id, shown)
                     .order_by(PatientRow.name, PatientRow.id)
                 )
             )
@@ -162,6 +216,30 @@ class Clinic(Access):
             if intake is not None:
                 row.intake = intake
             return patient_of(row)
+
+    def set_archived(self, actor: Actor, patient_id: int, archived: bool) -> PatientRecord:
+        """Archive a patient record (hidden from the list, nothing removed) or restore it."""
+        what = "patient archived" if archived else "patient restored"
+        with self._patient_tx(actor, patient_id, "write", what, clinician_only=True) as (_, row):
+            row.archived_at = dt.datetime.now(dt.UTC) if archived else None
+            return patient_of(row)
+
+    def archived_count(self, actor: Actor) -> int:
+        """How many of the clinician's patients are archived (no record is read)."""
+        if actor.role != "clinician":
+            return 0
+        with self._read() as s:
+            query = select(func.count()).where(
+                PatientRow.clinician_id == actor.clinician_id, PatientRow.archived_at.is_not(None)
+            )
+            return int(s.scalar(query) or 0)
+
+    def clinician_name(self, actor: Actor) -> str | None:
+        """The acting clinician's name as their account records it (a prescription's signer)."""
+        if actor.role != "clinician" or actor.clinician_id is None:
+            return None
+        with self._read() as s:
+            return s.scalar(select(ClinicianRow.name).where(ClinicianRow.id == actor.clinician_id))
 
     # -- screenings -----------------------------------------------------------------------
 

@@ -44,6 +44,10 @@ class PatientRow(Base):
     """A patient under one clinician; `profile` is the screening profile (PatientProfile JSON)."""
 
     __tablename__ = "patients"
+    __table_args__ = (
+        # One patient per intake form: the same form posted twice names the same token.
+        Index("one_patient_per_intake_form", "clinician_id", "intake_token", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"), index=True)
@@ -52,6 +56,10 @@ class PatientRow(Base):
     # Intake symptom scores (the response baseline when no diary precedes the start date).
     intake: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The token of the intake form that created the record (null for records made otherwise).
+    intake_token: Mapped[str | None] = mapped_column(String(64))
+    # Archived records are kept whole and hidden from the patient list until restored.
+    archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # A clinician's login belongs to one clinician, a patient's to one patient record; an analyst's

@@ -49,6 +49,8 @@ class PatientRecord:
     profile: dict[str, Any]
     intake: dict[str, Any] | None
     created_at: dt.datetime
+    # When the record was archived (hidden from the patient list, kept whole); None if not.
+    archived_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,43 @@ class AuditEvent:
     what: str
     detail: str
     email: str | None = None  # of the account, when there is one
+
+
+@dataclass(frozen=True)
+class AuditGroup:
+    """Audit events alike (one account, one action on one kind of thing, one UTC day), counted.
+
+    A page that lists a patient reads its record each time it is shown; one row per such read
+    would bury the writes that matter, so alike events are kept together with their count.
+    """
+
+    day: dt.date
+    account_id: int | None
+    email: str | None
+    role: str | None  # of the account, when there is one
+    action: str
+    what: str
+    detail: str
+    count: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AuditPerson:
+    """An account that appears in a patient's audit trail (None: done without an account)."""
+
+    account_id: int | None
+    email: str | None
+    role: str | None
+
+
+@dataclass(frozen=True)
+class AuditListing:
+    """A patient's audit trail as a person reads it: alike events together, and who appears."""
+
+    groups: list[AuditGroup]
+    people: list[AuditPerson]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from ldnkit.store import migrate
 from ldnkit.store.access import Forbidden, NotFound
 from ldnkit.store.accounts import Accounts, normalise_email
 from ldnkit.store.cds import CdsRecords
-from ldnkit.store.clinic import Clinic
+from ldnkit.store.clinic import AlreadyAdmitted, Clinic
 from ldnkit.store.courses import Courses
 from ldnkit.store.database import is_sqlite, make_engine
 from ldnkit.store.diary import Diary
@@ -59,6 +59,7 @@ class Store(
 __all__ = [
     "Account",
     "Actor",
+    "AlreadyAdmitted",
     "Forbidden",
     "NotFound",
     "PatientRecord",

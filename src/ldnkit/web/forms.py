@@ -1,7 +1,8 @@
 """Posted forms to domain input: every form field is read here, and nowhere else.
 
 Each function turns one form (or part of one) into the JSON-like data or model a service
-takes; a bad field becomes a Problem naming it, in the words of the page it is on.
+takes; a bad field becomes a Problem naming it, in the words of the page it is on. The
+intake form, the largest, has a module of its own (`ldnkit.web.intake_form`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,9 @@ from pydantic import BaseModel, ValidationError
 
 from ldnkit.domain.criteria import FIQR_ITEMS
 from ldnkit.domain.diary import MERGE_POLICIES, DiaryEntry, MergePolicy
-from ldnkit.domain.profile import PatientProfile
 from ldnkit.domain.titration import EARLIEST, LATEST, PlanRequest
-from ldnkit.services.accounts import Login, parse_login
-from ldnkit.store.records import PatientRecord
-from ldnkit.validation import InputError, Problem, input_error, show
+from ldnkit.validation import InputError, Problem, input_error
 
-MEDICATION_ROWS = 4
 NOTE_MAX_CHARS = 20000
 
 
@@ -56,135 +53,17 @@ class Form:
         value = self.get(name).strip()
         return value or None
 
+    @classmethod
+    def of(cls, values: dict[str, str]) -> Form:
+        """A form holding these values, as if they had been posted."""
+        return cls({k: [v] for k, v in values.items()})
+
     def values(self, *leave_out: str) -> dict[str, Any]:
         """The first value of each field, to fill the form again (`leave_out`: never sent back)."""
         return {k: v[0] for k, v in self.fields.items() if k not in leave_out}
 
 
-# -- intake: the patient's profile and login -----------------------------------------------
-
-
-def med_rows(raw: object) -> int:
-    """How many medication rows the form has; the field is posted back, so anything may come."""
-    text = str(raw or "")
-    if not text.isdecimal():
-        return MEDICATION_ROWS
-    # Never int() of many digits: past 4,300 it raises instead of converting.
-    return min(int(text), 50) if len(text) <= 3 else 50
-
-
-def profile_from_form(form: Form) -> dict[str, Any]:
-    """The screening profile as JSON-like data from the intake form (validated separately)."""
-    medications = []
-    for i in range(med_rows(form.get("med_rows"))):
-        name = form.get(f"med_name_{i}").strip()
-        if not name:
-            continue
-        med: dict[str, Any] = {"name": name, "status": form.get(f"med_status_{i}") or "active"}
-        if form.optional(f"med_last_dose_{i}"):
-            med["last_dose"] = form.get(f"med_last_dose_{i}").strip()
-        medications.append(med)
-    data: dict[str, Any] = {
-        "as_of": form.optional("as_of") or today().isoformat(),
-        "sex": form.get("sex") or "unknown",
-        "conditions": [c.strip() for c in form.get("conditions").splitlines() if c.strip()],
-        "medications": medications,
-        "allergies": [a.strip() for a in form.get("allergies").splitlines() if a.strip()],
-        "liver": form.get("liver") or "unknown",
-        "kidney": form.get("kidney") or "unknown",
-        "alcohol": form.get("alcohol") or "unknown",
-        "planned_procedures": [],
-    }
-    if form.optional("age"):
-        data["age"] = form.get("age").strip()
-    for flag in ("pregnant", "breastfeeding"):
-        if form.get(flag) in ("yes", "no"):
-            data[flag] = form.get(flag) == "yes"
-    if form.optional("procedure_date"):
-        data["planned_procedures"].append(
-            {
-                "date": form.get("procedure_date").strip(),
-                "name": form.optional("procedure_name"),
-                "opioids_expected": form.get("procedure_opioids") != "no",
-            }
-        )
-    return data
-
-
-def form_values(record: PatientRecord) -> dict[str, Any]:
-    """The intake form's fields filled from a saved patient (the inverse of profile_from_form)."""
-    profile = record.profile
-    values: dict[str, Any] = {
-        "name": record.name,
-        "as_of": today().isoformat(),
-        "age": "" if profile.get("age") is None else str(profile["age"]),
-        "sex": profile.get("sex", "unknown"),
-        "conditions": "\n".join(
-            c["code"] if isinstance(c, dict) else str(c) for c in profile.get("conditions", [])
-        ),
-        "allergies": "\n".join(
-            a.get("name") or a.get("rxnorm", "") if isinstance(a, dict) else str(a)
-            for a in profile.get("allergies", [])
-        ),
-    }
-    for key in ("liver", "kidney", "alcohol"):
-        values[key] = profile.get(key, "unknown")
-    for flag in ("pregnant", "breastfeeding"):
-        flagged = profile.get(flag)
-        values[flag] = "unknown" if flagged is None else ("yes" if flagged else "no")
-    medications = profile.get("medications", [])
-    for i, med in enumerate(medications):
-        values[f"med_name_{i}"] = med.get("name") or med.get("rxnorm", "")
-        values[f"med_status_{i}"] = med.get("status", "active")
-        values[f"med_last_dose_{i}"] = med.get("last_dose") or ""
-    values["med_rows"] = str(max(MEDICATION_ROWS, len(medications) + 1))
-    procedures = profile.get("planned_procedures", [])
-    if procedures:
-        values["procedure_date"] = procedures[0]["date"]
-        values["procedure_name"] = procedures[0].get("name") or ""
-        values["procedure_opioids"] = "yes" if procedures[0].get("opioids_expected") else "no"
-    for key, score in (record.intake or {}).items():
-        values[f"intake_{key}"] = f"{score:g}"
-    return values
-
-
-def checked_intake(form: Form) -> tuple[str, PatientProfile, list[Problem]]:
-    """Name and profile from the form, and every problem with them (all fields at once)."""
-    problems: list[Problem] = []
-    name = form.get("name").strip()
-    if not name or len(name) > 200:
-        problems.append(Problem("name", show(name), "the patient's name (1 to 200 characters)"))
-    profile: PatientProfile | None = None
-    try:
-        profile = parse(PatientProfile, profile_from_form(form))
-    except InputError as exc:
-        problems.extend(exc.problems)
-    return name, profile or PatientProfile(), problems
-
-
-def checked_login(form: Form, problems: list[Problem]) -> Login | None:
-    """The patient's own login when the form gives an email (the password exactly as typed)."""
-    if not form.optional("email"):
-        return None
-    try:
-        return parse_login(Login, {"email": form.get("email"), "password": form.get("password")})
-    except InputError as exc:
-        problems.extend(exc.problems)
-        return None
-
-
-def intake_scores(form: Form) -> dict[str, Any] | None:
-    scores = {}
-    for name in ("pain", "fatigue", "sleep_quality"):
-        raw = form.get(f"intake_{name}").strip()
-        if raw:
-            try:
-                value = float(raw)
-            except ValueError:
-                continue
-            if 0 <= value <= 10:
-                scores[name] = value
-    return scores if "pain" in scores else None
+# -- visit notes ---------------------------------------------------------------------------
 
 
 def note_text(form: Form) -> str:
@@ -198,45 +77,48 @@ def note_text(form: Form) -> str:
 # -- plan builder ---------------------------------------------------------------------------
 
 
-def plan_request_from_form(form: Form) -> PlanRequest:
+DEFAULT_SUPPLY_DAYS = 60
+
+
+def plan_data(form: Form) -> dict[str, Any]:
+    """The plan builder's form as a plan request's data (validated by `plan_request`)."""
     data: dict[str, Any] = {
         "protocol": form.get("protocol") or "standard",
         "start": form.get("start").strip() or None,
+        "allow_above_5mg": form.get("allow_above_5mg") == "yes",
     }
     for name in ("start_dose_mg", "step_mg", "interval_days", "target_mg"):
         if data["protocol"] == "custom" and form.optional(name):
             data[name] = form.get(name).strip()
     if form.get("time") in ("bedtime", "morning"):
         data["time"] = form.get("time")
-    request: PlanRequest = parse(PlanRequest, data)
+    dispensing: dict[str, Any] = {
+        "form": form.get("dose_form") or "capsules",
+        "days": form.optional("supply_days") or DEFAULT_SUPPLY_DAYS,
+    }
+    if dispensing["form"] == "liquid":
+        for name in ("tablet_mg", "volume_ml", "recipe"):
+            dispensing[name] = form.optional(name)
+    data["dispensing"] = dispensing
+    changes: dict[str, Any] = {
+        name: form.optional(name) for name in ("step_back_on", "morning_from")
+    }
+    if form.optional("procedure_date"):
+        changes["procedure"] = {
+            "date": form.optional("procedure_date"),
+            "opioids_stop": form.optional("opioids_stop"),
+            "hold_days": form.optional("hold_days"),
+        }
+    elif form.optional("opioids_stop") or form.optional("hold_days"):
+        changes["procedure"] = {"date": None}  # refused as a missing procedure date
+    if any(v is not None for v in changes.values()):
+        data["changes"] = changes
+    return data
+
+
+def plan_request(form: Form) -> PlanRequest:
+    request: PlanRequest = parse(PlanRequest, plan_data(form))
     return request
-
-
-def supply_days(form: Form) -> int:
-    """Days of supply to count capsules for: 60 when left empty (not a number reads as 0, which
-    the count refuses in its own words)."""
-    try:
-        return int(form.get("supply_days") or 60)
-    except ValueError:
-        return 0
-
-
-def liquid_recipe(form: Form) -> tuple[float, float]:
-    """The tablet strength (mg) and the volume of liquid (ml) it is dissolved in; 50 and 50."""
-    return (
-        _number(form, "tablet_mg", 50, "a tablet strength in mg, such as 50"),
-        _number(form, "volume_ml", 50, "a volume in ml, such as 50"),
-    )
-
-
-def _number(form: Form, name: str, default: float, expected: str) -> float:
-    raw = form.get(name).strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise InputError.single(name, raw, expected) from None
 
 
 def override_reason(form: Form) -> str | None:
@@ -264,6 +146,9 @@ def criteria_input(name: str, form: Form) -> dict[str, Any]:
             "orthostatic_intolerance",
         ):
             data[flag] = form.get(flag) == "yes"
+        # Asked as yes, no or not assessed: left unanswered, it is reported as not assessed.
+        if form.get("symptoms_half_the_time") in ("yes", "no"):
+            data["symptoms_half_the_time"] = form.get("symptoms_half_the_time") == "yes"
         return data
     data = {"pain_areas": form.getlist("pain_areas")}
     for score in ("fatigue", "waking_unrefreshed", "cognitive"):
@@ -275,7 +160,8 @@ def criteria_input(name: str, form: Form) -> dict[str, Any]:
     else:
         for flag in ("headache", "lower_abdominal_pain", "depression"):
             data[flag] = form.get(flag) == "yes"
-        if name == "acr2016" and form.get("other_explanation") in ("yes", "no"):
+        # A tick box: unticked is "no" for 2011 (as for 2010); 2016 needs it only when given.
+        if name == "acr2011" or form.get("other_explanation") in ("yes", "no"):
             data["other_explanation"] = form.get("other_explanation") == "yes"
     return data
 

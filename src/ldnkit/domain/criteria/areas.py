@@ -82,7 +82,7 @@ def generalized_pain(minimum: int, regions: tuple[RegionResult, ...]) -> Criteri
         f" ({', '.join(counted)})" if counted else ""
     )
     if uncounted:
-        detail += f"; not counted: {', '.join(uncounted)}"
+        detail += "; not counted: " + "; ".join(PAIN_AREAS[a].label for a in uncounted)
     return CriterionResult(
         id="generalized-pain",
         text=criterion_text("generalized-pain", regions=minimum),

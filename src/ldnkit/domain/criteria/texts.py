@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from ldnkit.knowledge.files import read_data
 
@@ -96,10 +96,36 @@ class NoteText(_Data):
 
 
 class FiqrDomainText(_Data):
+    """One FIQR domain: its items and the words at each end of their 0-10 scales.
+
+    `anchors` hold for every item of the domain; `item_anchors`, one pair per item, where each
+    item has its own (the symptoms).
+    """
+
     label: str
     divisor: int
     max: int
     items: tuple[str, ...]
+    anchors: tuple[str, str] | None = None
+    item_anchors: tuple[tuple[str, str], ...] | None = None
+    # Items whose name reads the other way from their scale (energy: 0 is lots of it).
+    reversed_items: tuple[int, ...] = ()
+    reversed_items_note: str | None = None
+
+    @model_validator(mode="after")
+    def _every_item_anchored(self) -> FiqrDomainText:
+        if self.item_anchors is None and self.anchors is None:
+            raise ValueError(f"FIQR domain {self.label}: anchors or item_anchors are required")
+        if self.item_anchors is not None and len(self.item_anchors) != len(self.items):
+            raise ValueError(f"FIQR domain {self.label}: one pair of item_anchors per item")
+        return self
+
+    def anchors_of(self, index: int) -> tuple[str, str]:
+        """What 0 and 10 mean for item `index` of this domain."""
+        if self.item_anchors is not None:
+            return self.item_anchors[index]
+        assert self.anchors is not None  # one of the two is required (checked above)
+        return self.anchors
 
 
 class SeverityBand(_Data):
@@ -129,6 +155,22 @@ class FiqrData(_Data):
     severity: tuple[SeverityScheme, ...]
 
 
+class Levels(_Data):
+    """The words for each point of a 0-3 scale, from 0 up."""
+
+    sources: tuple[str, ...]
+    levels: tuple[str, str, str, str]
+
+
+class Questions(_Data):
+    """What the calculators ask, by input field, and the anchors of the 0-3 scales."""
+
+    sources: tuple[str, ...]
+    labels: dict[str, str]
+    symptom_levels: Levels
+    somatic_levels: Levels
+
+
 class CriteriaData(_Data):
     """Everything in criteria.yaml."""
 
@@ -139,6 +181,7 @@ class CriteriaData(_Data):
     mecfs: dict[str, MecfsSet]
     criteria: dict[str, CriterionText]
     notes: dict[str, NoteText]
+    questions: Questions
     fiqr: FiqrData
 
 

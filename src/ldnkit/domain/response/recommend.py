@@ -54,7 +54,8 @@ def describe(change: MeasureChange) -> str:
     low, high = change.ci_absolute
     return (
         f"{name}: {change.baseline:g} -> {change.latest:g}, {abs(change.improvement_pct):g}% "
-        f"{direction} ({change.category}); change {change.absolute_change:+g} points, "
+        f"{direction} ({change.category.replace('_', ' ')}); change "
+        f"{change.absolute_change:+g} points, "
         f"95% interval {low:+g} to {high:+g}"
     )
 

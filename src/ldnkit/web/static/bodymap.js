@@ -11,7 +11,12 @@
     document.querySelectorAll(".bodymap .area").forEach(function (area) {
       var box = document.getElementById("area-" + area.dataset.area);
       if (!box) return;
-      var toggle = function () { box.checked = !box.checked; sync(area); };
+      var toggle = function () {
+        box.checked = !box.checked;
+        sync(area);
+        // As a tap on the box itself would: the calculator updates its result on change.
+        box.dispatchEvent(new Event("change", { bubbles: true }));
+      };
       area.addEventListener("click", toggle);
       area.addEventListener("keydown", function (e) {
         if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); }

@@ -10,17 +10,19 @@ from fastapi.responses import RedirectResponse, Response
 from ldnkit.services import screening
 from ldnkit.services.progress import view_of
 from ldnkit.store.records import PatientRecord
-from ldnkit.validation import InputError, Problem
+from ldnkit.validation import InputError
 from ldnkit.web.deps import CheckedForm, ClinicianSession, StoreDep
-from ldnkit.web.forms import (
-    checked_intake,
-    checked_login,
+from ldnkit.web.forms import today
+from ldnkit.web.intake_form import (
+    MEDICATION_ROWS,
+    PROCEDURE_ROWS,
     form_values,
-    intake_scores,
-    med_rows,
-    today,
+    new_token,
+    read_intake,
+    rows,
 )
-from ldnkit.web.render import page, problems_by_field
+from ldnkit.web.messages import FieldMessage, by_input, worded
+from ldnkit.web.render import page
 
 router = APIRouter(prefix="/clinic", include_in_schema=False)
 
@@ -30,12 +32,15 @@ def _to_screening(patient_id: int) -> Response:
 
 
 @router.get("")
-def patient_list(request: Request, store: StoreDep, session: ClinicianSession) -> Response:
-    rows = []
+def patient_list(
+    request: Request, store: StoreDep, session: ClinicianSession, archived: bool = False
+) -> Response:
+    """The patients in care (or, with ?archived=true, the archived ones)."""
+    rows_shown = []
     as_of = today()
-    for item in store.caseload(session.actor):
+    for item in store.caseload(session.actor, archived=archived):
         view = view_of(item.record, item.plan, item.entries, as_of)
-        rows.append(
+        rows_shown.append(
             {
                 "record": item.record,
                 "verdict": item.verdict,
@@ -44,29 +49,35 @@ def patient_list(request: Request, store: StoreDep, session: ClinicianSession) -
                 "entries": len(view.entries),
             }
         )
-    return page(request, "clinic_list.html", {"rows": rows})
+    context = {
+        "rows": rows_shown,
+        "archived": archived,
+        "archived_count": 0 if archived else store.archived_count(session.actor),
+    }
+    return page(request, "clinic_list.html", context)
 
 
 def _intake_page(
     request: Request,
     values: dict[str, Any],
     record: PatientRecord | None = None,
-    problems: list[Problem] | None = None,
+    messages: list[FieldMessage] | None = None,
 ) -> Response:
     context = {
         "values": values,
-        "rows": range(med_rows(values.get("med_rows"))),
+        "rows": range(rows(values.get("med_rows"), MEDICATION_ROWS)),
+        "proc_rows": range(rows(values.get("proc_rows"), PROCEDURE_ROWS)),
         "record": record,
         "action": f"/clinic/patients/{record.id}/edit" if record else "/clinic/patients/new",
-        "errors": problems_by_field(problems or []),
-        "problems": [str(p) for p in problems or []],
+        "errors": by_input(messages or []),
+        "messages": messages or [],
     }
-    return page(request, "intake.html", context, status_code=422 if problems else 200)
+    return page(request, "intake.html", context, status_code=422 if messages else 200)
 
 
 @router.get("/patients/new")
 def intake_form(request: Request, session: ClinicianSession) -> Response:
-    return _intake_page(request, {"as_of": today().isoformat()})
+    return _intake_page(request, {"as_of": today().isoformat(), "intake_token": new_token()})
 
 
 @router.post("/patients/new")
@@ -75,17 +86,27 @@ def intake(
 ) -> Response:
     # The password is never sent back into the page, not even to re-fill the form.
     values = form.values("password")
-    name, profile, problems = checked_intake(form)
-    login = checked_login(form, problems)
-    if problems:
-        return _intake_page(request, values, problems=problems)
+    read = read_intake(form, with_login=True)
+    if read.messages:
+        return _intake_page(request, values, messages=read.messages)
     try:
         record, _screened = screening.admit(
-            store, session.actor, name, profile, intake=intake_scores(form), login=login
+            store,
+            session.actor,
+            read.name,
+            read.profile,
+            intake=read.scores,
+            login=read.login,
+            intake_token=read.token,
         )
-    except InputError as exc:
-        return _intake_page(request, values, problems=exc.problems)
+    except InputError as exc:  # the login's email already has an account
+        return _intake_page(request, values, messages=worded(exc.problems, _login_field))
     return _to_screening(record.id)
+
+
+def _login_field(path: str) -> tuple[str, str] | None:
+    labels = {"email": "Patient login, email", "password": "Patient login, password"}
+    return (path, labels[path]) if path in labels else None
 
 
 @router.get("/patients/{patient_id}/edit")
@@ -106,11 +127,28 @@ def edit(
 ) -> Response:
     """Save the corrected profile and screen again with it."""
     record = store.patient(session.actor, patient_id)
-    name, profile, problems = checked_intake(form)
-    if problems:
-        return _intake_page(request, form.values(), record, problems)
-    screening.correct(store, session.actor, patient_id, name, profile, intake=intake_scores(form))
+    read = read_intake(form, with_login=False)
+    if read.messages:
+        return _intake_page(request, form.values(), record, read.messages)
+    screening.correct(store, session.actor, patient_id, read.name, read.profile, intake=read.scores)
     return _to_screening(patient_id)
+
+
+@router.post("/patients/{patient_id}/archive")
+def archive(
+    store: StoreDep, session: ClinicianSession, patient_id: int, _form: CheckedForm
+) -> Response:
+    """Hide the patient from the list; the record is kept whole and can be restored."""
+    store.set_archived(session.actor, patient_id, True)
+    return RedirectResponse(f"/clinic/patients/{patient_id}?archived=1", status_code=303)
+
+
+@router.post("/patients/{patient_id}/restore")
+def restore(
+    store: StoreDep, session: ClinicianSession, patient_id: int, _form: CheckedForm
+) -> Response:
+    store.set_archived(session.actor, patient_id, False)
+    return RedirectResponse(f"/clinic/patients/{patient_id}?restored=1", status_code=303)
 
 
 @router.post("/patients/{patient_id}/screen")

@@ -1,4 +1,10 @@
-"""The plan builder (with today's safety screen beside it), the printable plan and its calendar."""
+"""The plan builder (with today's safety screen beside it), the prescription and its calendar.
+
+The builder does what `ldnkit plan` and `ldnkit liquid` do: a protocol, capsules or a liquid
+(mL per dose, days per tablet, the recipe's beyond-use dates and caveats), custom doses that
+only a liquid can measure, and the adjustments (step back, morning dose, procedure hold) with
+their sources. It names everything as the page does: never a field key or a CLI flag.
+"""
 
 from __future__ import annotations
 
@@ -7,46 +13,73 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ldnkit.domain.formulation import capsules, liquid
 from ldnkit.domain.plan_gate import StartCheck
-from ldnkit.domain.titration import Plan, build_plan
+from ldnkit.domain.titration import ABOVE_USUAL_OVERRIDE
+from ldnkit.knowledge.limits import limits
+from ldnkit.knowledge.protocols import product_book, protocol_book
 from ldnkit.services import plans
-from ldnkit.services.export import plan_calendar, plan_printout
+from ldnkit.services.export import plan_calendar
 from ldnkit.services.plans import PlanRefused
-from ldnkit.services.progress import plan_of
+from ldnkit.services.prescription import plan_prescription
 from ldnkit.store.records import Actor, PatientRecord
 from ldnkit.store.repository import Store
-from ldnkit.validation import InputError
+from ldnkit.validation import InputError, Problem
 from ldnkit.web.deps import CheckedForm, ClinicianSession, StoreDep
-from ldnkit.web.forms import (
-    Form,
-    liquid_recipe,
-    override_reason,
-    plan_request_from_form,
-    supply_days,
-    today,
-)
-from ldnkit.web.render import calendar_file, page, problems_by_field
+from ldnkit.web.forms import DEFAULT_SUPPLY_DAYS, Form, override_reason, plan_request, today
+from ldnkit.web.messages import FieldMessage, by_input, worded
+from ldnkit.web.render import calendar_file, page
 
 router = APIRouter(prefix="/clinic", include_in_schema=False)
 
-
-def _supply(plan: Plan, form: Form) -> dict[str, Any]:
-    """Capsule counts for the supply period, or a liquid's measure for the target dose."""
-    out: dict[str, Any] = {}
-    try:
-        out["capsules"] = capsules(plan, supply_days(form))
-    except InputError as exc:
-        out["supply_error"] = str(exc)
-    try:
-        out["liquid"] = liquid(*liquid_recipe(form), plan.target_mg)
-    except (InputError, ValueError) as exc:
-        out["supply_error"] = str(exc)
-    return out
-
-
-# The override as the plan page names it; the refusal messages point to it in these words.
+# The overrides as the plan page names them; refusals point to them in these words.
 OVERRIDE_LABEL = "Start against the safety screen"
+
+
+def above_usual_label() -> str:
+    band = limits().ldn_dose
+    return f"Allow a dose above {band.usual_max.mg:g} mg (up to {band.hard_max.mg:g} mg)"
+
+
+# Each field of a plan request: the form input it comes from, and its label on the page.
+_FIELDS = {
+    "protocol": ("protocol", "Protocol"),
+    "start": ("start", "Start date"),
+    "time": ("time", "Time of the dose"),
+    "start_dose_mg": ("start_dose_mg", "Start dose (mg)"),
+    "step_mg": ("step_mg", "Increase per step (mg)"),
+    "interval_days": ("interval_days", "Days per step"),
+    "target_mg": ("target_mg", "Target dose (mg)"),
+    "dose_mg": ("target_mg", "Dose to measure"),
+    "dispensing": ("dose_form", "Capsules or liquid"),
+    "dispensing.form": ("dose_form", "Capsules or liquid"),
+    "dispensing.days": ("supply_days", "Supply for (days)"),
+    "days": ("supply_days", "Supply for (days)"),
+    "dispensing.tablet_mg": ("tablet_mg", "Tablet strength (mg)"),
+    "tablet_mg": ("tablet_mg", "Tablet strength (mg)"),
+    "dispensing.volume_ml": ("volume_ml", "Dissolved in (mL)"),
+    "volume_ml": ("volume_ml", "Dissolved in (mL)"),
+    "dispensing.recipe": ("recipe", "Recipe"),
+    "changes.step_back_on": ("step_back_on", "Not tolerated from"),
+    "changes.morning_from": ("morning_from", "Morning dose from"),
+    "changes.procedure.date": ("procedure_date", "Procedure date"),
+    "changes.procedure.opioids_stop": ("opioids_stop", "Last day of opioids after it"),
+    "changes.procedure.hold_days": ("hold_days", "Days without LDN before it"),
+    "override_reason": ("override_reason", "Reason"),
+}
+
+
+def _locate(path: str) -> tuple[str, str] | None:
+    return _FIELDS.get(path)
+
+
+def plan_messages(problems: list[Problem]) -> list[FieldMessage]:
+    """The plan's problems in the page's words: the override is the box to tick, not a flag."""
+    tick = f"ticking \u201c{above_usual_label()}\u201d"
+    said = [
+        Problem(p.field, p.received, p.expected.replace(ABOVE_USUAL_OVERRIDE, tick))
+        for p in problems
+    ]
+    return worded(said, _locate)
 
 
 def _start_advice(check: StartCheck) -> str:
@@ -65,6 +98,21 @@ def _start_advice(check: StartCheck) -> str:
     return f"{check.explanation()} {then}"
 
 
+def _choices() -> dict[str, Any]:
+    """What the form offers, named as the knowledge base names it."""
+    book = protocol_book()
+    return {
+        "protocols": [(p.id, p.name, p.summary) for p in book.protocols],
+        "recipes": [(r.id, r.name) for r in product_book().liquid_recipes],
+        "adjustments": book.adjustments,
+        "override_label": OVERRIDE_LABEL,
+        "above_usual_label": above_usual_label(),
+        "standard_tablet_mg": limits().ldn_dose.standard.mg,
+        "hold_usual": limits().hold.usual.days,
+        "hold_minimum": limits().hold.minimum.days,
+    }
+
+
 def _plan_page(
     request: Request,
     store: Store,
@@ -76,36 +124,79 @@ def _plan_page(
     status_code: int = 200,
 ) -> Response:
     """The plan builder, with today's safety screen of the patient beside the form."""
-    full = {"record": record, "saved": None, "plan": None, **context}
+    messages: list[FieldMessage] = context.pop("messages", [])
+    full = {
+        "record": record,
+        "saved": None,
+        "plan": None,
+        "messages": messages,
+        "errors": by_input(messages),
+        **_choices(),
+        **context,
+    }
     if not partial:
         full["screen"] = plans.screen_today(store, actor, record.id, today())
         full["screened_on"] = today()
-        full["override_label"] = OVERRIDE_LABEL
     return page(
         request, "plan_preview.html" if partial else "plan.html", full, status_code=status_code
     )
 
 
+def _saved_values(saved_request: dict[str, Any]) -> dict[str, str]:
+    """The builder's fields filled from a saved plan's request (the inverse of plan_data)."""
+    values = {k: v for k, v in saved_request.items() if k not in ("changes", "dispensing")}
+    values["allow_above_5mg"] = "yes" if saved_request.get("allow_above_5mg") else ""
+    dispensing = saved_request.get("dispensing") or {}
+    values.update(
+        dose_form=dispensing.get("form", "capsules"),
+        supply_days=dispensing.get("days", DEFAULT_SUPPLY_DAYS),
+        tablet_mg=dispensing.get("tablet_mg"),
+        volume_ml=dispensing.get("volume_ml"),
+        recipe=dispensing.get("recipe"),
+    )
+    changes = saved_request.get("changes") or {}
+    procedure = changes.get("procedure") or {}
+    values.update(
+        step_back_on=changes.get("step_back_on"),
+        morning_from=changes.get("morning_from"),
+        procedure_date=procedure.get("date"),
+        opioids_stop=procedure.get("opioids_stop"),
+        hold_days=procedure.get("hold_days"),
+    )
+    return {k: "" if v is None else str(v) for k, v in values.items()}
+
+
 @router.get("/patients/{patient_id}/plan")
 def plan_builder(
-    request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
+    request: Request,
+    store: StoreDep,
+    session: ClinicianSession,
+    patient_id: int,
+    saved: bool = False,
 ) -> Response:
     record = store.patient(session.actor, patient_id)
-    saved = store.current_plan(session.actor, patient_id)
-    if saved:
-        values = dict(saved.request)
+    current = store.current_plan(session.actor, patient_id)
+    if current:
+        values = _saved_values(current.request)
     else:
         # A new plan starts on the screen's earliest start; none when the screen gives none.
         earliest = plans.screen_today(store, session.actor, patient_id, today()).earliest_start
-        values = {"protocol": "standard", "start": earliest.isoformat() if earliest else ""}
-    values.update({"supply_days": "60", "tablet_mg": "50", "volume_ml": "50"})
-    plan = plan_of(saved)
-    context = {
-        "values": {k: "" if v is None else str(v) for k, v in values.items()},
-        "plan": plan,
-        "saved": saved,
-        **(_supply(plan, Form()) if plan else {}),
-    }
+        values = {
+            "protocol": "standard",
+            "start": earliest.isoformat() if earliest else "",
+            "dose_form": "capsules",
+            "supply_days": str(DEFAULT_SUPPLY_DAYS),
+        }
+    context: dict[str, Any] = {"values": values, "saved": current}
+    if saved:
+        context["message"] = "Plan saved."
+    if current:
+        try:
+            context["preview"] = plans.preview(
+                store, session.actor, patient_id, plan_request(Form.of(values)), today()
+            )
+        except InputError as exc:  # a plan saved before today's rules: shown, not re-checked
+            context["messages"] = plan_messages(exc.problems)
     return _plan_page(request, store, session.actor, record, context)
 
 
@@ -114,35 +205,44 @@ def plan_submit(
     request: Request, store: StoreDep, session: ClinicianSession, patient_id: int, form: CheckedForm
 ) -> Response:
     record = store.patient(session.actor, patient_id)
-    values = form.values()
     partial = request.headers.get("hx-request") == "true"
-    context: dict[str, Any] = {"values": values}
+    context: dict[str, Any] = {"values": form.values()}
+
+    def again(status: int) -> Response:
+        # HTMX swaps only a successful answer in: a live preview with problems is a 200 that
+        # shows them, or the old preview would stay on screen as if it still held.
+        return _plan_page(
+            request,
+            store,
+            session.actor,
+            record,
+            context,
+            partial=partial,
+            status_code=200 if partial else status,
+        )
+
     try:
-        plan_request = plan_request_from_form(form)
-        plan = build_plan(plan_request)
-        if form.get("action") == "save":
-            plans.save_plan(
-                store, session.actor, patient_id, plan_request, override_reason(form),
-                today=today(),
-            )  # fmt: skip
-            return RedirectResponse(f"/clinic/patients/{patient_id}/plan?saved=1", status_code=303)
+        asked = plan_request(form)
+        preview = plans.preview(store, session.actor, patient_id, asked, today())
     except InputError as exc:
-        context.update(
-            errors=problems_by_field(exc.problems), problems=[str(p) for p in exc.problems]
-        )
-        return _plan_page(
-            request, store, session.actor, record, context, partial=partial, status_code=422
-        )
-    except PlanRefused as exc:
-        refusal = "Not saved. " + _start_advice(exc.check)
-        context.update(plan=plan, refusal=refusal, **_supply(plan, form))
-        return _plan_page(
-            request, store, session.actor, record, context, partial=partial, status_code=422
-        )
-    check = plans.start_check(store, session.actor, patient_id, plan_request.start, today())
-    warning = None if check.allowed else _start_advice(check)
-    context.update(plan=plan, start_warning=warning, **_supply(plan, form))
-    return _plan_page(request, store, session.actor, record, context, partial=partial)
+        context["messages"] = plan_messages(exc.problems)
+        return again(422)
+    context["preview"] = preview
+    if form.get("action") == "save":
+        try:
+            plans.save_plan(
+                store, session.actor, patient_id, asked, override_reason(form), today=today()
+            )
+        except InputError as exc:
+            context["messages"] = plan_messages(exc.problems)
+            return again(422)
+        except PlanRefused as exc:
+            context["refusal"] = "Not saved. " + _start_advice(exc.check)
+            return again(422)
+        return RedirectResponse(f"/clinic/patients/{patient_id}/plan?saved=1", status_code=303)
+    if not preview.check.allowed:
+        context["start_warning"] = _start_advice(preview.check)
+    return again(200)
 
 
 @router.get("/patients/{patient_id}/plan.ics")
@@ -150,10 +250,15 @@ def plan_ics(store: StoreDep, session: ClinicianSession, patient_id: int) -> Res
     return calendar_file(plan_calendar(store, session.actor, patient_id))
 
 
-@router.get("/patients/{patient_id}/plan/print")
-def plan_print(
+@router.get("/patients/{patient_id}/plan.pdf")
+def plan_pdf(
     request: Request, store: StoreDep, session: ClinicianSession, patient_id: int
 ) -> Response:
-    printout = plan_printout(store, session.actor, patient_id)
-    context = {"record": printout.record, "plan": printout.plan, "text": printout.text}
-    return page(request, "plan_print.html", context)
+    """The current plan as a prescription to sign and hand over (PDF)."""
+    clinic = request.app.state.settings.clinic_name
+    pdf = plan_prescription(store, session.actor, patient_id, today(), clinic)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="ldn-plan-patient-{patient_id}.pdf"'},
+    )
