@@ -48,6 +48,7 @@ from ldnkit.web.words import said_all, said_by_field
 
 router = APIRouter(prefix="/me", include_in_schema=False)
 
+
 def _own_id(session: Session) -> int:
     assert session.actor.patient_id is not None  # a patient account always has its record
     return session.actor.patient_id
