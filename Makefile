@@ -29,8 +29,9 @@ test-fast: install
 	$(BIN)/pytest -q tests/unit -m "not slow"
 
 check: install
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests
 
 # Each benchmark prints its figures beside a baseline measured in the same run, as ratios.
 bench: install

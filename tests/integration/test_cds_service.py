@@ -1038,7 +1038,7 @@ def test_an_unusable_fhir_server_matters_only_when_data_must_be_fetched(cds: str
 
 def test_feedback_outcomes_are_stored(cds: str, db_url: str) -> None:
     card = str(uuid.uuid4())
-    feedback = {
+    feedback: dict[str, Any] = {
         "feedback": [
             {
                 "card": card,

@@ -7,6 +7,7 @@ import gzip
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ AS_OF = dt.date(2026, 11, 23)
 MEPERIDINE_PATIENT = "79a66c97-6131-3213-f3c9-4606946ab056"
 
 
-def synthea_lines(kind: str) -> list[dict[str, object]]:
+def synthea_lines(kind: str) -> list[dict[str, Any]]:
     path = SYNTHEA / f"{kind}.000.ndjson"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
@@ -51,14 +52,11 @@ def test_synthea_resolved_conditions_and_stopped_orders_do_not_count() -> None:
         if c["subject"] == {"reference": f"Patient/{MEPERIDINE_PATIENT}"}
     ]
     active_codes = {
-        c["code"]["coding"][0]["code"]  # type: ignore[index]
-        for c in conditions
-        if c["clinicalStatus"]["coding"][0]["code"] == "active"  # type: ignore[index]
-    }
-    resolved_codes = {
         c["code"]["coding"][0]["code"]
-        for c in conditions  # type: ignore[index]
-    } - active_codes
+        for c in conditions
+        if c["clinicalStatus"]["coding"][0]["code"] == "active"
+    }
+    resolved_codes = {c["code"]["coding"][0]["code"] for c in conditions} - active_codes
     got = {c.code for c in profile.conditions if isinstance(c, CodedCondition)}
     assert got == active_codes
     assert resolved_codes  # the export does hold resolved conditions, and none came through
@@ -73,7 +71,7 @@ def test_synthea_active_orders_are_the_only_active_medications() -> None:
     pid = "a5cb8ce9-cec6-6b23-0990-cbaf753578a4"
     profile = profile_from_file(SYNTHEA, AS_OF, pid)
     expected = {
-        r["medicationCodeableConcept"]["coding"][0]["code"]  # type: ignore[index]
+        r["medicationCodeableConcept"]["coding"][0]["code"]
         for r in synthea_lines("MedicationRequest")
         if r["subject"] == {"reference": f"Patient/{pid}"} and r["status"] == "active"
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -18,7 +19,7 @@ from ldnkit.store import migrate
 from ldnkit.store.database import make_engine
 from ldnkit.store.models import Base
 from ldnkit.store.passwords import hash_password, verify_password
-from ldnkit.store.repository import Forbidden, NotFound, Store
+from ldnkit.store.repository import Account, Forbidden, NotFound, PatientRecord, Store
 from ldnkit.validation import InputError
 
 TABLES = {
@@ -56,7 +57,7 @@ def _hash(password: str) -> str:
     return hash_password(password)
 
 
-def _clinic(store: Store) -> tuple[object, object, object]:
+def _clinic(store: Store) -> tuple[Account, Account, PatientRecord]:
     """Two clinicians; the first has one patient with a login."""
     alice = store.create_clinician("alice@clinic.test", _hash("alice-pass"), "Dr Alice")
     bob = store.create_clinician("bob@clinic.test", _hash("bob-pass"), "Dr Bob")
@@ -295,7 +296,7 @@ def test_text_is_stored_verbatim(store: Store, payload: str) -> None:
 
 def test_screenings_plans_and_questionnaires_are_kept_over_time(store: Store) -> None:
     alice, _, patient = _clinic(store)
-    result = {"verdict": "caution", "earliest_start": None, "findings": []}
+    result: dict[str, Any] = {"verdict": "caution", "earliest_start": None, "findings": []}
     store.save_screening(alice.actor, patient.id, {"age": 40}, result, "kb-1")
     store.save_screening(
         alice.actor, patient.id, {"age": 41}, {**result, "verdict": "eligible"}, "kb-2"

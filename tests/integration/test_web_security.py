@@ -54,7 +54,7 @@ class Clinic:
 
 
 def _account(store: Store, role: str, email: str, clinician: str | None = None) -> int | None:
-    new = NewAccount(role=role, email=email, password=PASSWORD, clinician=clinician)  # type: ignore[arg-type]
+    new = NewAccount(role=role, email=email, password=PASSWORD, clinician=clinician)
     return create_account(store, new).patient_id
 
 
@@ -111,7 +111,7 @@ def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
 def _routes(patient_id: int) -> list[tuple[str, str]]:
     """Every page and API route of the app, with sample values for the path parameters."""
     app = web_app(Settings(database_url="sqlite://"))
-    found = []
+    found: list[tuple[str, str]] = []
     for route in _api_routes(app.routes):
         path = (
             route.path.replace("{patient_id}", str(patient_id))
@@ -120,6 +120,7 @@ def _routes(patient_id: int) -> list[tuple[str, str]]:
             .replace("{service_id}", "ldn-order-sign")
             .replace("{day}", "2026-11-01")
         )
+        assert route.methods is not None
         found.extend((method, path) for method in sorted(route.methods))
     return [r for r in found if r not in PUBLIC]
 

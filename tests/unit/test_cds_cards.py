@@ -162,4 +162,4 @@ def test_card_detail_cites_every_source_of_the_findings_points_with_links() -> N
 
 def test_card_model_refuses_a_summary_of_140_characters() -> None:
     with pytest.raises(ValueError, match="139"):
-        Card(uuid="u", summary="x" * 140, indicator="info", source={"label": "s"})  # type: ignore[arg-type]
+        Card(uuid="u", summary="x" * 140, indicator="info", source={"label": "s"})

@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from ldnkit.domain.criteria import FIQR_ITEMS, evaluate
+from ldnkit.domain.criteria import FIQR_ITEMS, FiqrResult, evaluate
 
 
 def answers(
-    function: list[float | None], overall: list[float | None], symptoms: list[float | None]
+    function: Sequence[float | None],
+    overall: Sequence[float | None],
+    symptoms: Sequence[float | None],
 ) -> dict[str, Any]:
     return {"function": function, "overall": overall, "symptoms": symptoms}
 
 
-def bands(result: Any) -> dict[str, str | None]:
+def fiqr(data: dict[str, Any]) -> FiqrResult:
+    result = evaluate("fiqr", data)
+    assert isinstance(result, FiqrResult)
+    return result
+
+
+def bands(result: FiqrResult) -> dict[str, str | None]:
     return {s.scheme: s.band for s in result.severity}
 
 
 def test_all_tens_score_100() -> None:
-    result = evaluate("fiqr", answers([10] * 9, [10] * 2, [10] * 10))
+    result = fiqr(answers([10] * 9, [10] * 2, [10] * 10))
     assert (result.function, result.overall, result.symptoms, result.total) == (30, 20, 50, 100)
     assert (result.valid, result.prorated, result.missing) == (True, False, ())
 
 
 def test_all_zeros_score_0() -> None:
-    result = evaluate("fiqr", answers([0] * 9, [0] * 2, [0] * 10))
+    result = fiqr(answers([0] * 9, [0] * 2, [0] * 10))
     assert (result.function, result.overall, result.symptoms, result.total) == (0, 0, 0, 0)
     assert bands(result) == {"salaffi-2018": "remission", "salaffi-2021": "remission"}
 
@@ -34,7 +43,7 @@ def test_all_zeros_score_0() -> None:
 def test_mixed_answers_worked_by_hand() -> None:
     # Function: 2*8 + 1 = 17, / 3 = 5.667 -> 5.7.  Overall: 6 + 7 = 13.
     # Symptoms: 7+6+5+4+3+2+1+0+9+8 = 45, / 2 = 22.5.  Total: 17/3 + 13 + 22.5 = 41.1667 -> 41.2.
-    result = evaluate("fiqr", answers([2] * 8 + [1], [6, 7], [7, 6, 5, 4, 3, 2, 1, 0, 9, 8]))
+    result = fiqr(answers([2] * 8 + [1], [6, 7], [7, 6, 5, 4, 3, 2, 1, 0, 9, 8]))
     assert (result.function, result.overall, result.symptoms, result.total) == (
         5.7,
         13,
@@ -48,13 +57,13 @@ def test_mixed_answers_worked_by_hand() -> None:
 def test_total_is_rounded_half_up_from_the_exact_score() -> None:
     # One function item unanswered: 6 * 9/8 = 6.75, / 3 = 2.25 exactly; half up gives 2.3
     # (Python's round(2.25, 1) would give 2.2).
-    result = evaluate("fiqr", answers([6, 0, 0, 0, 0, 0, 0, 0, None], [0, 0], [0] * 10))
+    result = fiqr(answers([6, 0, 0, 0, 0, 0, 0, 0, None], [0, 0], [0] * 10))
     assert (result.function, result.total) == (2.3, 2.3)
 
 
 def test_one_unanswered_function_item_is_prorated_and_still_valid() -> None:
     # 8 answers of 2 = 16, weighted 9/8 = 18, / 3 = 6.
-    result = evaluate("fiqr", answers([2] * 8 + [None], [0, 0], [0] * 10))
+    result = fiqr(answers([2] * 8 + [None], [0, 0], [0] * 10))
     assert (result.function, result.total) == (6, 6)
     assert (result.valid, result.prorated, result.missing) == (True, True, ("function[8]",))
     function = result.domains[0]
@@ -63,7 +72,7 @@ def test_one_unanswered_function_item_is_prorated_and_still_valid() -> None:
 
 def test_one_unanswered_symptom_is_prorated_but_invalid_for_fiqr_info() -> None:
     # 9 answers of 4 = 36, weighted 10/9 = 40, / 2 = 20.
-    result = evaluate("fiqr", answers([0] * 9, [0, 0], [None] + [4] * 9))
+    result = fiqr(answers([0] * 9, [0, 0], [None] + [4] * 9))
     assert (result.symptoms, result.total) == (20, 20)
     assert (result.valid, result.prorated) == (False, True)
     cited = {s for n in result.notes for s in n.sources}
@@ -71,12 +80,12 @@ def test_one_unanswered_symptom_is_prorated_but_invalid_for_fiqr_info() -> None:
 
 
 def test_one_unanswered_overall_item_doubles_the_other() -> None:
-    result = evaluate("fiqr", answers([0] * 9, [8, None], [0] * 10))
+    result = fiqr(answers([0] * 9, [8, None], [0] * 10))
     assert (result.overall, result.total, result.valid) == (16, 16, False)
 
 
 def test_two_unanswered_items_in_a_domain_leave_the_total_unscored() -> None:
-    result = evaluate("fiqr", answers([5] * 7 + [None, None], [5, 5], [5] * 10))
+    result = fiqr(answers([5] * 7 + [None, None], [5, 5], [5] * 10))
     assert (result.function, result.total) == (None, None)
     assert (result.overall, result.symptoms) == (10, 25)
     assert not result.valid
@@ -105,7 +114,7 @@ def test_two_unanswered_items_in_a_domain_leave_the_total_unscored() -> None:
 def test_severity_band_edges_in_both_schemes(
     overall: list[float], symptoms: list[float], total: float, salaffi_2018: str, salaffi_2021: str
 ) -> None:
-    result = evaluate("fiqr", answers([0] * 9, overall, symptoms))
+    result = fiqr(answers([0] * 9, overall, symptoms))
     assert result.total == total
     assert bands(result) == {"salaffi-2018": salaffi_2018, "salaffi-2021": salaffi_2021}
 
@@ -119,7 +128,7 @@ def test_severity_band_edges_in_both_schemes(
     ],
 )
 def test_very_severe_starts_at_83(function: list[float], total: float, salaffi_2021: str) -> None:
-    result = evaluate("fiqr", answers(function, [10, 10], [10] * 10))
+    result = fiqr(answers(function, [10, 10], [10] * 10))
     assert result.total == total
     assert bands(result) == {"salaffi-2018": "severe", "salaffi-2021": salaffi_2021}
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ldnkit.domain.criteria import evaluate
+from ldnkit.domain.criteria import Acr2010Result, evaluate
 from ldnkit.validation import InputError
 
 GOOD_2010: dict[str, Any] = {
@@ -60,7 +60,9 @@ def test_symptom_scores_must_be_whole_numbers_0_to_3(value: Any, expected: str) 
 
 
 def test_a_whole_float_score_is_accepted() -> None:
-    assert evaluate("acr2010", GOOD_2010 | {"fatigue": 2.0}).sss == 6
+    result = evaluate("acr2010", GOOD_2010 | {"fatigue": 2.0})
+    assert isinstance(result, Acr2010Result)
+    assert result.sss == 6
 
 
 def test_negative_duration_is_refused() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ldnkit.domain.criteria import evaluate
+from ldnkit.domain.criteria import Iom2015Result, evaluate
 
 ALL_PRESENT: dict[str, Any] = {
     "reduced_activity_months": 7,
@@ -18,12 +18,18 @@ ALL_PRESENT: dict[str, Any] = {
 }
 
 
-def passed(result: Any) -> dict[str, bool]:
+def iom2015(data: dict[str, Any]) -> Iom2015Result:
+    result = evaluate("iom2015", data)
+    assert isinstance(result, Iom2015Result)
+    return result
+
+
+def passed(result: Iom2015Result) -> dict[str, bool]:
     return {c.id: c.passed for c in result.criteria}
 
 
 def test_all_requirements_present_is_met() -> None:
-    result = evaluate("iom2015", ALL_PRESENT)
+    result = iom2015(ALL_PRESENT)
     assert result.met
     assert passed(result) == {
         "reduced-activity": True,
@@ -48,35 +54,35 @@ def test_all_requirements_present_is_met() -> None:
 def test_each_requirement_failing_alone_fails_the_criteria(
     change: dict[str, Any], failing: str
 ) -> None:
-    result = evaluate("iom2015", ALL_PRESENT | change)
+    result = iom2015(ALL_PRESENT | change)
     assert not result.met
     assert [c for c, ok in passed(result).items() if not ok] == [failing]
 
 
 def test_six_months_exactly_is_not_more_than_six() -> None:
-    result = evaluate("iom2015", ALL_PRESENT | {"reduced_activity_months": 6})
+    result = iom2015(ALL_PRESENT | {"reduced_activity_months": 6})
     reduced = result.criteria[0]
     assert not reduced.passed
     assert reduced.detail == "6 months: not more than 6"
-    assert evaluate("iom2015", ALL_PRESENT | {"reduced_activity_months": 6.5}).met
+    assert iom2015(ALL_PRESENT | {"reduced_activity_months": 6.5}).met
 
 
 def test_orthostatic_intolerance_alone_satisfies_the_either_or() -> None:
     data = ALL_PRESENT | {"cognitive_impairment": False, "orthostatic_intolerance": True}
-    result = evaluate("iom2015", data)
+    result = iom2015(data)
     assert result.met
     assert result.criteria[-1].detail == "present: orthostatic intolerance"
 
 
 def test_frequency_is_a_note_when_not_given_and_a_criterion_when_given() -> None:
-    unknown = evaluate("iom2015", ALL_PRESENT)
+    unknown = iom2015(ALL_PRESENT)
     assert "frequency-severity" not in passed(unknown)
     assert "iom-frequency-not-given" in {n.id for n in unknown.notes}
 
-    rare = evaluate("iom2015", ALL_PRESENT | {"symptoms_half_the_time": False})
+    rare = iom2015(ALL_PRESENT | {"symptoms_half_the_time": False})
     assert not rare.met
     assert passed(rare)["frequency-severity"] is False
 
-    often = evaluate("iom2015", ALL_PRESENT | {"symptoms_half_the_time": True})
+    often = iom2015(ALL_PRESENT | {"symptoms_half_the_time": True})
     assert often.met
     assert not often.notes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 import icalendar
 import pytest
@@ -21,19 +22,27 @@ from ldnkit.export.printable import plan_to_text
 
 START = dt.date(2026, 11, 23)
 STAMP = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+Value = TypeVar("Value")
 
 
 def standard() -> Plan:
     return build_plan(PlanRequest(protocol="standard", start=START))
 
 
-def events(ics: str) -> list[icalendar.Event]:
+def events(ics: str) -> list[icalendar.Component]:
     calendar = icalendar.Calendar.from_ical(ics)
-    return list(calendar.walk("VEVENT"))
+    return calendar.walk("VEVENT")
 
 
-def dosing(ics: str) -> list[icalendar.Event]:
+def dosing(ics: str) -> list[icalendar.Component]:
     return [e for e in events(ics) if "VALARM" in {c.name for c in e.subcomponents}]
+
+
+def prop(component: icalendar.Component, name: str, kind: type[Value]) -> Value:
+    """The property `name`, which must have been read back as `kind` (a date, a text, a rule)."""
+    value = component[name]
+    assert isinstance(value, kind)
+    return value
 
 
 def test_calendar_uses_crlf_and_folds_every_line_to_75_octets() -> None:
@@ -56,9 +65,9 @@ def test_one_daily_reminder_event_per_step_until_the_step_ends() -> None:
     assert len(found) == len(plan.steps)
     for event, step in zip(found, plan.steps, strict=True):
         assert event.decoded("DTSTART") == dt.datetime.combine(step.start, dt.time(21, 30))
-        assert event["DTSTAMP"].dt == STAMP
-        assert event["UID"].endswith("@ldnkit")
-        rule = event["RRULE"]
+        assert prop(event, "DTSTAMP", icalendar.vDDDTypes).dt == STAMP
+        assert prop(event, "UID", icalendar.vText).endswith("@ldnkit")
+        rule = prop(event, "RRULE", icalendar.vRecur)
         assert rule["FREQ"] == ["DAILY"]
         if step.end is None:
             assert "UNTIL" not in rule
@@ -129,8 +138,9 @@ def test_the_check_in_reminder_rings_daily_and_holds_no_health_data() -> None:
     calendar = icalendar.Calendar.from_ical(ics)
     (event,) = calendar.walk("VEVENT")
     assert event.decoded("DTSTART") == dt.datetime(2026, 11, 23, 19, 45)  # floating local time
-    assert event["RRULE"]["FREQ"] == ["DAILY"]
-    assert "UNTIL" not in event["RRULE"]
+    rule = prop(event, "RRULE", icalendar.vRecur)
+    assert rule["FREQ"] == ["DAILY"]
+    assert "UNTIL" not in rule
     assert str(event["URL"]) == "https://ldn.example/me/today"
     (alarm,) = event.subcomponents
     assert alarm.decoded("TRIGGER") == dt.timedelta(0)
@@ -153,6 +163,6 @@ def test_printable_text_lists_steps_changes_notes_and_full_citations() -> None:
 
 @pytest.mark.parametrize("protocol", ["standard", "gentle"])
 def test_printable_text_has_one_row_per_step(protocol: str) -> None:
-    plan = build_plan(PlanRequest(protocol=protocol, start=START))  # type: ignore[arg-type]
+    plan = build_plan(PlanRequest(protocol=protocol, start=START))
     text = plan_to_text(plan)
     assert sum(1 for s in plan.steps if s.start.isoformat() in text) == len(plan.steps)

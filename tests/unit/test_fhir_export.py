@@ -63,7 +63,11 @@ def test_diary_pain_is_loinc_72514_3_and_missing_scores_are_left_out() -> None:
 
 
 def test_fiqr_response_carries_every_answer_and_the_scores() -> None:
-    answers = {"function": [2] * 9, "overall": [5, 6], "symptoms": [7] * 9 + [None]}
+    answers: dict[str, list[float | None]] = {
+        "function": [2] * 9,
+        "overall": [5, 6],
+        "symptoms": [7] * 9 + [None],
+    }
     result = evaluate("fiqr", answers).model_dump(mode="json")
     response = fiqr_to_questionnaire_response(answers, result, "p1", START)
     QuestionnaireResponse.model_validate(response)

@@ -207,7 +207,7 @@ def test_profile_counts_only_active_conditions_and_other_patients_are_ignored() 
 
 
 def test_profile_reads_pregnancy_allergy_and_planned_procedure() -> None:
-    resources = [
+    resources: list[dict[str, Any]] = [
         {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1990"},
         {
             "resourceType": "Observation",

@@ -79,7 +79,7 @@ def test_capsules_for_a_dose_add_up_to_exactly_that_dose(dose_ug: int) -> None:
 )
 @settings(max_examples=40, deadline=None)
 def test_capsule_totals_equal_the_milligrams_the_plan_prescribes(protocol: str, days: int) -> None:
-    plan = build_plan(PlanRequest(protocol=protocol, start=MADE))  # type: ignore[arg-type]
+    plan = build_plan(PlanRequest(protocol=protocol, start=MADE))
     supply = capsules(plan, days)
     prescribed_ug = sum(
         round((plan.dose_on(MADE + dt.timedelta(days=k)) or 0) * 1000) for k in range(days)

@@ -127,11 +127,11 @@ def test_doses_fall_or_pause_only_where_an_adjustment_says_so(
     allowed = {a.on for a in plan.adjustments} | {
         a.resumes_on for a in plan.adjustments if a.resumes_on
     }
-    for before, after in zip(plan.steps, plan.steps[1:], strict=False):
-        assert before.end is not None
-        paused = after.start > before.end + DAY
-        if after.dose_mg < before.dose_mg or paused:
-            assert after.start in allowed
+    for step, following in zip(plan.steps, plan.steps[1:], strict=False):
+        assert step.end is not None
+        paused = following.start > step.end + DAY
+        if following.dose_mg < step.dose_mg or paused:
+            assert following.start in allowed
 
 
 @given(any_request, st.integers(min_value=0, max_value=200))

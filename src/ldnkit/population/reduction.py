@@ -221,7 +221,7 @@ def spark_sql(sql: str) -> str:
 def arrow_schema(kind: str) -> Any:
     """The columns of a resource type as an Arrow schema (DuckDB's own mapping of its types)."""
     import duckdb
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
 
     columns = ", ".join(f'NULL::{t} AS "{name}"' for name, t in COLUMNS[kind].items())
     with duckdb.connect() as con:

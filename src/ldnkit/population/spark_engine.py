@@ -23,7 +23,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 
 from ldnkit.fhir.reading import bulk_files, bulk_medications
 from ldnkit.population import reduction
@@ -155,7 +155,7 @@ def _read(spark: Any, kind: str, paths: list[str]) -> Any:
 def _parser(kind: str, schema: Any) -> Callable[[Iterator[Any]], Iterator[Any]]:
     def parse(batches: Iterator[Any]) -> Iterator[Any]:
         import numpy as np
-        import pyarrow.json as pa_json  # type: ignore[import-untyped]
+        import pyarrow.json as pa_json
 
         options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
         for batch in batches:

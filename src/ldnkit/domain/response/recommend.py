@@ -50,6 +50,8 @@ def describe(change: MeasureChange) -> str:
     name = change.measure.replace("_", " ")
     if change.improvement_pct is None:
         return f"{name}: {change.baseline:g} -> {change.latest:g} (no percent change from 0)"
+    # measure_change sets a category whenever it sets an improvement.
+    assert change.category is not None
     direction = "better" if change.improvement_pct >= 0 else "worse"
     low, high = change.ci_absolute
     return (
