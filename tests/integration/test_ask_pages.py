@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,6 +12,7 @@ import pytest
 from markupsafe import escape
 
 from ldnkit.knowledge import knowledge_base
+from ldnkit.knowledge.ask import page_words
 from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
@@ -58,7 +61,7 @@ def test_both_navigations_link_to_the_ask_page(site: str, email: str) -> None:
 def test_the_patient_reads_plain_words_with_sources_folded_and_the_disagreement(site: str) -> None:
     with signed_in(site, PATIENT) as client:
         page = ask(client, "Is LDN safe in pregnancy?").text
-    assert "What ldnkit's sources say" in page
+    assert "What ldnkit's sources say" in html.unescape(page)
     assert "<summary>Sources</summary>" in page
     assert "Sources disagree: LDN in pregnancy" in page
     assert "talk to your clinician" in page
@@ -116,3 +119,43 @@ def test_signed_out_visitors_are_sent_to_sign_in(site: str) -> None:
     response = httpx.get(f"{site}/ask", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/login"
+
+
+def _visible(page: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "",  # the empty page, before a question
+        "Will my insurance cover LDN?",  # about LDN, not covered
+        "What is the capital of France?",  # not about LDN
+        "Quelle est la dose de LDN ?",  # not in English
+        "   ",  # nothing typed
+    ],
+)
+def test_the_patient_page_and_its_refusals_speak_plainly(site: str, question: str) -> None:
+    words = page_words(for_patient=True)
+    with signed_in(site, PATIENT) as client:
+        page = ask(client, question).text if question else client.get("/ask").text
+    shown = _visible(page)
+    assert f"<h1>{escape(words.heading)}</h1>" in page
+    assert f'placeholder="{escape(words.example)}"' in page
+    for clinical in ("prescriber", "contraindicat", "seed", "rule:", "knowledge base version"):
+        assert clinical not in shown.lower(), clinical
+    if question.strip():
+        assert "clinician or pharmacist" in shown
+    elif question:
+        assert words.empty.format(example=words.example) in shown
+
+
+def test_the_clinician_page_keeps_the_clinicians_words(site: str) -> None:
+    words = page_words(for_patient=False)
+    with signed_in(site, DOCTOR) as client:
+        empty = _visible(ask(client, "   ").text)
+        answered = _visible(ask(client, "Can I take LDN with Norco?").text)
+    assert words.heading in empty
+    assert words.intro in empty
+    assert words.empty.format(example=words.example) in empty
+    assert f"Knowledge base version {knowledge_base().version}. {words.next_step}" in answered

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ldnkit.domain.ask.assemble import NOT_ENGLISH, OUT_OF_SCOPE
 from ldnkit.domain.ask.model import MAX_QUESTION_CHARS, Answer
 from ldnkit.domain.ask.records import build_records, render_rule
 from ldnkit.knowledge import knowledge_base
+from ldnkit.knowledge.ask import refusals
 from ldnkit.knowledge.rules import rule_texts
 from ldnkit.services.ask import ask
 from ldnkit.validation import InputError
@@ -157,7 +157,7 @@ def test_lay_words_misspellings_and_codes_reach_the_right_record(
 def test_questions_outside_ldn_are_refused_in_one_kind_sentence(question: str) -> None:
     answer = ask(question)
     assert answer.status == "out_of_scope"
-    assert answer.message == OUT_OF_SCOPE
+    assert answer.message == refusals().out_of_scope
     assert answer.statements == []
     assert answer.conflicts == []
     assert answer.sources == []
@@ -169,7 +169,7 @@ def test_an_ldn_question_nothing_covers_says_what_is_not_covered_and_whom_to_ask
     assert answer.statements == []
     assert answer.message is not None
     assert '"hair loss"' in answer.message
-    assert "prescriber or pharmacist" in answer.message
+    assert "clinician or pharmacist" in answer.message
 
 
 def test_an_answer_never_pads_with_records_that_do_not_answer() -> None:
@@ -254,4 +254,4 @@ def test_a_question_at_the_bound_is_read() -> None:
 def test_a_question_in_another_language_is_refused_clearly(question: str) -> None:
     answer = ask(question)
     assert answer.status == "out_of_scope"
-    assert answer.message == NOT_ENGLISH
+    assert answer.message == refusals().not_english

@@ -22,7 +22,7 @@ def test_an_answer_reads_as_numbered_statements_with_references(
 ) -> None:
     code, out, _ = run(capsys, "ask", "Can I take LDN with levothyroxine?")
     assert code == 0
-    assert "Answered from ldnkit's knowledge base" in out
+    assert f"Answered from ldnkit's knowledge base (version {knowledge_base().version})" in out
     assert re.search(r"^1\. levothyroxine: monitor thyroid function .* \[1\]\[2\]$", out, re.M)
     assert "Sources disagree" in out
     assert "Thyroid medication when LDN starts" in out

@@ -1,9 +1,10 @@
-"""One number changed in the knowledge data changes the screen, the plan, the CDS card and the
-messages together.
+"""One number changed in the knowledge data changes the screen, the plan, the CDS card, the
+messages and the pages together.
 
-A copy of `knowledge/data/` with a longer hold (4 days, at least 3) and a longer short-acting
-washout (8 days) is put in place the supported way (`LDNKIT_KNOWLEDGE_DIR` and
-`reload_knowledge()`), and every path that states or decides with those numbers is asked.
+A copy of `knowledge/data/` with a longer hold (4 days, at least 3), a longer short-acting
+washout (8 days) and a longer latest window of the response (21 days) is put in place the
+supported way (`LDNKIT_KNOWLEDGE_DIR` and `reload_knowledge()`), and every path that states or
+decides with those numbers is asked.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import yaml
 
 from ldnkit.cdshooks.cards import order_cards
+from ldnkit.domain.diary import DiaryEntry
 from ldnkit.domain.drugs import drug_facts
 from ldnkit.domain.profile import PatientProfile
+from ldnkit.domain.response import assess
 from ldnkit.domain.rules import SessionDrug, order_findings
 from ldnkit.domain.screening import screen
 from ldnkit.domain.titration import PlanRequest, build_plan, hold_for_procedure
@@ -27,9 +31,12 @@ from ldnkit.knowledge.files import DATA_DIR_ENV, data_dir, reload_knowledge
 from ldnkit.knowledge.limits import limits
 from ldnkit.services.ask import ask
 from ldnkit.validation import InputError
+from ldnkit.web.citations import Citations
+from ldnkit.web.render import environment
 
 AS_OF = dt.date(2026, 11, 23)
 HOLD, LEAST_HOLD, WASHOUT = 4, 3, 8  # the data ship 3, 2 and 7
+LATEST = 21  # the data ship 14
 RECORDED: dict[str, Any] = {
     "age": 47,
     "sex": "female",
@@ -48,6 +55,7 @@ def changed_knowledge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     numbers["hold"]["usual"]["days"] = HOLD
     numbers["hold"]["minimum"]["days"] = LEAST_HOLD
     numbers["washout"]["short_acting"]["days"] = WASHOUT
+    numbers["response"]["latest_window"]["days"] = LATEST
     (copy / "limits.yaml").write_text(yaml.safe_dump(numbers), encoding="utf-8")
     monkeypatch.setenv(DATA_DIR_ENV, str(copy))
     reload_knowledge()
@@ -154,6 +162,54 @@ def test_the_messages_elsewhere_state_the_changed_numbers(changed_knowledge: Pat
     assert f"wait {WASHOUT} days after the last dose" in answer.statements[0].text
 
 
+def test_the_response_pages_name_the_changed_latest_window(changed_knowledge: Path) -> None:
+    start = AS_OF - dt.timedelta(days=40)
+    diary = [
+        DiaryEntry.model_validate(
+            {
+                "day": (start + dt.timedelta(days=n)).isoformat(),
+                "dose_mg": 1.5 if n >= 0 else None,
+                "pain": 6 if n < 0 else 4,
+                "fatigue": 5,
+                "sleep_quality": 5,
+            }
+        )
+        for n in range(-14, 41)
+    ]
+    assessment = assess(diary, start, AS_OF)
+    assert assessment.latest_from == AS_OF - dt.timedelta(days=LATEST - 1)
+    assert "pain" in assessment.measures
+    view = SimpleNamespace(
+        record=SimpleNamespace(id=1, name="Ada Example"),
+        as_of=AS_OF,
+        assessment=assessment,
+        plan=None,
+        entries=[],
+    )
+    context: dict[str, Any] = {
+        "view": view,
+        "profile": [],
+        "screening": None,
+        "plan": None,
+        "cite": Citations(),
+        "entries": [],
+        "going": [],
+        "chart": "",
+        "chart_text": "",
+    }
+    pages = {
+        name: environment().get_template(name).render(context)
+        for name in ("_response.html", "summary.html", "progress.html")
+    }
+    # The clinician's record and the printed summary head the column with the window...
+    for name in ("_response.html", "summary.html"):
+        assert f'<th scope="col">Last {LATEST} days</th>' in pages[name], name
+        assert "Last 14 days" not in pages[name], name
+    # ...and the patient reads it in the sentence about their pain.
+    assert f"over the last {LATEST} days" in pages["progress.html"]
+
+
 def test_the_shipped_numbers_are_back_after_the_copy_is_left() -> None:
     assert limits().hold.usual.days == 3
     assert limits().washout.short_acting.days == 7
+    assert limits().response.latest_window.days == 14

@@ -35,9 +35,7 @@ def _print(answer: Answer) -> None:
         return "".join(f"[{numbers[i]}]" for i in ids)
 
     console.print(Text(answer.question, style="bold"))
-    console.print(
-        f"{_STATUS_WORDS[answer.status]} (knowledge {answer.knowledge_base})", markup=False
-    )
+    console.print(f"{_STATUS_WORDS[answer.status]} (version {answer.knowledge_base})", markup=False)
     if answer.message:
         console.print()
         console.print(answer.message, markup=False)

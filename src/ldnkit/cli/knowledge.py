@@ -183,7 +183,9 @@ def _overview(kb: KnowledgeBase) -> dict[str, Any]:
 
 
 def _print_conditions(kb: KnowledgeBase, overview: dict[str, Any]) -> None:
-    table = Table(title=f"LDN evidence by condition (knowledge {kb.version})", box=box.SIMPLE)
+    table = Table(
+        title=f"LDN evidence by condition (knowledge base version {kb.version})", box=box.SIMPLE
+    )
     table.add_column("Condition (id)", min_width=24)
     table.add_column("Evidence", no_wrap=True)
     table.add_column("Screen role", no_wrap=True)

@@ -4,7 +4,8 @@
 knowledge base uses, each mapping cited to a source that uses the lay word for the same thing.
 `ask.yaml` names the subjects ldnkit answers from its safety rules and protocols rather than
 from word overlap (opioids, surgery, pregnancy, the dose...): the words that name each subject
-and the records that answer it, most important first.
+and the records that answer it, most important first. It also holds what the answerer says when
+it does not answer, and the Ask page's words for the patient and for the clinician.
 """
 
 from __future__ import annotations
@@ -48,8 +49,43 @@ class Subject(_Data):
     conflicts: tuple[str, ...] = ()
 
 
+class Refusals(_Data):
+    """What an answer's `message` says when ldnkit does not answer all of a question."""
+
+    no_answer: str  # {subject}: what the question asked about, quoted
+    partly: str  # {missing}: the part no record covers
+    out_of_scope: str
+    not_english: str
+    too_long: str  # {length}, {limit}: characters
+
+
+class PageWords(_Data):
+    """The Ask page's own words for one reader (the answer's records are the same for both)."""
+
+    heading: str
+    intro: str
+    label: str
+    example: str  # a question to show in the empty box and in the hint
+    empty: str  # {example}
+    answer_heading: str = ""
+    next_step: str
+    next_step_why: str = ""
+
+
+class PagesWords(_Data):
+    patient: PageWords
+    clinician: PageWords
+
+
 class AskData(_Data):
     subjects: tuple[Subject, ...]
+    refusals: Refusals
+    page: PagesWords
+
+
+@cache
+def _ask_data() -> AskData:
+    return AskData.model_validate(read_data("ask.yaml"))
 
 
 @cache
@@ -58,7 +94,17 @@ def lay_terms() -> tuple[LayTerm, ...]:
     return TypeAdapter(tuple[LayTerm, ...]).validate_python(read_data("lay_terms.yaml"))
 
 
-@cache
 def subjects() -> tuple[Subject, ...]:
     """Every subject answered from the rules, validated once per process."""
-    return AskData.model_validate(read_data("ask.yaml")).subjects
+    return _ask_data().subjects
+
+
+def refusals() -> Refusals:
+    """What the answerer says when it does not answer (all) of a question."""
+    return _ask_data().refusals
+
+
+def page_words(for_patient: bool) -> PageWords:
+    """The Ask page's words for a patient, or for a clinician."""
+    pages = _ask_data().page
+    return pages.patient if for_patient else pages.clinician

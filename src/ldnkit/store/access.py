@@ -85,31 +85,26 @@ def _as_date(value: object) -> dt.date:
 def _groups(
     s: Session, patient_id: int, action: str | None, account_id: int | None, limit: int
 ) -> list[AuditGroup]:
-    day = _utc_day(s).label("day")
+    # One group: the same person doing the same thing to the same part of the record on one day.
+    same = (
+        _utc_day(s).label("day"),
+        AuditRow.account_id,
+        AccountRow.email,
+        AccountRow.role,
+        AuditRow.action,
+        AuditRow.what,
+        AuditRow.detail,
+    )
     query = (
         select(
-            day,
-            AuditRow.account_id,
-            AccountRow.email,
-            AccountRow.role,
-            AuditRow.action,
-            AuditRow.what,
-            AuditRow.detail,
+            *same,
             func.count().label("events"),
             func.min(AuditRow.at).label("first_at"),
             func.max(AuditRow.at).label("last_at"),
         )
         .outerjoin(AccountRow, AccountRow.id == AuditRow.account_id)
         .where(AuditRow.patient_id == patient_id)
-        .group_by(
-            day,
-            AuditRow.account_id,
-            AccountRow.email,
-            AccountRow.role,
-            AuditRow.action,
-            AuditRow.what,
-            AuditRow.detail,
-        )
+        .group_by(*same)
         .order_by(func.max(AuditRow.at).desc(), func.max(AuditRow.id).desc())
         .limit(limit)
     )

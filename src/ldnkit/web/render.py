@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from ldnkit.knowledge.limits import limits
 from ldnkit.validation import Problem
 
 
@@ -42,6 +43,12 @@ def _effect_name(effect_id: str) -> str:
         return effect_id.replace("-", " ").replace("_", " ")
 
 
+def _clinical_number(name: str) -> object:
+    """A number of limits.yaml by the name texts use for it, read when the page is drawn, so a
+    page states the window or threshold the decisions on it used."""
+    return limits().parameters()[name]
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -54,6 +61,7 @@ def environment() -> Environment:
     env.globals["sources"] = _source_list
     env.globals["csrf_input"] = csrf_input
     env.globals["effect_name"] = _effect_name
+    env.globals["clinical_number"] = _clinical_number
     env.filters["mg"] = lambda v: "" if v is None else f"{float(v):g} mg"
     return env
 

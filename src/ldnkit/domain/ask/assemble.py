@@ -34,6 +34,8 @@ from ldnkit.domain.ask.reading import DrugMention, Reading, read
 from ldnkit.domain.ask.records import Record, render_rule
 from ldnkit.domain.drugs import DrugClass, drug_facts
 from ldnkit.knowledge import Condition
+from ldnkit.knowledge.ask import refusals
+from ldnkit.knowledge.limits import render
 from ldnkit.knowledge.rules import rule_texts
 from ldnkit.validation import InputError
 
@@ -77,17 +79,6 @@ _KIND_ORDER = {
 # about; they weigh twice a plain word.
 _KIND_WEIGHT = {"word": 1.0, "lay": 2.0, "drug": 2.0, "condition": 2.0, "phrase": 2.0}
 
-OUT_OF_SCOPE = (
-    "ldnkit answers questions about low-dose naltrexone (LDN), the conditions it is used for, "
-    "and the medicines and practicalities around it; for this question, please ask your "
-    "clinician or pharmacist."
-)
-NOT_ENGLISH = (
-    "ldnkit reads questions in English only; please ask again in English, or ask your "
-    "clinician or pharmacist."
-)
-ASK_SOMEONE = "Ask your prescriber or pharmacist."
-
 
 def clean(question: str) -> str:
     """The question with control characters and runs of spaces made single spaces.
@@ -118,17 +109,15 @@ def answer(question: str, corpus: Corpus, search: Search) -> Answer:
     """Answer a question from the knowledge-base records only."""
     text = clean(question)
     if len(text) > MAX_QUESTION_CHARS:
-        return _refusal(
-            text,
-            f"This question is {len(text):,} characters long and ldnkit reads questions of up "
-            f"to {MAX_QUESTION_CHARS:,}; please ask it in a sentence or two.",
-            corpus,
+        too_long = render(
+            refusals().too_long, length=f"{len(text):,}", limit=f"{MAX_QUESTION_CHARS:,}"
         )
+        return _refusal(text, too_long, corpus)
     reading = read(text, corpus)
     if not reading.english:
-        return _refusal(text, NOT_ENGLISH, corpus)
+        return _refusal(text, render(refusals().not_english), corpus)
     if not reading.in_domain:
-        return _refusal(text, OUT_OF_SCOPE, corpus)
+        return _refusal(text, render(refusals().out_of_scope), corpus)
     if not reading.groups and not reading.subjects:
         reading.subjects.append("overview")
     groups = [g.terms for g in reading.groups]
@@ -185,12 +174,9 @@ def answer(question: str, corpus: Corpus, search: Search) -> Answer:
     if status == "no_answer":
         about = [g.label for g in reading.groups]
         subject = f'"{" ".join(about)}"' if about else "this"
-        message = f"ldnkit's sources say nothing about {subject} and LDN. {ASK_SOMEONE}"
+        message = render(refusals().no_answer, subject=subject)
     elif missing:
-        message = (
-            f'ldnkit\'s sources say nothing about "{" ".join(missing)}"; what they say about the '
-            "rest of the question is below."
-        )
+        message = render(refusals().partly, missing=" ".join(missing))
     else:
         message = None
     return _answer(text, status, message, statements, conflict_ids, corpus)

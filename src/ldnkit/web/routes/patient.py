@@ -319,6 +319,5 @@ def my_progress(request: Request, store: StoreDep, session: PatientSession) -> R
         "message": _progress_message(request.query_params),
         "entries": list(reversed(view.records[-14:])),
         "going": how_it_is_going(a) if a else [],
-        "latest_days": limits().response.latest_window.days,
     }
     return page(request, "progress.html", context)

@@ -9,7 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from ldnkit.services import screening
 from ldnkit.services.progress import view_of
-from ldnkit.store.records import PatientRecord
+from ldnkit.store.records import Actor, PatientRecord
+from ldnkit.store.repository import Store
 from ldnkit.validation import InputError
 from ldnkit.web.deps import CheckedForm, ClinicianSession, StoreDep
 from ldnkit.web.forms import today
@@ -134,21 +135,26 @@ def edit(
     return _to_screening(patient_id)
 
 
+def _set_archived(store: Store, actor: Actor, patient_id: int, archived: bool) -> Response:
+    """Archive or restore, then the record's page saying which was done."""
+    store.set_archived(actor, patient_id, archived)
+    done = "archived" if archived else "restored"
+    return RedirectResponse(f"/clinic/patients/{patient_id}?{done}=1", status_code=303)
+
+
 @router.post("/patients/{patient_id}/archive")
 def archive(
     store: StoreDep, session: ClinicianSession, patient_id: int, _form: CheckedForm
 ) -> Response:
     """Hide the patient from the list; the record is kept whole and can be restored."""
-    store.set_archived(session.actor, patient_id, True)
-    return RedirectResponse(f"/clinic/patients/{patient_id}?archived=1", status_code=303)
+    return _set_archived(store, session.actor, patient_id, True)
 
 
 @router.post("/patients/{patient_id}/restore")
 def restore(
     store: StoreDep, session: ClinicianSession, patient_id: int, _form: CheckedForm
 ) -> Response:
-    store.set_archived(session.actor, patient_id, False)
-    return RedirectResponse(f"/clinic/patients/{patient_id}?restored=1", status_code=303)
+    return _set_archived(store, session.actor, patient_id, False)
 
 
 @router.post("/patients/{patient_id}/screen")
