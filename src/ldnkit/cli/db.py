@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from ldnkit.bootstrap import open_store, shown_url, upgrade_store
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
-from ldnkit.store import migrate
+
+# The store (SQLAlchemy, Alembic) is imported by the commands that use it, not at start:
+# every other command, `ldnkit --help` included, would wait for it otherwise.
 
 db_app = typer.Typer(help="The clinic database: apply migrations, show the schema version.")
 app.add_typer(db_app, name="db")
@@ -16,6 +17,9 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def upgrade(as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
     """Apply every pending migration to the database named by LDNKIT_DATABASE_URL."""
+    from ldnkit.bootstrap import open_store, shown_url, upgrade_store
+    from ldnkit.store import migrate
+
     store = open_store(upgrade=False)
     try:
         before = migrate.current_revision(store.engine)
@@ -41,6 +45,9 @@ def upgrade(as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)
 @db_app.command("status")
 def status(as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
     """Show the schema version of the database and the newest one this ldnkit ships."""
+    from ldnkit.bootstrap import open_store, shown_url
+    from ldnkit.store import migrate
+
     store = open_store(upgrade=False)
     try:
         current = migrate.current_revision(store.engine)

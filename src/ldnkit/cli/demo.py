@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
-from ldnkit.bootstrap import open_store
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
-from ldnkit.services.demo import DemoLogin, seed_demo_if_empty
+
+if TYPE_CHECKING:  # the store is imported when a command runs, not at start
+    from ldnkit.services.demo import DemoLogin
 
 
 def print_logins(logins: list[DemoLogin]) -> None:
@@ -23,6 +26,9 @@ def print_logins(logins: list[DemoLogin]) -> None:
 @app.command()
 def demo(as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
     """Seed a demo clinic into an empty database: a responder, a non-responder, sleep effects."""
+    from ldnkit.bootstrap import open_store
+    from ldnkit.services.demo import seed_demo_if_empty
+
     store = open_store()
     try:
         logins = seed_demo_if_empty(store)

@@ -43,7 +43,6 @@ from ldnkit.export.printable import plan_to_text, screen_lines
 from ldnkit.jsoninput import read_json_file
 from ldnkit.knowledge.limits import limits
 from ldnkit.knowledge.protocols import protocol_book
-from ldnkit.services.plans import PlanRefused, check_plan
 from ldnkit.validation import InputError, Problem
 
 # Domain errors name model fields; on the command line the user typed options.
@@ -229,6 +228,9 @@ def plan_command(
         if patient is None:
             plan = build_plan(request)
         else:
+            # Imported here: the plan service brings the store, which --help need not wait for.
+            from ldnkit.services.plans import PlanRefused, check_plan
+
             try:
                 checked = check_plan(patient, request, override_reason)
             except PlanRefused as exc:

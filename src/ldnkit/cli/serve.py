@@ -8,11 +8,9 @@ from typing import Any
 
 import typer
 
-from ldnkit.bootstrap import WEB_APP_FACTORY, load_settings, open_store, web_app
 from ldnkit.cli.app import app
 from ldnkit.cli.demo import print_logins
 from ldnkit.cli.render import console
-from ldnkit.services.demo import DEMO_CLINICIAN, demo_logins, seed_demo_if_empty
 from ldnkit.settings import LOOPBACK_HOSTS
 from ldnkit.validation import InputError
 
@@ -36,6 +34,10 @@ def serve(
 ) -> None:
     """Apply migrations, then serve the clinician and patient web app and the JSON API."""
     import uvicorn
+
+    # Imported here, not at start: the store and the web app take a while to import.
+    from ldnkit.bootstrap import WEB_APP_FACTORY, load_settings, open_store, web_app
+    from ldnkit.services.demo import DEMO_CLINICIAN, demo_logins, seed_demo_if_empty
 
     settings = load_settings()
     store = open_store(settings)  # migrates

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import typer
 
-from ldnkit.bootstrap import open_store
 from ldnkit.cli.app import app
 from ldnkit.cli.render import JSON_OPTION_HELP, console, emit
-from ldnkit.services.accounts import (
-    MIN_PASSWORD_CHARS,
-    NewAccount,
-    create_account,
-    parse_login,
-    revoke,
-    set_disabled,
-    set_password,
-)
+from ldnkit.services.password_rules import MIN_PASSWORD_CHARS
+
+# The account services and the store are imported by the commands that use them, not at
+# start: every other command, `ldnkit --help` included, would wait for SQLAlchemy otherwise.
 
 users_app = typer.Typer(help="Clinician, patient and analyst logins.")
 app.add_typer(users_app, name="users")
@@ -54,6 +48,9 @@ def create(
 ) -> None:
     """Create a login; a patient account comes with its patient record, under its clinician,
     or joins an existing record that has no login (--patient)."""
+    from ldnkit.bootstrap import open_store
+    from ldnkit.services.accounts import NewAccount, create_account, parse_login
+
     new = parse_login(
         NewAccount,
         {
@@ -93,6 +90,9 @@ def set_password_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Give a login a new password; its browser sessions and API tokens all end."""
+    from ldnkit.bootstrap import open_store
+    from ldnkit.services.accounts import set_password
+
     new_password = _password(password)
     store = open_store()
     try:
@@ -107,6 +107,9 @@ def set_password_command(
 
 
 def _switch(email: str, disabled: bool, as_json: bool) -> None:
+    from ldnkit.bootstrap import open_store
+    from ldnkit.services.accounts import set_disabled
+
     store = open_store()
     try:
         ended = set_disabled(store, email, disabled)
@@ -150,6 +153,9 @@ def revoke_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Sign a login out everywhere: every browser session and API token of it ends."""
+    from ldnkit.bootstrap import open_store
+    from ldnkit.services.accounts import revoke
+
     store = open_store()
     try:
         ended = revoke(store, email)

@@ -35,6 +35,7 @@ from pydantic import (
     field_validator,
 )
 
+from ldnkit.services.password_rules import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from ldnkit.store.attempts import AttemptLimit
 from ldnkit.store.database import secret_hash
 from ldnkit.store.passwords import hash_password, verify_password
@@ -42,8 +43,6 @@ from ldnkit.store.records import Account, Actor, PatientRecord
 from ldnkit.store.repository import Store, normalise_email
 from ldnkit.validation import InputError, Problem, problems_from
 
-MIN_PASSWORD_CHARS = 12
-MAX_PASSWORD_CHARS = 1024
 EMAIL_MAX_CHARS = 320
 
 # Wrong passwords one email may try before each further attempt has to wait; a client address

@@ -15,9 +15,21 @@ import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
 
 import numpy as np
-from scipy import stats  # type: ignore[import-untyped]
+
+
+@cache
+def _scipy_stats() -> ModuleType:
+    """scipy.stats, imported on first use: it takes most of a second to import, and every
+    command line start (`ldnkit --help` included) would pay for it otherwise."""
+    import scipy.stats  # type: ignore[import-untyped]
+
+    module: ModuleType = scipy.stats
+    return module
+
 
 CONFIDENCE = 0.95
 
@@ -28,6 +40,7 @@ def wilson_interval(successes: int, n: int) -> Interval | None:
     """The Wilson 95% interval of successes / n (None when n is 0)."""
     if n == 0:
         return None
+    stats = _scipy_stats()
     ci = stats.binomtest(successes, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
     return float(ci.low), float(ci.high)
 
@@ -44,6 +57,7 @@ def mean_with_t_interval(values: Sequence[float]) -> tuple[float | None, Interva
     mean = float(data.mean())
     if len(data) < 2:
         return mean, None
+    stats = _scipy_stats()
     half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(data) - 1) * stats.sem(data))
     return mean, (mean - half, mean + half)
 
@@ -88,6 +102,7 @@ def kaplan_meier(durations: Sequence[float], ended: Sequence[bool]) -> SurvivalC
         return None
     events = [d for d, e in zip(durations, ended, strict=True) if e]
     censored = [d for d, e in zip(durations, ended, strict=True) if not e]
+    stats = _scipy_stats()
     fit = stats.ecdf(stats.CensoredData(uncensored=events, right=censored)).sf
     return SurvivalCurve(
         tuple(float(t) for t in fit.quantiles),
@@ -107,6 +122,7 @@ class FisherResult:
 
 def fisher_test(a: int, b: int, c: int, d: int) -> FisherResult:
     """Two-sided Fisher's exact test and the sample odds ratio ad/bc."""
+    stats = _scipy_stats()
     result = stats.fisher_exact([[a, b], [c, d]], alternative="two-sided")
     odds = float(result.statistic)
     return FisherResult(
