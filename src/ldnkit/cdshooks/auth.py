@@ -308,6 +308,15 @@ class Verifier:
 
     async def verify(self, authorization: str | None, audience: str) -> Caller:
         """The caller behind an `Authorization: Bearer <JWT>` header, or AuthError saying why."""
+        caller, exp = await self.authenticate(authorization, audience)
+        # The memory may be the database: claimed in a worker thread, off the event loop.
+        await anyio.to_thread.run_sync(self.claim, caller, exp)
+        return caller
+
+    async def authenticate(self, authorization: str | None, audience: str) -> tuple[Caller, float]:
+        """The caller and the token's exp once its signature and claims check out, before its
+        jti is claimed: `claim` must follow before the call is acted on. (A service claims in
+        the worker thread that reads the request, so that a call crosses threads once.)"""
         token = _bearer(authorization)
         header, unverified = _peek(token)
         alg = header.get("alg")
@@ -345,13 +354,13 @@ class Verifier:
             raise AuthError(f"the JWT signature does not match key {kid!r}") from exc
         except jwt.PyJWTError as exc:
             raise AuthError(f"the JWT was refused: {exc}") from exc
-        caller = self._caller(claims)
-        # The memory may be the database: claimed in a worker thread, off the event loop.
-        if not await anyio.to_thread.run_sync(
-            self._replay.first_use, caller.iss, caller.jti, float(claims["exp"])
-        ):
+        return self._caller(claims), float(claims["exp"])
+
+    def claim(self, caller: Caller, exp: float) -> None:
+        """Claim the token's (iss, jti) in the replay memory; AuthError if it was used before.
+        Blocking (the memory may be the database): call it from a worker thread."""
+        if not self._replay.first_use(caller.iss, caller.jti, exp):
             raise AuthError(f"the JWT jti {caller.jti!r} was already used (replay)")
-        return caller
 
     async def _key(self, client: TrustedClient, header: dict[str, Any], kid: str) -> SigningKey:
         jku = header.get("jku")

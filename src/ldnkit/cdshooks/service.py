@@ -164,18 +164,39 @@ class _Guard:
         return str(request.url.replace(query=None, fragment=None))
 
     async def check(self, request: Request) -> Caller | None:
+        """The caller, its token checked and claimed (see `authenticate` and `claim`)."""
+        token = await self.authenticate(request)
+        await to_thread(self.claim, request, token)
+        return token[0] if token else None
+
+    async def authenticate(self, request: Request) -> tuple[Caller, float] | None:
+        """The caller and its token's exp once the signature checks out; None when checking is
+        off. The token is not yet claimed: `claim` must follow, in a worker thread."""
         if self.verifier is None:
             return None
         try:
-            return await self.verifier.verify(
+            return await self.verifier.authenticate(
                 request.headers.get("authorization"), self.audience(request)
             )
         except AuthError as exc:
-            # Kept for the audit trail: who was turned away and why (never the token itself).
-            log.warning("CDS Hooks call to %s refused: %s", request.url.path, exc)
-            raise CdsError(
-                401, [str(exc)], headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
-            ) from exc
+            raise self._refused(request, exc) from exc
+
+    def claim(self, request: Request, token: tuple[Caller, float] | None) -> None:
+        """Claim an authenticated token's jti (blocking: the memory is the store)."""
+        if self.verifier is None or token is None:
+            return
+        try:
+            self.verifier.claim(*token)
+        except AuthError as exc:
+            raise self._refused(request, exc) from exc
+
+    @staticmethod
+    def _refused(request: Request, exc: AuthError) -> CdsError:
+        # Kept for the audit trail: who was turned away and why (never the token itself).
+        log.warning("CDS Hooks call to %s refused: %s", request.url.path, exc)
+        return CdsError(
+            401, [str(exc)], headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
 
 
 def _json_body(body: bytes) -> dict[str, Any]:
@@ -280,8 +301,15 @@ def create_router(settings: Settings, store: Store) -> APIRouter:
             service = SERVICES.get(service_id)
             if service is None:
                 raise CdsError(404, [f"no CDS service {service_id!r}; see GET /cds-services"])
-            await guard.check(request)
-            call, drafts = await to_thread(_read_call, service, await request.body(), notes)
+            token = await guard.authenticate(request)
+            body = await request.body()
+
+            def claimed_and_read() -> tuple[HookRequest, Drafts]:
+                # One trip to a worker thread: the token claimed in the store, then the call read.
+                guard.claim(request, token)
+                return _read_call(service, body, notes)
+
+            call, drafts = await to_thread(claimed_and_read)
             instance = call.hook_instance
             cards = await _cards(service, call, drafts, fetcher, notes)
         except CdsError as error:
