@@ -9,17 +9,38 @@ import datetime as dt
 import json
 import time
 from collections.abc import Sequence
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, bindparam, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ldnkit.store.database import Transactions, affected, aware, secret_hash, upsert_insert
+from ldnkit.store.database import Transactions, affected, aware, secret_hash
 from ldnkit.store.models import CdsTokenUseRow, cds_feedback, utcnow
 from ldnkit.store.records import CardOutcome
 
 # How often one process sweeps out tokens past their expiry, as part of a claim: tokens live
 # five minutes, so the table stays at about the tokens of the last few minutes.
 TOKEN_SWEEP_SECONDS = 60.0
+
+
+def _tokens() -> Table:
+    return cast(Table, CdsTokenUseRow.__table__)
+
+
+@cache
+def _claim_statement(dialect: str) -> Any:
+    """INSERT a claim; on a key already there, take it over only when that claim has expired."""
+    table = _tokens()
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    claim = insert_(table).values(key=bindparam("key"), expires_at=bindparam("keep_until"))
+    claim = claim.on_conflict_do_update(
+        index_elements=["key"],
+        set_={"expires_at": claim.excluded.expires_at},
+        where=table.c.expires_at <= bindparam("now", type_=table.c.expires_at.type),
+    )
+    return claim.returning(table.c.key)
 
 
 def _remove_expired(s: Session, now: dt.datetime) -> int:
@@ -42,19 +63,16 @@ class CdsRecords(Transactions):
         """
         now = now or utcnow()
         key = secret_hash(json.dumps([iss, jti]))
-        with self._tx() as s:
-            table = CdsTokenUseRow.__table__
-            claim = upsert_insert(s, table).values(key=key, expires_at=keep_until)
-            claim = claim.on_conflict_do_update(
-                index_elements=["key"],
-                set_={"expires_at": claim.excluded.expires_at},
-                where=table.c.expires_at <= now,
-            )
+        # A plain connection and a statement built once: this runs once per CDS call.
+        with self._tx_core() as connection:
+            claim = _claim_statement(connection.dialect.name)
+            values = {"key": key, "keep_until": keep_until, "now": now}
             # RETURNING names the row only when this statement inserted or took it over.
-            claimed = s.execute(claim.returning(table.c.key)).first() is not None
+            claimed = connection.execute(claim, values).first() is not None
             if time.monotonic() >= self._next_token_sweep:
                 self._next_token_sweep = time.monotonic() + TOKEN_SWEEP_SECONDS
-                _remove_expired(s, now)
+                table = _tokens()
+                connection.execute(delete(table).where(table.c.expires_at <= now))
         return claimed
 
     def remove_expired_token_uses(self, now: dt.datetime | None = None) -> int:

@@ -7,10 +7,12 @@ import datetime as dt
 import hashlib
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,6 +54,73 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
     return engine
 
 
+class WriterLock:
+    """One writer at a time across the threads of this process and every other process that
+    opens the same SQLite file (the web app's or the CDS service's worker processes).
+
+    SQLite lets one writer in and makes the others wait in its busy handler, which sleeps in
+    steps of 1 ms up to 100 ms: a write of a tenth of a millisecond then costs the next writer
+    a millisecond or more, and under load the tail grows to tens of milliseconds. Writers queue
+    here instead, on a thread lock and then an advisory lock on a file beside the database,
+    and the kernel hands the lock to the next one the moment it is released. Programs that do
+    not take it (the sqlite3 shell) are still kept out by SQLite's own lock.
+    """
+
+    def __init__(self, database: Path | None) -> None:
+        self._thread = threading.Lock()
+        self._path = None if database is None or fcntl is None else Path(f"{database}-writer")
+        self._file: Any = None
+
+    def __enter__(self) -> None:
+        self._thread.acquire()
+        try:
+            if self._file is None and self._path is not None:
+                self._open(self._path)
+            if self._file is not None:
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+        except BaseException:
+            self._thread.release()
+            raise
+
+    def _open(self, path: Path) -> None:
+        # On the first write, and kept open: the lock is taken and released on the open file.
+        try:
+            self._file = open(path, "a+b")  # noqa: SIM115
+        except OSError:
+            # Where the file cannot be made, SQLite cannot write its own journal beside the
+            # database either: its error says so; its own lock keeps writers apart meanwhile.
+            self._path = None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+        self._thread.release()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+try:
+    import fcntl
+except ImportError:  # Windows: one process's threads only; SQLite's own lock does the rest.
+    fcntl = None  # type: ignore[assignment]
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return Path(database)
+
+
 class Transactions:
     """One database behind two kinds of transaction: writes (serialised) and plain reads.
 
@@ -64,14 +133,14 @@ class Transactions:
         self._read_engine = read_engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(read_engine or engine, expire_on_commit=False)
-        # SQLite has one writer at a time; its busy handler waits by sleeping in steps of up to
-        # 100 ms, which under load turns into long tail latencies. Writers from this process
-        # queue on a lock instead and are handed the database the moment it is free.
-        self._write_lock: threading.Lock | nullcontext[None] = (
-            threading.Lock() if is_sqlite(str(engine.url)) else nullcontext()
-        )
+        # SQLite has one writer at a time: writers queue for it on a lock (see WriterLock).
+        url = engine.url.render_as_string(hide_password=False)
+        self._writer = WriterLock(sqlite_file(url)) if is_sqlite(url) else None
+        self._write_lock: AbstractContextManager[None] = self._writer or nullcontext()
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
         self.engine.dispose()
         if self._read_engine is not None:
             self._read_engine.dispose()
@@ -81,6 +150,13 @@ class Transactions:
         """A write transaction (nearly all are: reading a patient record writes its audit row)."""
         with self._write_lock, self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def _tx_core(self) -> Iterator[Connection]:
+        """A write transaction on a plain connection, for one or two statements on a hot path
+        (a session costs more than such a statement does)."""
+        with self._write_lock, self.engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -104,7 +180,8 @@ def affected(result: Any) -> int:
     return int(result.rowcount)
 
 
-def upsert_insert(s: Session, table: Any) -> Any:
+def upsert_insert(s: Session | Connection, table: Any) -> Any:
     """The dialect's own INSERT for `table`, which knows ON CONFLICT (PostgreSQL and SQLite)."""
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    bind = s.get_bind() if isinstance(s, Session) else s
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
