@@ -28,6 +28,7 @@ and checked instead.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any, get_args
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from ldnkit.domain.outcomes import (
     Diagnosis,
@@ -48,6 +50,7 @@ from ldnkit.domain.outcomes import (
     TherapyCourse,
     grace_periods,
     outcome_run,
+    statistics,
 )
 from ldnkit.domain.outcomes.course import (
     CodeSystem,
@@ -95,6 +98,9 @@ FHIR_DATETIME = (
 )
 
 _MEDICATION = {"medicationCodeableConcept": CODE, "medicationReference": REF}
+# Of a pain score's or a diagnosis's code only the codings' systems and codes are read: the
+# display texts are long and unused, and a column not asked for is never built.
+CODINGS = "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR)[])"
 COLUMNS: dict[str, dict[str, str]] = {
     "Patient": {"resourceType": "VARCHAR", "id": "VARCHAR"},
     "MedicationRequest": {
@@ -123,7 +129,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "id": "VARCHAR",
         "status": "VARCHAR",
         "subject": REF,
-        "code": CODE,
+        "code": CODINGS,
         "effectiveDateTime": "VARCHAR",
         "valueQuantity": "JSON",
         "valueInteger": "JSON",
@@ -134,7 +140,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "subject": REF,
         "clinicalStatus": "JSON",
         "verificationStatus": "JSON",
-        "code": CODE,
+        "code": CODINGS,
         "recordedDate": "VARCHAR",
     },
 }
@@ -315,25 +321,27 @@ SELECT kind, reason, count(*) AS n, min(id) AS example FROM (
 ) GROUP BY ALL ORDER BY kind, n DESC, reason
 """
 
-# Step 3: what the domain reads, flat and sorted by patient number (compact Arrow tables).
+# Step 3: what the domain reads, flat and sorted by patient number, then by every column, so
+# that a run gives the same rows in the same order however DuckDB divided the work (compact
+# Arrow tables).
 _FLAT = {
     "patients": "SELECT idx, pid FROM candidate ORDER BY idx",
     "orders": """
 SELECT idx, id, day_of(authoredOn), status, kind FROM req_k r JOIN candidate c USING (pid)
-WHERE problem IS NULL AND reading = 'ldn' ORDER BY idx
+WHERE problem IS NULL AND reading = 'ldn' ORDER BY ALL
 """,
     "fills": """
-SELECT idx, id, presc, day_of(whenHandedOver), status,
+SELECT idx, id, nullif(presc, ''), day_of(whenHandedOver), status,
   CAST(round(json_number(days)) AS INTEGER), kind
-FROM disp_k WHERE problem IS NULL AND (reading = 'ldn' OR presc_reading = 'ldn') ORDER BY idx
+FROM disp_k WHERE problem IS NULL AND (reading = 'ldn' OR presc_reading = 'ldn') ORDER BY ALL
 """,
     "pain": """
 SELECT idx, day_of(effectiveDateTime), value, status, effectiveDateTime
-FROM pain WHERE problem IS NULL ORDER BY idx
+FROM pain WHERE problem IS NULL ORDER BY ALL
 """,
     "diagnoses": """
 SELECT idx, array_to_string(codes, ' '), clinical, verification, day_of(recordedDate)
-FROM diag WHERE problem IS NULL AND len(codes) > 0 ORDER BY idx
+FROM diag WHERE problem IS NULL AND len(codes) > 0 ORDER BY ALL
 """,
 }
 
@@ -363,35 +371,48 @@ class Export:
         yield from courses
 
     def _build(self, low: int, high: int) -> list[TherapyCourse]:
-        part = {name: _rows_between(table, low, high) for name, table in self.tables.items()}
-        unnamed = Medication(None)
-        kinds = self.kinds
-        orders: list[list[Prescription]] = [[] for _ in range(low, high)]
-        fills: list[list[Dispense]] = [[] for _ in range(low, high)]
-        scores: list[list[PainScore]] = [[] for _ in range(low, high)]
-        diagnoses: list[list[Diagnosis]] = [[] for _ in range(low, high)]
-        for idx, rid, authored, status, kind in part["orders"]:
-            orders[idx - low].append(Prescription(rid, authored, status, kinds[kind]))
-        for idx, rid, presc, day, status, days, kind in part["fills"]:
-            medication = unnamed if kind is None else kinds[kind]
-            fills[idx - low].append(Dispense(rid, presc or None, day, status, days, medication))
-        for idx, day, value, status, moment in part["pain"]:
-            scores[idx - low].append(PainScore(day, value, status, moment))
-        coded: dict[str, tuple[tuple[CodeSystem, str], ...]] = {}  # the same codes, read once
-        for idx, codes, clinical, verification, recorded in part["diagnoses"]:
-            if codes not in coded:
-                coded[codes] = tuple(_coding(code) for code in codes.split(" "))
-            diagnoses[idx - low].append(Diagnosis(coded[codes], clinical, verification, recorded))
+        # Column by column: each kind of record is made in one pass over its columns (no
+        # Python loop per record), then each patient takes its run of them.
+        kinds = self.kinds.__getitem__
+        fill_kind = {**self.kinds, None: Medication(None)}.__getitem__
+        (_, pids), _ = self._part("patients", low, high)
+        (_, ids, authored, status, kind), order_runs = self._part("orders", low, high)
+        orders = list(map(Prescription, ids, authored, status, map(kinds, kind)))
+        (_, ids, presc, handed, status, days, kind), fill_runs = self._part("fills", low, high)
+        fills = list(map(Dispense, ids, presc, handed, status, days, map(fill_kind, kind)))
+        (_, *scores), pain_runs = self._part("pain", low, high)
+        pain = list(map(PainScore, *scores))
+        (_, codes, clinical, verification, recorded), diagnosis_runs = self._part(
+            "diagnoses", low, high
+        )
+        # Patients share a few hundred combinations of codes: each is split once.
+        coded = {text: tuple(_coding(code) for code in text.split(" ")) for text in set(codes)}
+        diagnoses = list(
+            map(Diagnosis, map(coded.__getitem__, codes), clinical, verification, recorded)
+        )
+
+        def run(records: list[Any], runs: list[int], i: int) -> tuple[Any, ...]:
+            return tuple(records[runs[i] : runs[i + 1]])
+
         return [
             TherapyCourse(
                 pid,
-                tuple(orders[idx - low]),
-                tuple(fills[idx - low]),
-                tuple(scores[idx - low]),
-                tuple(diagnoses[idx - low]),
+                run(orders, order_runs, i),
+                run(fills, fill_runs, i),
+                run(pain, pain_runs, i),
+                run(diagnoses, diagnosis_runs, i),
             )
-            for idx, pid in part["patients"]
+            for i, pid in enumerate(pids)
         ]
+
+    def _part(self, name: str, low: int, high: int) -> tuple[list[list[Any]], list[int]]:
+        """A table's columns for patients `low` to `high` - 1, as Python values, and where
+        each patient's rows begin: patient `low + i` has rows runs[i] to runs[i + 1] - 1."""
+        table = self.tables[name]
+        index = table.column(0).to_numpy()
+        runs = np.searchsorted(index, np.arange(low, high + 1))
+        part = table.slice(int(runs[0]), int(runs[-1] - runs[0]))
+        return [_python_values(column) for column in part.columns], (runs - runs[0]).tolist()
 
 
 def _coding(text: str) -> tuple[CodeSystem, str]:
@@ -399,12 +420,25 @@ def _coding(text: str) -> tuple[CodeSystem, str]:
     return ("icd10cm" if system == "icd10cm" else "snomed"), code
 
 
-def _rows_between(table: Any, low: int, high: int) -> Iterator[tuple[Any, ...]]:
-    """The rows of an idx-sorted Arrow table with low <= idx < high, as tuples."""
-    index = table.column(0).to_numpy()
-    first, last = (int(i) for i in np.searchsorted(index, [low, high]))
-    part = table.slice(first, last - first)
-    return zip(*(column.to_pylist() for column in part.columns), strict=True)
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+def _python_values(column: Any) -> list[Any]:
+    """A column's values as Python objects; days as dates made once per distinct day.
+
+    Arrow makes a new date object per value, at about a microsecond each: a clinic's dates
+    fall on a few thousand distinct days, so most of that work repeats (half the time spent
+    turning the tables into courses, before).
+    """
+    if not pa.types.is_date32(column.type):
+        return list(column.to_pylist())
+    days = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    numbers = days.cast(pa.int32()).fill_null(0).to_numpy()
+    distinct, where = np.unique(numbers, return_inverse=True)
+    made = np.array([dt.date.fromordinal(_EPOCH + int(n)) for n in distinct] + [None], object)
+    # Nulls point at the None after the distinct days.
+    where[~days.is_valid().to_numpy(zero_copy_only=False)] = len(distinct)
+    return list(made[where].tolist())
 
 
 def parameters() -> dict[str, Any]:
@@ -476,6 +510,9 @@ def read_export(folder: Path) -> Export:
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
+        # Tables are filled in parallel in any order: every result that is read back is
+        # sorted (by patient, then by the record's own fields).
+        con.execute("SET preserve_insertion_order = false")
         files = register_views(con, folder, COLUMNS, skip_unreadable=True)
         missing = [kind for kind in REQUIRED_TYPES if kind not in files]
         if missing:
@@ -520,6 +557,11 @@ def read_export(folder: Path) -> Export:
     return Export(int(patients), int(candidates), skipped, tables, kinds)
 
 
+def _load_for_figures() -> None:
+    knowledge_base()  # loaded once here, not once in every worker
+    statistics.load()
+
+
 def outcomes_from_export(
     folder: Path, as_of: dt.date, grace_days: int | None = None, workers: int | None = None
 ) -> tuple[OutcomeRun, Export]:
@@ -528,11 +570,18 @@ def outcomes_from_export(
     The courses are assessed in `workers` processes (default: one per CPU for large exports),
     each tallying a range of patients; the tallies are merged before the figures are made.
     """
-    export = read_export(folder)
+    # The knowledge base and the statistics library load while DuckDB reads (its threads do
+    # not hold Python's lock): most of a second that the run would otherwise wait for after.
+    loading = threading.Thread(target=_load_for_figures, daemon=True)
+    loading.start()
+    try:
+        export = read_export(folder)
+    finally:
+        # Before any worker is forked: a fork must not happen while another thread runs.
+        loading.join()
     grace, graces = grace_periods(grace_days)
     count = default_workers(export.candidates) if workers is None else workers
     bounds = [export.candidates * part // max(count, 1) for part in range(max(count, 1) + 1)]
-    knowledge_base()  # loaded once here, not once in every worker
 
     def tally(part: int) -> OutcomeTally:
         with paused_gc():

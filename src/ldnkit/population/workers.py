@@ -126,11 +126,13 @@ def _screen_in_worker(token: str, state: bytes, payload: bytes) -> Screened:
 
 
 def fork_map(work: Callable[[int], T], jobs: int, workers: int) -> list[T]:
-    """[work(0), ..., work(jobs - 1)], in forked worker processes when there are several.
+    """[work(0), ..., work(jobs - 1)], in `workers` processes when there are several.
 
-    The workers are forked, so `work` and everything it reads are inherited, not sent: only the
-    job number goes out and each result comes back. Fork before anything starts threads of its
-    own (close DuckDB connections first). Without fork (Windows) the jobs run here.
+    This process runs job 0 itself while forked workers run the others: it would only wait
+    otherwise. The workers are forked, so `work` and everything it reads are inherited, not
+    sent: only the job number goes out and each result comes back. Fork before anything starts
+    threads of its own (close DuckDB connections first). Without fork (Windows) the jobs run
+    here.
     """
     if workers <= 1 or jobs <= 1 or not _can_fork():
         return [work(number) for number in range(jobs)]
@@ -140,11 +142,13 @@ def fork_map(work: Callable[[int], T], jobs: int, workers: int) -> list[T]:
     try:
         with (
             ProcessPoolExecutor(
-                min(workers, jobs), mp_context=context, initializer=_worker_started
+                min(workers, jobs) - 1, mp_context=context, initializer=_worker_started
             ) as pool,
             _quiet_fork(),
         ):
-            return list(pool.map(_run_job, range(jobs)))
+            others = [pool.submit(_run_job, number) for number in range(1, jobs)]
+            first = work(0)
+            return [first, *(job.result() for job in others)]
     finally:
         _work = None
 

@@ -31,6 +31,11 @@ def _scipy_stats() -> ModuleType:
     return module
 
 
+def load() -> None:
+    """Import the statistics library now (a caller may do it while it waits on other work)."""
+    _scipy_stats()
+
+
 CONFIDENCE = 0.95
 
 Interval = tuple[float, float]
