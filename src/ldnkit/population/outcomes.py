@@ -374,7 +374,9 @@ class Export:
         # Column by column: each kind of record is made in one pass over its columns (no
         # Python loop per record), then each patient takes its run of them.
         kinds = self.kinds.__getitem__
-        fill_kind = {**self.kinds, None: Medication(None)}.__getitem__
+        # A fill that names no medication of its own is read through its prescription.
+        fill_kinds: dict[int | None, Medication] = {**self.kinds, None: Medication(None)}
+        fill_kind = fill_kinds.__getitem__
         (_, pids), _ = self._part("patients", low, high)
         (_, ids, authored, status, kind), order_runs = self._part("orders", low, high)
         orders = list(map(Prescription, ids, authored, status, map(kinds, kind)))
