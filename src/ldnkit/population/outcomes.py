@@ -32,7 +32,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 import duckdb
 import numpy as np
@@ -375,8 +375,8 @@ class Export:
         # Python loop per record), then each patient takes its run of them.
         kinds = self.kinds.__getitem__
         # A fill that names no medication of its own is read through its prescription.
-        fill_kinds: dict[int | None, Medication] = {None: Medication(None)}
-        fill_kinds.update(self.kinds)
+        fill_kinds = cast(dict[int | None, Medication], dict(self.kinds))
+        fill_kinds[None] = Medication(None)
         fill_kind = fill_kinds.__getitem__
         (_, pids), _ = self._part("patients", low, high)
         (_, ids, authored, status, kind), order_runs = self._part("orders", low, high)
