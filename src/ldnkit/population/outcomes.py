@@ -61,6 +61,7 @@ from ldnkit.domain.outcomes.course import (
 from ldnkit.domain.outcomes.definitions import PAIN_MAX, PAIN_MIN, PAIN_NRS_LOINC, read_ldn
 from ldnkit.fhir.mapping import ICD10CM, LOINC, RXNORM, SNOMED
 from ldnkit.fhir.mapping.references import reference_id_sql as reference_id
+from ldnkit.fhir.mapping.references import reference_text_id_sql as reference_text_id
 from ldnkit.fhir.reading import bulk_medications
 from ldnkit.knowledge import knowledge_base
 from ldnkit.population.duckdb_engine import register_views, run_script, unreadable_export
@@ -167,18 +168,20 @@ CREATE TEMP MACRO status_problem(status, allowed, kind) AS CASE
 END;
 """
 
-# Step 1: each file read once, into tables of the fields used; the distinct medications named.
+# Step 1: each file read once, into tables of the fields used; the distinct medications named;
+# the patient each distinct reference names (a patient's records share a few forms of
+# reference: each is read once, not once per record).
 _READ = f"""
 CREATE TEMP TABLE req AS
 SELECT *, hash(concept, medref, dose_mg) AS mkey FROM (SELECT *, dose_in_mg(dose) AS dose_mg FROM (
-  SELECT resourceType AS rtype, id, {reference_id("subject")} AS pid, status, intent,
+  SELECT resourceType AS rtype, id, subject.reference AS pref, status, intent,
     authoredOn, medicationCodeableConcept AS concept, medicationReference AS medref,
     json_extract(dosageInstruction, '$[0].doseAndRate[0].doseQuantity') AS dose
   FROM "MedicationRequest"
 ));
 CREATE TEMP TABLE disp AS
 SELECT *, hash(concept, medref, dose_mg) AS mkey FROM (SELECT *, dose_in_mg(dose) AS dose_mg FROM (
-  SELECT resourceType AS rtype, id, {reference_id("subject")} AS pid, status, whenHandedOver,
+  SELECT resourceType AS rtype, id, subject.reference AS pref, status, whenHandedOver,
     json_extract(daysSupply, '$.value') AS days, medicationCodeableConcept AS concept,
     medicationReference AS medref,
     json_extract(dosageInstruction, '$[0].doseAndRate[0].doseQuantity') AS dose,
@@ -186,13 +189,13 @@ SELECT *, hash(concept, medref, dose_mg) AS mkey FROM (SELECT *, dose_in_mg(dose
   FROM "MedicationDispense"
 ));
 CREATE TEMP TABLE obs AS
-SELECT resourceType AS rtype, id, {reference_id("subject")} AS pid, status, effectiveDateTime,
+SELECT resourceType AS rtype, id, subject.reference AS pref, status, effectiveDateTime,
   json_extract(valueQuantity, '$.value') AS quantity, valueInteger
 FROM "Observation"
 WHERE resourceType IS DISTINCT FROM 'Observation' OR len(list_filter(code.coding,
   lambda c: c.system = '{LOINC}' AND list_contains($pain_loinc, c.code))) > 0;
 CREATE TEMP TABLE cond AS
-SELECT resourceType AS rtype, id, {reference_id("subject")} AS pid,
+SELECT resourceType AS rtype, id, subject.reference AS pref,
   clinicalStatus IS NOT NULL AS has_clinical, verificationStatus IS NOT NULL AS has_verification,
   json_extract_string(clinicalStatus, '$.coding[0].code') AS clinical,
   json_extract_string(verificationStatus, '$.coding[0].code') AS verification,
@@ -203,6 +206,11 @@ SELECT resourceType AS rtype, id, {reference_id("subject")} AS pid,
     AS codes
 FROM "Condition";
 CREATE TEMP TABLE pat AS SELECT resourceType AS rtype, id FROM "Patient";
+CREATE TEMP TABLE ref AS
+SELECT pref, {reference_text_id("pref")} AS pid FROM (SELECT DISTINCT pref FROM (
+  SELECT pref FROM req UNION ALL SELECT pref FROM disp UNION ALL SELECT pref FROM obs
+  UNION ALL SELECT pref FROM cond
+) WHERE pref IS NOT NULL);
 CREATE TEMP TABLE med_kind AS
 SELECT row_number() OVER () - 1 AS kind, * FROM (
   SELECT DISTINCT mkey, concept, medref, dose_mg FROM (
@@ -220,17 +228,18 @@ _KIND_HASHES_UNIQUE = "SELECT count(*) = count(DISTINCT mkey) FROM med_kind"
 # Step 2: the readings joined back; patients with an LDN order; the checks of what matters.
 _CHECK = """
 CREATE TEMP TABLE req_k AS
-SELECT r.id, r.pid, r.status, r.authoredOn, k.kind, coalesce(kr.reading, 'other') AS reading,
+SELECT r.id, ref.pid, r.status, r.authoredOn, k.kind, coalesce(kr.reading, 'other') AS reading,
   coalesce(
     status_problem(r.status, $request_status, 'MedicationRequest'),
     CASE WHEN r.intent IS NULL THEN 'no intent'
       WHEN NOT list_contains($intents, r.intent) THEN 'intent "' || r.intent || '" is not an intent'
-      WHEN r.pid IS NULL OR r.pid = '' THEN 'no patient (subject)'
+      WHEN ref.pid IS NULL OR ref.pid = '' THEN 'no patient (subject)'
       WHEN r.concept IS NULL AND r.medref IS NULL THEN 'no medication'
       WHEN not_a_number(json_extract(r.dose, '$.value')) THEN 'dose is not a number' END,
     date_problem(r.authoredOn, 'authoredOn')
   ) AS problem
 FROM req r
+LEFT JOIN ref USING (pref)
 LEFT JOIN med_kind k ON k.mkey = r.mkey
 LEFT JOIN kind_reading kr ON kr.kind = k.kind
 WHERE r.rtype = 'MedicationRequest';
@@ -238,6 +247,8 @@ CREATE TEMP TABLE candidate AS
 SELECT row_number() OVER (ORDER BY pid) - 1 AS idx, pid FROM (
   SELECT DISTINCT pid FROM req_k WHERE problem IS NULL AND reading = 'ldn'
 );
+CREATE TEMP TABLE candidate_ref AS
+SELECT ref.pref, c.idx FROM ref JOIN candidate c ON c.pid = ref.pid;
 CREATE TEMP TABLE disp_k AS
 SELECT c.idx, d.id, d.presc, d.whenHandedOver, d.status, d.days, k.kind,
   coalesce(kr.reading, 'other') AS reading, o.reading AS presc_reading,
@@ -252,7 +263,7 @@ SELECT c.idx, d.id, d.presc, d.whenHandedOver, d.status, d.days, k.kind,
       THEN 'handed over before its prescription was written' END
   ) AS problem
 FROM disp d
-JOIN candidate c ON c.pid = d.pid
+JOIN candidate_ref c ON c.pref = d.pref
 LEFT JOIN med_kind k ON k.mkey = d.mkey
 LEFT JOIN kind_reading kr ON kr.kind = k.kind
 LEFT JOIN (SELECT id, authoredOn, reading FROM req_k WHERE problem IS NULL) o
@@ -268,7 +279,7 @@ SELECT idx, id, status, effectiveDateTime, value, coalesce(
   ) AS problem
 FROM (
   SELECT c.idx, o.*, coalesce(json_number(quantity), json_number(valueInteger)) AS value
-  FROM obs o JOIN candidate c ON c.pid = o.pid WHERE o.rtype = 'Observation'
+  FROM obs o JOIN candidate_ref c ON c.pref = o.pref WHERE o.rtype = 'Observation'
 );
 CREATE TEMP TABLE diag AS
 SELECT c.idx, x.id, x.codes, x.clinical, x.verification, x.recordedDate, CASE
@@ -278,7 +289,7 @@ SELECT c.idx, x.id, x.codes, x.clinical, x.verification, x.recordedDate, CASE
       THEN 'verificationStatus is not a condition verification status'
     WHEN recordedDate IS NOT NULL THEN date_problem(recordedDate, 'recordedDate')
   END AS problem
-FROM cond x JOIN candidate c ON c.pid = x.pid WHERE x.rtype = 'Condition';
+FROM cond x JOIN candidate_ref c ON c.pref = x.pref WHERE x.rtype = 'Condition';
 """
 
 # What was skipped, and why: one row per type and reason, with an example id.
@@ -561,6 +572,8 @@ def read_export(folder: Path) -> Export:
 
 
 def _load_for_figures() -> None:
+    # The drug lexicon first: the reading needs it as soon as DuckDB has named the medications.
+    read_ldn(Medication("naltrexone 4.5 mg"))
     knowledge_base()  # loaded once here, not once in every worker
     statistics.load()
 

@@ -77,7 +77,11 @@ def reference_id_sql(column: str) -> str:
     The same form and the same segment as `reference_target`; NULL where it finds no id, and
     for contained references.
     """
-    ref = f"{column}.reference"
+    return reference_text_id_sql(f"{column}.reference")
+
+
+def reference_text_id_sql(ref: str) -> str:
+    """`reference_id_sql` of a reference's text (an expression giving `Reference.reference`)."""
     segment = (
         f"CASE WHEN split_part({ref}, '/', -2) = '_history' THEN split_part({ref}, '/', -3) "
         f"ELSE split_part({ref}, '/', -1) END"
