@@ -135,6 +135,9 @@ def _kinds(fragment: str, table: str) -> str:
     return f"SELECT row_number() OVER (ORDER BY fragment) AS kind, fragment FROM ({distinct})"  # noqa: S608
 
 
+# The types the kinds and the rows both read: an engine reads their files once, into a table.
+READ_TWICE = ("Condition", "MedicationRequest")
+
 # The kinds: each distinct condition and order shape, numbered. Small tables, kept by the
 # engines: Python reads them, and the rows query joins them back by the whole fragment. Kinds
 # the fold says add nothing (a resolved condition, an order entered in error) may be dropped
