@@ -405,16 +405,13 @@ class Export:
             map(Diagnosis, map(coded.__getitem__, codes), clinical, verification, recorded)
         )
 
-        def run(records: list[Any], runs: list[int], i: int) -> tuple[Any, ...]:
-            return tuple(records[runs[i] : runs[i + 1]])
-
         return [
             TherapyCourse(
                 pid,
-                run(orders, order_runs, i),
-                run(fills, fill_runs, i),
-                run(pain, pain_runs, i),
-                run(diagnoses, diagnosis_runs, i),
+                tuple(orders[order_runs[i] : order_runs[i + 1]]),
+                tuple(fills[fill_runs[i] : fill_runs[i + 1]]),
+                tuple(pain[pain_runs[i] : pain_runs[i + 1]]),
+                tuple(diagnoses[diagnosis_runs[i] : diagnosis_runs[i + 1]]),
             )
             for i, pid in enumerate(pids)
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -41,14 +41,14 @@ class Summary:
     with_active_opioids: int = 0
     with_candidate_conditions: int = 0
 
-    def add(self, rows: Iterable[dict[str, Any]]) -> None:
-        for row in rows:
-            self.patients += 1
-            self.verdicts[row["verdict"]] += 1
-            self.rules.update(r for r in row["rules"].split(";") if r)
-            self.on_naltrexone += bool(row["on_naltrexone"])
-            self.with_active_opioids += bool(row["active_opioids"])
-            self.with_candidate_conditions += bool(row["candidate_conditions"])
+    def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        # Column by column: a run counts every patient, so this is kept to a few passes.
+        self.patients += len(rows)
+        self.verdicts.update(row["verdict"] for row in rows)
+        self.rules.update(r for row in rows for r in row["rules"].split(";") if r)
+        self.on_naltrexone += sum(1 for row in rows if row["on_naltrexone"])
+        self.with_active_opioids += sum(1 for row in rows if row["active_opioids"])
+        self.with_candidate_conditions += sum(1 for row in rows if row["candidate_conditions"])
 
     def merge(self, other: Summary) -> None:
         """Add what another part of the same run found."""

@@ -26,6 +26,7 @@ from typing import Literal, NamedTuple
 
 from ldnkit.domain.drugs import DrugClass, recognise
 from ldnkit.domain.outcomes.course import (
+    CodeSystem,
     Diagnosis,
     Dispense,
     Medication,
@@ -222,17 +223,23 @@ def _counts_as_of(diagnosis: Diagnosis, start: dt.date) -> bool:
 
 def predictor_groups(diagnoses: Iterable[Diagnosis], start: dt.date) -> frozenset[str]:
     """`icd10cm:<category>` and `condition:<knowledge-base id>` of the diagnoses at the start."""
-    kb = knowledge_base()
     groups: set[str] = set()
     for diagnosis in diagnoses:
-        if not _counts_as_of(diagnosis, start):
-            continue
-        for system, code in diagnosis.codes:
-            if system == "icd10cm":
-                category = normalise_icd(code)[:3]
-                if len(category) == 3:
-                    groups.add(f"icd10cm:{category}")
-            condition = kb.find_condition(code, system)
-            if condition is not None:
-                groups.add(f"condition:{condition.id}")
+        if _counts_as_of(diagnosis, start):
+            for system, code in diagnosis.codes:
+                groups.update(_code_groups(system, code))
     return frozenset(groups)
+
+
+@lru_cache(maxsize=65536)
+def _code_groups(system: CodeSystem, code: str) -> tuple[str, ...]:
+    # The groups of one code, worked out once: a clinic's diagnoses repeat a few hundred codes.
+    groups = []
+    if system == "icd10cm":
+        category = normalise_icd(code)[:3]
+        if len(category) == 3:
+            groups.append(f"icd10cm:{category}")
+    condition = knowledge_base().find_condition(code, system)
+    if condition is not None:
+        groups.append(f"condition:{condition.id}")
+    return tuple(groups)
