@@ -126,6 +126,30 @@ def test_worker_processes_write_the_same_rows_as_one_process(
     assert two.patients == 400
 
 
+@pytest.mark.parametrize("source", ["synthea", "synthetic"])
+def test_a_machine_short_of_memory_parses_twice_and_writes_the_same_rows(
+    source: str, synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ldnkit.population import duckdb_engine
+
+    folder = SYNTHEA if source == "synthea" else synthetic
+    parsed = []
+    register = duckdb_engine.register_views
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        parsed.append(tuple(kwargs.get("tables", ())))
+        return register(*args, **kwargs)
+
+    monkeypatch.setattr(duckdb_engine, "register_views", watched)
+    once, twice = tmp_path / "once.csv", tmp_path / "twice.csv"
+    screen_population(folder, AS_OF, once)
+    monkeypatch.setattr(duckdb_engine, "_memory", lambda: 0)
+    screen_population(folder, AS_OF, twice)
+    assert parsed == [("Condition", "MedicationRequest"), ()]
+    assert twice.read_text() == once.read_text()
+    assert len(read_rows(once)) > 5
+
+
 def test_synthetic_export_is_valid_fhir_and_repeatable(tmp_path: Path) -> None:
     from ldnkit.fhir.boundary import resource_problems
 
