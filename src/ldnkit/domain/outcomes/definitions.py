@@ -144,22 +144,37 @@ def first_episode(
     max(coverage end, fill day) + its supply. Discontinued when coverage end + grace <= as_of,
     lasting coverage end - start; otherwise still on therapy, censored at as_of.
     """
+    return first_episodes(fills, as_of, (grace_days,), default_days_supply).get(grace_days)
+
+
+def first_episodes(
+    fills: Sequence[Dispense], as_of: dt.date, graces: Iterable[int], default_days_supply: int
+) -> dict[int, Episode]:
+    """`first_episode` at each grace period (none when there is no fill)."""
     if not fills:
-        return None
-    # Whole days as ordinals: this runs for every started patient at every grace period.
+        return {}
+    # Whole days as ordinals, read once for every grace period: this runs for every started
+    # patient of a clinic.
+    supplied = [
+        (f.handed_over.toordinal(), default_days_supply if f.days_supply is None else f.days_supply)
+        for f in fills
+    ]
     start = fills[0].handed_over
-    first = end = start.toordinal()
-    for fill in fills:
-        day = fill.handed_over.toordinal()
-        if day > end + grace_days:
-            break
-        end = max(end, day) + (
-            fill.days_supply if fill.days_supply is not None else default_days_supply
-        )
-    coverage_end = dt.date.fromordinal(end)
-    if end + grace_days <= as_of.toordinal():
-        return Episode(start, coverage_end, discontinued=True, duration_days=end - first)
-    return Episode(start, coverage_end, discontinued=False, duration_days=(as_of - start).days)
+    first = supplied[0][0]
+    today = as_of.toordinal()
+    episodes = {}
+    for grace in graces:
+        end = first
+        for day, supply in supplied:
+            if day > end + grace:
+                break
+            end = (day if day > end else end) + supply
+        coverage_end = dt.date.fromordinal(end)
+        if end + grace <= today:
+            episodes[grace] = Episode(start, coverage_end, True, end - first)
+        else:
+            episodes[grace] = Episode(start, coverage_end, False, today - first)
+    return episodes
 
 
 def counted_pain(scores: Iterable[PainScore]) -> list[PainScore]:

@@ -10,7 +10,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,7 +19,7 @@ from ldnkit.domain.outcomes.definitions import (
     Episode,
     baseline_score,
     counted_pain,
-    first_episode,
+    first_episodes,
     follow_up_score,
     improved,
     index_date,
@@ -163,9 +163,8 @@ class OutcomeRun:
     curve: SurvivalCurve | None  # persistence with the chosen grace period
 
 
-@dataclass(frozen=True, slots=True)
-class PatientOutcome:
-    """What one prescribed patient contributes to the figures."""
+class PatientOutcome(NamedTuple):
+    """What one prescribed patient contributes to the figures (one per patient: a tuple)."""
 
     patient_id: str
     index_date: dt.date
@@ -190,11 +189,7 @@ def assess(course: TherapyCourse, as_of: dt.date, graces: Sequence[int]) -> Pati
     if not fills:
         return PatientOutcome(course.patient_id, first, None, {}, None, None, frozenset())
     supply = outcome_book().persistence.default_days_supply
-    episodes: dict[int, Episode] = {}
-    for grace in graces:
-        episode = first_episode(fills, as_of, grace, supply)
-        assert episode is not None  # there is a fill
-        episodes[grace] = episode
+    episodes = first_episodes(fills, as_of, graces, supply)
     start = fills[0].handed_over
     scores = counted_pain(course.pain)
     baseline = baseline_score(scores, start)
