@@ -63,16 +63,13 @@ class CdsRecords(Transactions):
         """
         now = now or utcnow()
         key = secret_hash(json.dumps([iss, jti]))
-        # A plain connection and a statement built once: this runs once per CDS call.
-        with self._tx_core() as connection:
-            claim = _claim_statement(connection.dialect.name)
-            values = {"key": key, "keep_until": keep_until, "now": now}
-            # RETURNING names the row only when this statement inserted or took it over.
-            claimed = connection.execute(claim, values).first() is not None
-            if time.monotonic() >= self._next_token_sweep:
-                self._next_token_sweep = time.monotonic() + TOKEN_SWEEP_SECONDS
-                table = _tokens()
-                connection.execute(delete(table).where(table.c.expires_at <= now))
+        # One statement, built once, on its own: this runs once per CDS call.
+        values = {"key": key, "keep_until": keep_until, "now": now}
+        # RETURNING names the row only when this statement inserted or took it over.
+        claimed = bool(self._write_alone(_claim_statement(self.engine.dialect.name), values))
+        if time.monotonic() >= self._next_token_sweep:
+            self._next_token_sweep = time.monotonic() + TOKEN_SWEEP_SECONDS
+            self.remove_expired_token_uses(now)
         return claimed
 
     def remove_expired_token_uses(self, now: dt.datetime | None = None) -> int:

@@ -67,20 +67,38 @@ class WriterLock:
     """
 
     def __init__(self, database: Path | None) -> None:
-        self._thread = threading.Lock()
+        # Held while a thread of this process writes or gets ready to (see Transactions).
+        self.threads = threading.Lock()
         self._path = None if database is None or fcntl is None else Path(f"{database}-writer")
         self._file: Any = None
 
     def __enter__(self) -> None:
-        self._thread.acquire()
+        self.threads.acquire()
         try:
-            if self._file is None and self._path is not None:
-                self._open(self._path)
-            if self._file is not None:
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+            self.take_file()
         except BaseException:
-            self._thread.release()
+            self.threads.release()
             raise
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.release_file()
+        self.threads.release()
+
+    def take_file(self) -> None:
+        """Wait for the other processes' writers (this thread holds `threads`)."""
+        if self._file is None and self._path is not None:
+            self._open(self._path)
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+
+    def release_file(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
 
     def _open(self, path: Path) -> None:
         # On the first write, and kept open: the lock is taken and released on the open file.
@@ -90,16 +108,6 @@ class WriterLock:
             # Where the file cannot be made, SQLite cannot write its own journal beside the
             # database either: its error says so; its own lock keeps writers apart meanwhile.
             self._path = None
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-        self._thread.release()
 
     def close(self) -> None:
         if self._file is not None:
@@ -137,6 +145,7 @@ class Transactions:
         url = engine.url.render_as_string(hide_password=False)
         self._writer = WriterLock(sqlite_file(url)) if is_sqlite(url) else None
         self._write_lock: AbstractContextManager[None] = self._writer or nullcontext()
+        self._statements: dict[int, tuple[str, list[str], dict[str, Any]]] = {}
 
     def close(self) -> None:
         if self._writer is not None:
@@ -157,6 +166,58 @@ class Transactions:
         (a session costs more than such a statement does)."""
         with self._write_lock, self.engine.begin() as connection:
             yield connection
+
+    def _write_alone(self, statement: Any, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """One write statement in a transaction of its own; its rows (RETURNING).
+
+        For a hot path. On SQLite the other processes are held off for that one statement only
+        (the connection is taken from the pool before, the statement compiled once): while the
+        lock is held, every step waits for this process's interpreter lock, which another
+        thread may hold for milliseconds, and every other process's writers wait with it.
+        """
+        if self._writer is None:
+            with self._tx_core() as connection:
+                return [tuple(row) for row in connection.execute(statement, values)]
+        sql, names, processors = self._compiled(statement)
+        params = [
+            processors[name](values[name]) if name in processors else values[name] for name in names
+        ]
+        # This process's writers queue first; the one whose turn it is takes a connection,
+        # then waits for the other processes, and holds them off for the statement only.
+        with self._writer.threads:
+            raw = self.engine.raw_connection()
+            try:
+                self._writer.take_file()
+                try:
+                    # In autocommit (see make_engine) the statement is its own transaction,
+                    # done when its last row has been read.
+                    cursor = raw.cursor()
+                    cursor.execute(sql, params)
+                    try:
+                        return [tuple(row) for row in cursor.fetchall()]
+                    finally:
+                        cursor.close()
+                finally:
+                    self._writer.release_file()
+            finally:
+                raw.close()
+
+    def _compiled(self, statement: Any) -> tuple[str, list[str], dict[str, Any]]:
+        # (SQL text, parameter names in order, each parameter's conversion) of a statement
+        # built once (held by its module), compiled once for this database.
+        key = id(statement)
+        found = self._statements.get(key)
+        if found is None:
+            dialect = self.engine.dialect
+            compiled = statement.compile(dialect=dialect)
+            processors = {}
+            for name, bind in compiled.binds.items():
+                process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+                if process is not None:
+                    processors[name] = process
+            found = (compiled.string, list(compiled.positiontup or ()), processors)
+            self._statements[key] = found
+        return found
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
