@@ -570,7 +570,7 @@ def read_export(folder: Path) -> Export:
 
 def _load_for_figures() -> None:
     # The drug lexicon first: the reading needs it as soon as DuckDB has named the medications.
-    read_ldn(Medication("naltrexone 4.5 mg"))
+    read_ldn(Medication("naltrexone"))
     knowledge_base()  # loaded once here, not once in every worker
     statistics.load()
 
