@@ -13,10 +13,9 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ldnkit.store.database import Transactions, affected, aware, secret_hash
+from ldnkit.store.database import Transactions, affected, aware, dialect_insert, secret_hash
 from ldnkit.store.models import CdsTokenUseRow, cds_feedback, utcnow
 from ldnkit.store.records import CardOutcome
 
@@ -25,16 +24,13 @@ from ldnkit.store.records import CardOutcome
 TOKEN_SWEEP_SECONDS = 60.0
 
 
-def _tokens() -> Table:
-    return cast(Table, CdsTokenUseRow.__table__)
-
-
 @cache
 def _claim_statement(dialect: str) -> Any:
     """INSERT a claim; on a key already there, take it over only when that claim has expired."""
-    table = _tokens()
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    claim = insert_(table).values(key=bindparam("key"), expires_at=bindparam("keep_until"))
+    table = cast(Table, CdsTokenUseRow.__table__)
+    claim = dialect_insert(dialect, table).values(
+        key=bindparam("key"), expires_at=bindparam("keep_until")
+    )
     claim = claim.on_conflict_do_update(
         index_elements=["key"],
         set_={"expires_at": claim.excluded.expires_at},

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -160,13 +160,6 @@ class Transactions:
         with self._write_lock, self._sessions.begin() as session:
             yield session
 
-    @contextmanager
-    def _tx_core(self) -> Iterator[Connection]:
-        """A write transaction on a plain connection, for one or two statements on a hot path
-        (a session costs more than such a statement does)."""
-        with self._write_lock, self.engine.begin() as connection:
-            yield connection
-
     def _write_alone(self, statement: Any, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         """One write statement in a transaction of its own; its rows (RETURNING).
 
@@ -176,7 +169,8 @@ class Transactions:
         thread may hold for milliseconds, and every other process's writers wait with it.
         """
         if self._writer is None:
-            with self._tx_core() as connection:
+            # A server database: a plain connection (a session costs more than the statement).
+            with self.engine.begin() as connection:
                 return [tuple(row) for row in connection.execute(statement, values)]
         sql, names, processors = self._compiled(statement)
         params = [
@@ -241,8 +235,11 @@ def affected(result: Any) -> int:
     return int(result.rowcount)
 
 
-def upsert_insert(s: Session | Connection, table: Any) -> Any:
+def upsert_insert(s: Session, table: Any) -> Any:
     """The dialect's own INSERT for `table`, which knows ON CONFLICT (PostgreSQL and SQLite)."""
-    bind = s.get_bind() if isinstance(s, Session) else s
-    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    return dialect_insert(s.get_bind().dialect.name, table)
+
+
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """`upsert_insert` for a dialect named ("postgresql", else SQLite's)."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
