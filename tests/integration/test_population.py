@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ldnkit.cli import main
-from ldnkit.domain.screening import screen
+from ldnkit.domain.screening import read_when_stopped, screen
 from ldnkit.fhir.mapping import profile_from_resources, subject_id
 from ldnkit.fhir.reading import read_resources
 from ldnkit.population.run import screen_population
@@ -86,6 +86,31 @@ def test_synthea_resolved_conditions_and_stopped_orders_do_not_count(tmp_path: P
     )
     # Social findings and resolved conditions are no candidate for anyone.
     assert all(r["on_naltrexone"] == "false" for r in rows.values())
+
+
+def test_stopped_orders_no_rule_reads_still_make_a_medication_list(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    # The engines keep one such order per patient instead of each (they change no result);
+    # a patient with nothing else must still not read as having no medications recorded.
+    by_patient: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for resource in read_resources(synthetic):
+        pid = resource["id"] if resource["resourceType"] == "Patient" else subject_id(resource)
+        if pid:
+            by_patient[pid].append(resource)
+    only_quiet = []
+    for pid, resources in by_patient.items():
+        medications = profile_from_resources(resources, AS_OF, pid).medications
+        if medications and not any(
+            m.status == "active" or read_when_stopped(m) for m in medications
+        ):
+            only_quiet.append(pid)
+    assert len(only_quiet) >= 5
+    out = tmp_path / "rows.csv"
+    screen_population(synthetic, AS_OF, out)
+    rows = {r["patient_id"]: r for r in read_rows(out)}
+    for pid in only_quiet:
+        assert "medications-none-recorded" not in rows[pid]["rules"].split(";")
 
 
 def test_opioid_and_naltrexone_columns_follow_active_orders(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 from pathlib import Path
@@ -53,4 +54,22 @@ def test_a_line_that_is_not_json_is_one_clear_error(tmp_path: Path) -> None:
     (problem,) = caught.value.problems
     assert problem.field == "Patient files"
     assert problem.expected == "readable FHIR R4 NDJSON"
+    assert not out.exists()
+
+
+def test_an_impossible_order_date_is_one_clear_error(tmp_path: Path) -> None:
+    # Also on an order no rule reads, which is never dated one by one.
+    needs_java()
+    folder = tmp_path / "export"
+    generate(5, folder, seed=2, as_of=AS_OF)
+    orders = next(folder.glob("MedicationRequest*"))
+    lines = orders.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["authoredOn"] = "2017-13-45"
+    orders.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    out = tmp_path / "rows.csv"
+    with pytest.raises(InputError) as caught:
+        screen_population(folder, AS_OF, out, engine="spark", spark_master="local[1]")
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.received) == ("MedicationRequest.authoredOn", '"2017-13-45"')
     assert not out.exists()

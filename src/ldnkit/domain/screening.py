@@ -15,6 +15,7 @@ from ldnkit.domain.rules import (
     drug_facts,
     earliest_start,
     gather_facts,
+    read_when_stopped,
     screen,
     washout_days,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "drug_facts",
     "earliest_start",
     "gather_facts",
+    "read_when_stopped",
     "screen",
     "washout_days",
 ]

@@ -186,6 +186,12 @@ def patient_facts(
             if idle:
                 # Kinds that add nothing to a profile stay out of the rows.
                 con.execute(drop.format(name), [idle])
+        made.check_order_days(day for (day,) in con.execute(reduction.ORDER_DAYS).fetchall())
+        # Names from the reduction's constants.
+        orders, quiet = reduction.ORDER_KINDS, reduction.QUIET
+        con.execute(f"ALTER TABLE {orders} ADD COLUMN {quiet} BOOLEAN")
+        mark = f"UPDATE {orders} SET {quiet} = list_contains(?, kind)"  # noqa: S608
+        con.execute(mark, [made.quiet_orders()])
         # In the output's order (the file is sorted by patient id), so the rows can be
         # screened and written as they stream; a patient id written twice in an export comes
         # out in the same order every run.

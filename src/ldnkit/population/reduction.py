@@ -146,6 +146,13 @@ KINDS = {
     "cond_kind": _kinds(_CONDITION, "Condition"),
     "req_kind": _kinds(_ORDER, "MedicationRequest"),
 }
+# The order kinds get one more column before the rows are read: whether the kind is quiet
+# (`RowScreener.quiet_orders`).
+ORDER_KINDS = "req_kind"
+QUIET = "quiet"
+# Every order day in the export, once each: quiet orders are not dated one by one, yet a day
+# that is no date is still an error (`RowScreener.check_order_days`).
+ORDER_DAYS = 'SELECT DISTINCT substr(authoredOn, 1, 10) AS day FROM "MedicationRequest"'
 
 # One row per patient: kinds and days, plus the rare resource types whole.
 ROWS = f"""
@@ -156,10 +163,13 @@ cond AS (
   GROUP BY ALL
 ),
 req AS (
-  -- The order's day only: the mapping reads no further than the day (YYYY-MM-DD).
+  -- The order's day only: the mapping reads no further than the day (YYYY-MM-DD). Of the
+  -- quiet orders (stopped, read by no rule whatever their day), one kind stands for them all.
   SELECT {_PID} AS pid,
-    list({{'kind': k.kind, 'authoredOn': substr(authoredOn, 1, 10)}}) AS orders
-  FROM "MedicationRequest" JOIN req_kind k ON k.fragment IS NOT DISTINCT FROM {_ORDER}
+    list({{'kind': k.kind, 'authoredOn': substr(authoredOn, 1, 10)}})
+      FILTER (WHERE NOT k.{QUIET}) AS orders,
+    min(k.kind) FILTER (WHERE k.{QUIET}) AS quiet_order
+  FROM "MedicationRequest" JOIN {ORDER_KINDS} k ON k.fragment IS NOT DISTINCT FROM {_ORDER}
   GROUP BY ALL
 ),
 stmt AS (
@@ -189,7 +199,7 @@ sr AS (
   GROUP BY ALL
 )
 SELECT p.id, p.gender, p.birthDate, p.deceasedDateTime, cond.condition_kinds, req.orders,
-       stmt.statements, allergy.allergies, obs.observations, proc.procedures,
+       req.quiet_order, stmt.statements, allergy.allergies, obs.observations, proc.procedures,
        sr.service_requests
 FROM "Patient" p
 LEFT JOIN cond ON cond.pid = p.id

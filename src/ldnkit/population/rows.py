@@ -4,9 +4,10 @@ Both engines only read and group (`ldnkit.population.reduction`); every fact is 
 `ldnkit.fhir.mapping.fold` and every verdict comes from `ldnkit.domain.screening.screen`, as on
 the single-patient path, so there is no second copy of the rules (or of the mapping) to drift.
 
-A row holds the patient's fields, the kinds of its conditions, its orders as (kind, day) pairs,
-and whole fragments of the rarer types (statements, allergies, pregnancy-status observations,
-procedures and service requests that may still be planned).
+A row holds the patient's fields, the kinds of its conditions, its orders as (kind, day) pairs
+(with one order standing for all the stopped ones no rule reads), and whole fragments of the
+rarer types (statements, allergies, pregnancy-status observations, procedures and service
+requests that may still be planned).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from ldnkit.domain.drugs import DrugClass, recognise
 from ldnkit.domain.profile import CodedCondition, Condition, Medication, PatientProfile, Sex
-from ldnkit.domain.screening import Screening, screen
+from ldnkit.domain.screening import Screening, read_when_stopped, screen
 from ldnkit.fhir.mapping.medications import (
     Medications,
     dated_order,
@@ -113,6 +114,33 @@ class RowScreener:
         orders = [kind for kind in self.order_kinds if self._kind(kind)[0] is None]
         return conditions, orders
 
+    def quiet_orders(self) -> list[int]:
+        """The order kinds of stopped medications no rule reads (`read_when_stopped`).
+
+        Whatever their dates, such orders change no screen result; they only count toward the
+        patient's medication list not being empty. An engine keeps one of them per patient
+        (`quiet_order`) instead of every one: three orders in four in a typical export.
+        """
+        quiet = []
+        for kind in self.order_kinds:
+            medication = self._kind(kind)[0]
+            if medication is None or medication.status == "active":
+                continue
+            if not read_when_stopped(medication):
+                quiet.append(kind)
+        return quiet
+
+    def check_order_days(self, days: Iterable[str | None]) -> None:
+        """Read every order day (and, for orders without one, the quiet kinds' validity start)
+        as the mapping reads them: the quiet orders are never dated, but a day that is not a
+        calendar date stops the run as it would on any other order (InputError)."""
+        for day in days:
+            if day is not None:
+                _order_day(day)
+                continue
+            for kind in self.quiet_orders():
+                request_start(self.order_kinds[kind])
+
     def _kind(self, kind: int) -> tuple[Medication | None, int]:
         # Each kind of order (drug, status, supply shape) is mapped once, undated.
         try:
@@ -134,6 +162,10 @@ class RowScreener:
         order = self._order
         for kind, day in row.get("orders") or ():
             add(order(kind, day))
+        quiet = row.get("quiet_order")
+        if quiet is not None:
+            # One stopped order standing for all those no rule reads (see quiet_orders).
+            add(self._kind(quiet)[0])
         for column in FRAGMENT_COLUMNS:
             # Resource types few patients have, carried whole and folded one by one.
             for fragment in row.get(column) or ():

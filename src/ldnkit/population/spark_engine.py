@@ -120,10 +120,17 @@ def _screened(
             {r["kind"]: r["fragment"].asDict(recursive=True) for r in spark.table(name).collect()}
             for name in kinds
         )
-        idle = RowScreener(as_of, medications, conditions, orders).idle_kinds()
-        for name, dropped in zip(kinds, idle, strict=True):
+        made = RowScreener(as_of, medications, conditions, orders)
+        days = spark.sql(reduction.spark_sql(reduction.ORDER_DAYS)).collect()
+        made.check_order_days(row["day"] for row in days)
+        for name, dropped in zip(kinds, made.idle_kinds(), strict=True):
             # Kinds that add nothing to a profile stay out of the rows.
-            spark.table(name).where(~col("kind").isin(dropped)).createOrReplaceTempView(name)
+            kept_kinds = spark.table(name).where(~col("kind").isin(dropped))
+            if name == reduction.ORDER_KINDS:
+                kept_kinds = kept_kinds.withColumn(
+                    reduction.QUIET, col("kind").isin(made.quiet_orders())
+                )
+            kept_kinds.createOrReplaceTempView(name)
         screen = _screen_function(as_of, medications, conditions, orders)
         # Spread the patient rows over every core: the screen is the costly part.
         patients = spark.sql(rows).repartition(2 * spark.sparkContext.defaultParallelism)

@@ -18,7 +18,7 @@ or product and an opioid meeting in an order.
 """
 
 from ldnkit.domain.drugs import DrugFacts, drug_facts, washout_days
-from ldnkit.domain.rules.facts import gather_facts
+from ldnkit.domain.rules.facts import gather_facts, read_when_stopped
 from ldnkit.domain.rules.model import (
     SEVERITY_RANK,
     Facts,
@@ -56,6 +56,7 @@ __all__ = [
     "gather_facts",
     "order_findings",
     "order_rule_reads",
+    "read_when_stopped",
     "rule",
     "screen",
     "washout_days",

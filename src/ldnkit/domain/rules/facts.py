@@ -124,11 +124,27 @@ def _medications_by_group(
         if med.status == "active":
             for group in drug.groups:
                 groups.setdefault(group, []).append((med, drug))
-        elif drug.is_opioid:
-            groups.setdefault("stopped_opioid", []).append((med, drug))
-        elif drug.unknown:
-            groups.setdefault("stopped_unknown", []).append((med, drug))
+        elif (stopped := _stopped_group(drug)) is not None:
+            groups.setdefault(stopped, []).append((med, drug))
     return groups
+
+
+def _stopped_group(drug: DrugFacts) -> str | None:
+    # A stopped opioid needs its washout; a stopped drug not fully read might have been one.
+    if drug.is_opioid:
+        return "stopped_opioid"
+    if drug.unknown:
+        return "stopped_unknown"
+    return None
+
+
+def read_when_stopped(medication: Medication) -> bool:
+    """Whether any rule reads a stopped medication beyond its being listed.
+
+    Only a stopped opioid (its washout) or a drug the screen cannot fully read is read; any
+    other stopped medication only counts toward the list not being empty, whatever its dates.
+    """
+    return _stopped_group(drug_facts(medication.name, medication.rxnorm)) is not None
 
 
 def gather_facts(profile: PatientProfile) -> Facts:
