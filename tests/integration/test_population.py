@@ -152,6 +152,32 @@ def test_worker_processes_write_the_same_rows_as_one_process(
 
 
 @pytest.mark.parametrize("source", ["synthea", "synthetic"])
+def test_kinds_sharing_a_hash_are_joined_by_fragment_with_the_same_rows(
+    source: str, synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ldnkit.population import reduction
+
+    folder = SYNTHEA if source == "synthea" else synthetic
+    by_hash, by_fragment = tmp_path / "hash.csv", tmp_path / "fragment.csv"
+    screen_population(folder, AS_OF, by_hash)
+    used: list[str] = []
+    queries = reduction.queries
+
+    def spy(dialect: reduction.Dialect, by_hash: bool = True) -> tuple[dict[str, str], str]:
+        kinds, rows = queries(dialect, by_hash)
+        used.append(rows)
+        return kinds, rows
+
+    # As if two kinds of each table had collided.
+    monkeypatch.setattr(reduction, "HASHES_UNIQUE", "SELECT false AS one_each -- {}")
+    monkeypatch.setattr(reduction, "queries", spy)
+    screen_population(folder, AS_OF, by_fragment)
+    assert "k.fragment_hash" not in used[-1]
+    assert "k.fragment IS NOT DISTINCT FROM" in used[-1]
+    assert by_fragment.read_text() == by_hash.read_text()
+
+
+@pytest.mark.parametrize("source", ["synthea", "synthetic"])
 def test_a_machine_short_of_memory_parses_twice_and_writes_the_same_rows(
     source: str, synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

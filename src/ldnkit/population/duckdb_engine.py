@@ -175,9 +175,13 @@ def patient_facts(
         # Tables fill in parallel, in any order: the rows are sorted below.
         con.execute("SET preserve_insertion_order = false")
         _register(con, folder)
-        kinds, rows = reduction.queries("duckdb")
+        kinds, _ = reduction.queries("duckdb")
         for name, sql in kinds.items():
             con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        unique = all(
+            con.execute(reduction.HASHES_UNIQUE.format(name)).fetchall()[0][0] for name in kinds
+        )
+        _, rows = reduction.queries("duckdb", by_hash=unique)
         # The kind tables' names are the reduction's constants.
         read = "SELECT kind, fragment FROM {}"
         made = screener(*(dict(con.execute(read.format(name)).fetchall()) for name in kinds))

@@ -109,11 +109,15 @@ def _screened(
             frame = spark.sql(_empty(columns))
         frame.createOrReplaceTempView(kind)
     try:
-        kinds, rows = reduction.queries("spark")
+        kinds, _ = reduction.queries("spark")
         for name, sql in kinds.items():
             frame = spark.sql(sql).persist(StorageLevel.MEMORY_AND_DISK)
             frame.createOrReplaceTempView(name)
             kept.append(frame)
+        unique = all(
+            spark.sql(reduction.HASHES_UNIQUE.format(name)).first()["one_each"] for name in kinds
+        )
+        _, rows = reduction.queries("spark", by_hash=unique)
         # The kinds are few (distinct codes and order shapes): collected here, shipped to every
         # worker with the function.
         conditions, orders = (
