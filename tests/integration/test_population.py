@@ -178,7 +178,7 @@ def test_kinds_sharing_a_hash_are_joined_by_fragment_with_the_same_rows(
 
 
 @pytest.mark.parametrize("source", ["synthea", "synthetic"])
-def test_a_machine_short_of_memory_parses_twice_and_writes_the_same_rows(
+def test_an_export_too_large_for_the_memory_budget_parses_twice_with_the_same_rows(
     source: str, synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ldnkit.population import duckdb_engine
@@ -194,11 +194,49 @@ def test_a_machine_short_of_memory_parses_twice_and_writes_the_same_rows(
     monkeypatch.setattr(duckdb_engine, "register_views", watched)
     once, twice = tmp_path / "once.csv", tmp_path / "twice.csv"
     screen_population(folder, AS_OF, once)
-    monkeypatch.setattr(duckdb_engine, "_memory", lambda: 0)
+    monkeypatch.setattr(duckdb_engine, "_TABLES_SHARE", 0)
     screen_population(folder, AS_OF, twice)
     assert parsed == [("Condition", "MedicationRequest"), ()]
     assert twice.read_text() == once.read_text()
     assert len(read_rows(once)) > 5
+
+
+def test_a_tight_memory_budget_writes_the_same_rows_and_leaves_no_spill_folder(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from ldnkit.population import duckdb_engine
+
+    roomy, tight = tmp_path / "roomy.csv", tmp_path / "tight.csv"
+    screen_population(synthetic, AS_OF, roomy)
+    limits: list[str] = []
+    made = tempfile.TemporaryDirectory
+
+    def spill_folder(*args: Any, **kwargs: Any) -> Any:
+        folder = made(*args, **kwargs)
+        limits.append(folder.name)
+        return folder
+
+    monkeypatch.setattr(duckdb_engine, "memory_budget", lambda: 256 << 20)
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", spill_folder)
+    screen_population(synthetic, AS_OF, tight, batch_size=50)
+    assert tight.read_text() == roomy.read_text()
+    (spill,) = limits
+    assert not Path(spill).exists()
+
+
+@pytest.mark.parametrize(
+    ("machine", "budget"),
+    [(24 << 30, 1 << 30), (2 << 30, 512 << 20), (512 << 20, 256 << 20), (0, 1 << 30)],
+)
+def test_the_memory_budget_is_a_quarter_of_the_machine_from_256_mib_to_1_gib(
+    machine: int, budget: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ldnkit.population import duckdb_engine
+
+    monkeypatch.setattr(duckdb_engine, "_memory", lambda: machine)
+    assert duckdb_engine.memory_budget() == budget
 
 
 def test_synthetic_export_is_valid_fhir_and_repeatable(tmp_path: Path) -> None:

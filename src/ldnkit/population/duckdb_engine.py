@@ -13,6 +13,7 @@ patient rows, which stream out in patient-id order, batch by batch.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,11 +88,26 @@ def register_views(
 # for the 1.35 GB of conditions and orders of 100,000 generated patients); gzip about 8x.
 _TABLE_PER_NDJSON_BYTE = 0.35
 _GZIP_RATIO = 8
-# At most this share of the machine's memory is spent to parse those files once, not twice.
+# DuckDB's memory for one run: a quarter of the machine's, from 256 MiB (the JSON reader's
+# buffers alone take 32 MiB a thread) to 1 GiB. Past it DuckDB works on disk (in a temporary
+# folder), so an export of any size runs in the same memory; 1 GiB holds 150,000 generated
+# patients without touching the disk.
 _MEMORY_SHARE = 0.25
+_MEMORY_FLOOR = 256 << 20
+_MEMORY_CAP = 1 << 30
+# The conditions and orders are parsed once into tables when they take at most half of it.
+_TABLES_SHARE = 0.5
 
 
-def _register(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+def memory_budget() -> int:
+    """Bytes of memory the DuckDB engine may use for one run."""
+    machine = _memory()
+    if not machine:
+        return _MEMORY_CAP
+    return max(_MEMORY_FLOOR, min(_MEMORY_CAP, int(machine * _MEMORY_SHARE)))
+
+
+def _register(con: duckdb.DuckDBPyConnection, folder: Path, budget: int) -> None:
     files = bulk_files(folder)
     ndjson = sum(
         p.stat().st_size * (_GZIP_RATIO if p.suffix == ".gz" else 1)
@@ -99,18 +115,24 @@ def _register(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
         for p in files.get(kind, ())
     )
     # Parsing JSON costs far more than reading a table again, so the types the kinds and the
-    # rows both read are parsed once into memory, unless that would take a large share of it:
-    # then they are parsed twice and the run's memory stays as it was.
-    fits = ndjson * _TABLE_PER_NDJSON_BYTE <= _memory() * _MEMORY_SHARE
+    # rows both read are parsed once into tables, unless those would take much of the memory
+    # budget: then they are parsed twice and the run's memory stays within the budget.
+    fits = ndjson * _TABLE_PER_NDJSON_BYTE <= budget * _TABLES_SHARE
     register_views(con, folder, reduction.COLUMNS, tables=reduction.READ_TWICE if fits else ())
 
 
 def _memory() -> int:
-    """The machine's memory in bytes (0 where it cannot be read: nothing is parsed ahead)."""
+    """The machine's memory in bytes (0 where it cannot be read)."""
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
         return 0
+
+
+def _limit(con: duckdb.DuckDBPyConnection, budget: int, spill: str) -> None:
+    # What does not fit in the budget goes to the spill folder.
+    con.execute(f"SET memory_limit = '{budget // 2**20}MiB'")
+    con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
 
 
 def plain_scan(folder: Path) -> int:
@@ -168,44 +190,58 @@ def patient_facts(
     `screener` makes the run's screener from the kinds (conditions, orders); the kinds it finds
     idle are left out of the rows.
     """
-    con = duckdb.connect()
-    try:
-        if threads:
-            con.execute(f"SET threads TO {int(threads)}")
-        # Tables fill in parallel, in any order: the rows are sorted below.
-        con.execute("SET preserve_insertion_order = false")
-        _register(con, folder)
-        kinds, _ = reduction.queries("duckdb")
-        for name, sql in kinds.items():
-            con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
-        unique = all(
-            con.execute(reduction.HASHES_UNIQUE.format(name)).fetchall()[0][0] for name in kinds
-        )
-        _, rows = reduction.queries("duckdb", by_hash=unique)
-        # The kind tables' names are the reduction's constants.
-        read = "SELECT kind, fragment FROM {}"
-        made = screener(*(dict(con.execute(read.format(name)).fetchall()) for name in kinds))
-        drop = "DELETE FROM {} WHERE list_contains(?, kind)"
-        for name, idle in zip(kinds, made.idle_kinds(), strict=True):
-            if idle:
-                # Kinds that add nothing to a profile stay out of the rows.
-                con.execute(drop.format(name), [idle])
-        made.check_order_days(day for (day,) in con.execute(reduction.ORDER_DAYS).fetchall())
-        # Names from the reduction's constants.
-        orders, quiet = reduction.ORDER_KINDS, reduction.QUIET
-        con.execute(f"ALTER TABLE {orders} ADD COLUMN {quiet} BOOLEAN")
-        mark = f"UPDATE {orders} SET {quiet} = list_contains(?, kind)"  # noqa: S608
-        con.execute(mark, [made.quiet_orders()])
-        # In the output's order (the file is sorted by patient id), so the rows can be
-        # screened and written as they stream; a patient id written twice in an export comes
-        # out in the same order every run.
-        order = "ORDER BY p.id, p.gender, p.birthDate, p.deceasedDateTime"
-        reader = con.sql(f"{rows} {order}").to_arrow_reader(batch_size)
-        yield Facts(made, iter(reader))
-    except duckdb.OutOfMemoryException:
-        # Not the export's fault: the machine ran out of memory for it.
-        raise
-    except duckdb.Error as exc:
-        raise unreadable_export(folder, exc) from None
-    finally:
-        con.close()
+    budget = memory_budget()
+    # The spill folder outlives the connection (DuckDB writes there until it closes).
+    with tempfile.TemporaryDirectory(prefix="ldnkit-duckdb-") as spill:
+        con = duckdb.connect()
+        try:
+            if threads:
+                con.execute(f"SET threads TO {int(threads)}")
+            # Tables fill in parallel, in any order: the rows are sorted below.
+            con.execute("SET preserve_insertion_order = false")
+            _limit(con, budget, spill)
+            _register(con, folder, budget)
+            made, rows = _kinds(con, screener)
+            # In the output's order (the file is sorted by patient id), so the rows can be
+            # screened and written as they stream; a patient id written twice in an export
+            # comes out in the same order every run.
+            order = "ORDER BY p.id, p.gender, p.birthDate, p.deceasedDateTime"
+            yield Facts(made, iter(con.sql(f"{rows} {order}").to_arrow_reader(batch_size)))
+        except duckdb.OutOfMemoryException:
+            # Not the export's fault: the machine ran out of memory for it.
+            raise
+        except duckdb.Error as exc:
+            raise unreadable_export(folder, exc) from None
+        finally:
+            con.close()
+
+
+def _kinds(
+    con: duckdb.DuckDBPyConnection,
+    screener: Callable[[dict[int, Any], dict[int, Any]], RowScreener],
+) -> tuple[RowScreener, str]:
+    """Number the kinds and make the run's screener from them; the patient-rows query.
+
+    The kind tables are left as the rows query reads them: idle kinds dropped, quiet order
+    kinds marked. Every order day is read once on the way (a day that is no date stops here).
+    """
+    kinds, _ = reduction.queries("duckdb")
+    # Table names from the reduction's constants.
+    for name, sql in kinds.items():
+        con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+    unique = all(
+        con.execute(reduction.HASHES_UNIQUE.format(name)).fetchall()[0][0] for name in kinds
+    )
+    read = "SELECT kind, fragment FROM {}"
+    made = screener(*(dict(con.execute(read.format(name)).fetchall()) for name in kinds))
+    drop = "DELETE FROM {} WHERE list_contains(?, kind)"
+    for name, idle in zip(kinds, made.idle_kinds(), strict=True):
+        if idle:
+            # Kinds that add nothing to a profile stay out of the rows.
+            con.execute(drop.format(name), [idle])
+    made.check_order_days(day for (day,) in con.execute(reduction.ORDER_DAYS).fetchall())
+    orders, quiet = reduction.ORDER_KINDS, reduction.QUIET
+    con.execute(f"ALTER TABLE {orders} ADD COLUMN {quiet} BOOLEAN")
+    mark = f"UPDATE {orders} SET {quiet} = list_contains(?, kind)"  # noqa: S608
+    con.execute(mark, [made.quiet_orders()])
+    return made, reduction.queries("duckdb", by_hash=unique)[1]
