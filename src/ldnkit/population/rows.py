@@ -78,9 +78,15 @@ class RowScreener:
         self.as_of = as_of
         self.medications = dict(medications or {})
         self.condition_fragments = dict(condition_kinds or {})
+        # Kinds that fold to equal conditions share one object, so a patient's conditions are
+        # told apart by identity (hashing a coded condition costs more than folding it did).
+        same: dict[Condition, Condition] = {}
         self.condition_kinds = {
-            kind: fold(fragment, as_of) for kind, fragment in self.condition_fragments.items()
+            kind: None if found is None else same.setdefault(found, found)
+            for kind, fragment in self.condition_fragments.items()
+            for found in [fold(fragment, as_of)]
         }
+        self._candidates = {id(condition): _candidate_name(condition) for condition in same}
         self.order_kinds = dict(order_kinds or {})
         self._orders: dict[int, tuple[Medication | None, int]] = {}
         self._dated: dict[tuple[int, str | None], Medication | None] = {}
@@ -157,8 +163,12 @@ class RowScreener:
         facts = ProfileFacts()
         add = facts.add
         kinds = self.condition_kinds
-        for kind in row.get("condition_kinds") or ():
-            add(kinds[kind])
+        # Each condition once, in the order first met (the fold's own rule, by identity).
+        conditions = {
+            id(found): found
+            for found in map(kinds.__getitem__, row.get("condition_kinds") or ())
+            if found is not None
+        }
         order = self._order
         for kind, day in row.get("orders") or ():
             add(order(kind, day))
@@ -172,7 +182,13 @@ class RowScreener:
                 add(fold(fragment, self.as_of, self.medications))
         # Engines group in different orders; no output column depends on the order of these
         # lists (rules follow the screen's rule order, names are sorted in _output).
-        return self._template.model_copy(update={"age": age, "sex": sex, **facts.fields()})
+        fields = facts.fields()
+        listed = list(conditions.values())
+        if fields["conditions"]:
+            # No fragment type folds to a condition today; should one, its conditions follow.
+            listed = list(dict.fromkeys([*listed, *fields["conditions"]]))
+        fields["conditions"] = listed
+        return self._template.model_copy(update={"age": age, "sex": sex, **fields})
 
     def screen_row(self, row: Row) -> dict[str, Any]:
         """The output row of one patient."""
@@ -182,8 +198,11 @@ class RowScreener:
     def _output(self, profile: PatientProfile, result: Screening, patient: str) -> dict[str, Any]:
         active = [m for m in profile.medications if m.status == "active"]
         recognised = [(m, recognise(m.name, m.rxnorm)) for m in active]
+        named = self._candidates
         candidates = dict.fromkeys(
-            name for c in profile.conditions if (name := _candidate_name(c)) is not None
+            name
+            for c in profile.conditions
+            if (name := named[id(c)] if id(c) in named else _candidate_name(c)) is not None
         )
         return {
             "patient_id": patient,
