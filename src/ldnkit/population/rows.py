@@ -22,6 +22,7 @@ from typing import Any
 from ldnkit.domain.drugs import DrugClass, recognise
 from ldnkit.domain.profile import CodedCondition, Condition, Medication, PatientProfile, Sex
 from ldnkit.domain.screening import Screening, read_when_stopped, screen
+from ldnkit.fhir.mapping.clinical import condition_from_fhir
 from ldnkit.fhir.mapping.medications import (
     Medications,
     dated_order,
@@ -84,7 +85,7 @@ class RowScreener:
         self.condition_kinds = {
             kind: None if found is None else same.setdefault(found, found)
             for kind, fragment in self.condition_fragments.items()
-            for found in [fold(fragment, as_of)]
+            for found in [condition_from_fhir(fragment)]
         }
         self._candidates = {id(condition): _candidate_name(condition) for condition in same}
         self.order_kinds = dict(order_kinds or {})
