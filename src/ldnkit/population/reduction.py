@@ -5,7 +5,9 @@ fact it keeps is a FHIR fragment that `ldnkit.fhir.mapping.fold` reads exactly a
 whole resource on the one-patient path:
 - conditions and medication orders are numbered by kind (every field but the patient and the
   order date), so Python folds each distinct kind once instead of once per patient; a patient
-  row holds the kind numbers (and each order's day);
+  row holds the kind numbers (and each order's day). Which kinds matter is Python's call: it
+  drops the kinds that add nothing and marks the quiet order kinds (stopped drugs no rule
+  reads), of which a row keeps one per patient;
 - the types few patients have (statements, allergies, pregnancy-status observations, planned
   procedures and service requests) are carried whole.
 Patient references are read by the mapping's own pattern (`reference_id_sql`). The value sets
