@@ -91,14 +91,19 @@ class RowScreener:
         self.order_kinds = dict(order_kinds or {})
         self._orders: dict[int, tuple[Medication | None, int]] = {}
         self._dated: dict[tuple[int, str | None], Medication | None] = {}
+        self._dayless: dict[int, Medication | None] = {}
         # What every profile of this run shares, validated once; each row's profile is a copy
         # with the row's own facts put in (model_copy does not validate again: the facts are
         # already screening models or values the mapping produced, as with model_construct).
         self._template = PatientProfile(as_of=as_of)
 
     def _order(self, kind: int, day: str | None) -> Medication | None:
-        # One dict lookup per order: the medication an order of this kind authored on this
-        # day maps to, last dose included.
+        # The medication an order of this kind authored on this day maps to, last dose
+        # included: one dict lookup per order once its kind, or its kind and day, were seen.
+        try:
+            return self._dayless[kind]
+        except KeyError:
+            pass
         key = (kind, day)
         try:
             return self._dated[key]
@@ -107,8 +112,8 @@ class RowScreener:
                 self._dated.clear()
             undated, days = self._kind(kind)
             if undated is None or undated.status == "active":
-                # Undated: an active order has no last dose, whatever its day.
-                found = self._dated[key] = undated
+                # An active order has no last dose: the same medication whatever its day.
+                found = self._dayless[kind] = undated
                 return found
             start = _order_day(day) or request_start(self.order_kinds[kind])
             found = self._dated[key] = dated_order(undated, days, start, self.as_of)
@@ -170,9 +175,11 @@ class RowScreener:
             for found in map(kinds.__getitem__, row.get("condition_kinds") or ())
             if found is not None
         }
-        order = self._order
+        order, dayless, taken = self._order, self._dayless, facts.medications.append
         for kind, day in row.get("orders") or ():
-            add(order(kind, day))
+            found = dayless[kind] if kind in dayless else order(kind, day)
+            if found is not None:
+                taken(found)
         quiet = row.get("quiet_order")
         if quiet is not None:
             # One stopped order standing for all those no rule reads (see quiet_orders).
