@@ -158,3 +158,54 @@ def test_spark_reads_every_reference_form_as_duckdb_does(
     screen_population(folder, AS_OF, spark, engine="spark", spark_master="local[2]")
     assert spark.read_text() == duck.read_text()
     assert all(read_rows(spark)[pid]["verdict"] == "contraindicated" for pid in added.values())
+
+
+def test_one_patient_named_in_several_forms_gets_all_their_records(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The engines group each large type by the reference's text before reading the patient
+    # from it; texts that name one patient must come back together.
+    folder = tmp_path / "export"
+    generate(3, folder, seed=9, as_of=AS_OF)
+    pid = "00000000-0000-4000-8000-999999999999"
+    forms = ["Patient/{id}", "urn:uuid:{id}", BASE + "/Patient/{id}/_history/3"]
+    patient = {"resourceType": "Patient", "id": pid, "gender": "male", "birthDate": "1970-05-06"}
+    conditions = [
+        {
+            "resourceType": "Condition",
+            "id": f"c-{n}",
+            "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": SNOMED, "code": code}]},
+            "subject": {"reference": form.format(id=pid)},
+        }
+        for n, (form, code) in enumerate(zip(forms, ["95417003", "52702003", "278860009"]))
+    ]
+    opioids = [("10689", "tramadol hydrochloride 50 MG"), ("7052", "morphine")]
+    orders = [
+        {
+            "resourceType": "MedicationRequest",
+            "id": f"rx-{n}",
+            "status": "active",
+            "intent": "order",
+            "subject": {"reference": form.format(id=pid)},
+            "medicationCodeableConcept": {
+                "coding": [{"system": RXNORM, "code": code, "display": name}]
+            },
+            "authoredOn": "2026-11-01",
+        }
+        for n, (form, (code, name)) in enumerate(zip(forms, opioids))
+    ]
+    _ndjson(folder / "Patient.900.ndjson", [patient])
+    _ndjson(folder / "Condition.900.ndjson", conditions)
+    _ndjson(folder / "MedicationRequest.900.ndjson", orders)
+    out = tmp_path / "rows.csv"
+    screen_population(folder, AS_OF, out)
+    row = read_rows(out)[pid]
+    assert row["active_opioids"] == "morphine; tramadol hydrochloride 50 MG"
+    assert row["candidate_conditions"] == (
+        "Chronic low-back pain; Fibromyalgia; "
+        "Myalgic encephalomyelitis / chronic fatigue syndrome (ME/CFS)"
+    )
+    alone = screened_alone(folder, pid, capsys)
+    assert row["rules"] == ";".join(dict.fromkeys(f["rule"] for f in alone["findings"]))
+    assert row["verdict"] == alone["verdict"] == "contraindicated"

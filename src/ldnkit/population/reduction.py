@@ -31,7 +31,7 @@ from ldnkit.fhir.mapping.clinical import (
     PLANNED_REQUEST,
     PREGNANCY_STATUS_LOINC,
 )
-from ldnkit.fhir.mapping.references import reference_id_sql
+from ldnkit.fhir.mapping.references import reference_id_sql, reference_text_id_sql
 
 CODE = "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)[], text VARCHAR)"
 STATUS = "STRUCT(coding STRUCT(code VARCHAR)[])"
@@ -126,6 +126,7 @@ def _values(values: frozenset[str]) -> str:
 
 _REFS = ("subject", "patient")
 _PID = reference_id_sql("subject")
+_REF_PID = reference_text_id_sql("ref")
 _CONDITION = _fragment("Condition")
 # An order without its patient and date: what makes two orders map alike.
 _ORDER = _fragment("MedicationRequest", [*_MEDICATION, "dispenseRequest", "dosageInstruction"])
@@ -161,23 +162,34 @@ QUIET = "quiet"
 # that is no date is still an error (`RowScreener.check_order_days`).
 ORDER_DAYS = 'SELECT DISTINCT substr(authoredOn, 1, 10) AS day FROM "MedicationRequest"'
 
-# One row per patient: kinds and days, plus the rare resource types whole.
+# One row per patient: kinds and days, plus the rare resource types whole. The two large types
+# are grouped by their reference's text first, so each text is read for its patient once (not
+# once per record: a fifth of the rows query's time); texts naming one patient are then merged.
 ROWS = f"""
 WITH
-cond AS (
-  SELECT {_PID} AS pid, list(k.kind) AS condition_kinds
+cond_ref AS (
+  SELECT subject.reference AS ref, list(k.kind) AS kinds
   FROM "Condition" JOIN cond_kind k ON {{condition_kind}}
   GROUP BY ALL
 ),
-req AS (
+cond AS (
+  SELECT {_REF_PID} AS pid, flatten(list(kinds)) AS condition_kinds
+  FROM cond_ref GROUP BY ALL
+),
+req_ref AS (
   -- The order's day only: the mapping reads no further than the day (YYYY-MM-DD). Of the
   -- quiet orders (stopped, read by no rule whatever their day), one kind stands for them all.
-  SELECT {_PID} AS pid,
+  SELECT subject.reference AS ref,
     list({{'kind': k.kind, 'authoredOn': substr(authoredOn, 1, 10)}})
       FILTER (WHERE NOT k.{QUIET}) AS orders,
     min(k.kind) FILTER (WHERE k.{QUIET}) AS quiet_order
   FROM "MedicationRequest" JOIN {ORDER_KINDS} k ON {{order_kind}}
   GROUP BY ALL
+),
+req AS (
+  SELECT {_REF_PID} AS pid, flatten(list(orders) FILTER (WHERE orders IS NOT NULL)) AS orders,
+    min(quiet_order) AS quiet_order
+  FROM req_ref GROUP BY ALL
 ),
 stmt AS (
   SELECT {_PID} AS pid, list({_fragment("MedicationStatement")}) AS statements
