@@ -196,7 +196,8 @@ class RowScreener:
             # No fragment type folds to a condition today; should one, its conditions follow.
             listed = list(dict.fromkeys([*listed, *fields["conditions"]]))
         fields["conditions"] = listed
-        return self._template.model_copy(update={"age": age, "sex": sex, **fields})
+        fields["age"], fields["sex"] = age, sex
+        return self._template.model_copy(update=fields)
 
     def screen_row(self, row: Row) -> dict[str, Any]:
         """The output row of one patient."""
@@ -204,22 +205,32 @@ class RowScreener:
         return self._output(profile, screen(profile), row["id"])
 
     def _output(self, profile: PatientProfile, result: Screening, patient: str) -> dict[str, Any]:
+        # The empty cases (no active medication, no condition, no finding) are most patients'
+        # on some column: they skip the work.
+        on_naltrexone, opioids = False, ""
         active = [m for m in profile.medications if m.status == "active"]
-        recognised = [(m, recognise(m.name, m.rxnorm)) for m in active]
-        named = self._candidates
-        candidates = dict.fromkeys(
-            name
-            for c in profile.conditions
-            if (name := named[id(c)] if id(c) in named else _candidate_name(c)) is not None
-        )
+        if active:
+            recognised = [(m, recognise(m.name, m.rxnorm)) for m in active]
+            on_naltrexone = any(DrugClass.NALTREXONE in r.classes for _, r in recognised)
+            opioids = "; ".join(sorted({m.label for m, r in recognised if r.is_opioid}))
+        candidates = ""
+        if profile.conditions:
+            named = self._candidates
+            found = {
+                name
+                for c in profile.conditions
+                if (name := named[id(c)] if id(c) in named else _candidate_name(c)) is not None
+            }
+            candidates = "; ".join(sorted(found))
+        findings = result.findings
         return {
             "patient_id": patient,
             "verdict": result.verdict,
             "earliest_start": result.earliest_start,
-            "rules": ";".join(dict.fromkeys(f.rule for f in result.findings)),
-            "on_naltrexone": any(DrugClass.NALTREXONE in r.classes for _, r in recognised),
-            "active_opioids": "; ".join(sorted({m.label for m, r in recognised if r.is_opioid})),
-            "candidate_conditions": "; ".join(sorted(candidates)),
+            "rules": ";".join(dict.fromkeys(f.rule for f in findings)) if findings else "",
+            "on_naltrexone": on_naltrexone,
+            "active_opioids": opioids,
+            "candidate_conditions": candidates,
             "age": profile.age,
             "sex": profile.sex,
         }
