@@ -233,3 +233,16 @@ def test_a_conflict_about_an_unknown_condition_is_refused() -> None:
     conflicts[0]["conditions"] = ["gout"]
     with pytest.raises(KnowledgeError, match="unknown condition 'gout'"):
         _load_with({"conflicts.yaml": conflicts})
+
+
+@pytest.mark.parametrize("name", data_file_names())
+def test_each_data_file_reads_the_same_with_the_fast_parser_as_with_the_python_one(
+    name: str,
+) -> None:
+    import yaml
+
+    from ldnkit.knowledge.files import read_text
+
+    # The knowledge is read with libyaml's parser where PyYAML has it; it must give exactly
+    # what the pure-Python safe loader gives.
+    assert read_data(name) == yaml.load(read_text(name), Loader=yaml.SafeLoader)  # noqa: S506

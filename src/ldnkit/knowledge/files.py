@@ -42,10 +42,15 @@ def read_text(name: str) -> str:
     return (data_dir() / name).read_text(encoding="utf-8")
 
 
+# PyYAML's libyaml parser where it is built in (the wheels for the usual platforms have it):
+# the same safe loading, six times faster, which every command and worker pays at start.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @cache
 def read_data(name: str) -> Any:
     """Parse one data file (for example `sources.yaml`); parsed once per process."""
-    return yaml.safe_load(read_text(name))
+    return yaml.load(read_text(name), Loader=_LOADER)  # noqa: S506 (a safe loader)
 
 
 @cache
