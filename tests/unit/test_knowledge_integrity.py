@@ -245,4 +245,4 @@ def test_each_data_file_reads_the_same_with_the_fast_parser_as_with_the_python_o
 
     # The knowledge is read with libyaml's parser where PyYAML has it; it must give exactly
     # what the pure-Python safe loader gives.
-    assert read_data(name) == yaml.load(read_text(name), Loader=yaml.SafeLoader)  # noqa: S506
+    assert read_data(name) == yaml.load(read_text(name), Loader=yaml.SafeLoader)
