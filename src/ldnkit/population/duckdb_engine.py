@@ -201,7 +201,7 @@ def patient_facts(
             con.execute("SET preserve_insertion_order = false")
             _limit(con, budget, spill)
             _register(con, folder, budget)
-            made, rows = _kinds(con, screener)
+            made, rows = _prepare_kinds(con, screener)
             # In the output's order (the file is sorted by patient id), so the rows can be
             # screened and written as they stream; a patient id written twice in an export
             # comes out in the same order every run.
@@ -216,7 +216,7 @@ def patient_facts(
             con.close()
 
 
-def _kinds(
+def _prepare_kinds(
     con: duckdb.DuckDBPyConnection,
     screener: Callable[[dict[int, Any], dict[int, Any]], RowScreener],
 ) -> tuple[RowScreener, str]:

@@ -205,8 +205,8 @@ class RowScreener:
         return self._output(profile, screen(profile), row["id"])
 
     def _output(self, profile: PatientProfile, result: Screening, patient: str) -> dict[str, Any]:
-        # The empty cases (no active medication, no condition, no finding) are most patients'
-        # on some column: they skip the work.
+        # Most patients leave a column or two empty (no active medication, no condition, no
+        # finding): those columns skip the work.
         on_naltrexone, opioids = False, ""
         active = [m for m in profile.medications if m.status == "active"]
         if active:
