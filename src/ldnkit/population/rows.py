@@ -99,11 +99,8 @@ class RowScreener:
 
     def _order(self, kind: int, day: str | None) -> Medication | None:
         # The medication an order of this kind authored on this day maps to, last dose
-        # included: one dict lookup per order once its kind, or its kind and day, were seen.
-        try:
-            return self._dayless[kind]
-        except KeyError:
-            pass
+        # included. `profile` looks in `_dayless` first (kinds whose medication does not depend
+        # on the day); the rest is one dict lookup once the kind and day were seen.
         key = (kind, day)
         try:
             return self._dated[key]
