@@ -5,7 +5,8 @@ with the peak resident memory of its whole process tree (worker processes, the J
 Python workers included), sampled every 20 ms. For each export size it prints:
 - the floor: DuckDB's plain `read_json` scan of the same files (every field of every record),
 - the duckdb engine (`ldnkit population screen --engine duckdb`): its rows screened by one
-  worker process per CPU (the default for large exports), and in one process,
+  worker process per CPU (the default for large exports), and in one process; with --memory,
+  also with that memory budget (`--memory`) instead of the default one,
 - the spark engine (local[*]; skipped with --no-spark or when no JDK is installed),
 - a naive pure-Python pass (with --naive): `json` module, resources grouped in dicts, the same
   FHIR mapping (without fhir.resources validation) and the same screen,
@@ -15,7 +16,7 @@ spark >= 0.5x duckdb. The scan and the duckdb runs are each the best of --rounds
 alike; spark and the naive pass run once.
 
 Run: .venv/bin/python bench/population.py [--patients 10000,100000,300000] [--folder DIR]
-     [--no-spark] [--naive] [--rounds N]
+     [--no-spark] [--naive] [--rounds N] [--memory SIZE]
 (exports are generated into DIR, or a temporary folder, unless DIR/<N> already holds one).
 """
 
@@ -63,8 +64,9 @@ def naive(folder: Path) -> None:
         screen(profile_from_resources(by_patient[pid], AS_OF, pid, validate=False))
 
 
-def child(kind: str, folder: Path, out: Path) -> None:
+def child(kind: str, folder: Path, out: Path, memory: str | None) -> None:
     """One measured run (in its own process)."""
+    from ldnkit.cli.render import size_option
     from ldnkit.population.duckdb_engine import plain_scan
     from ldnkit.population.run import screen_population
 
@@ -74,6 +76,8 @@ def child(kind: str, folder: Path, out: Path) -> None:
         screen_population(folder, AS_OF, out)
     elif kind == "duckdb-1":
         screen_population(folder, AS_OF, out, workers=1)
+    elif kind == "duckdb-memory" and memory:
+        screen_population(folder, AS_OF, out, memory=size_option("--memory", memory))
     elif kind == "spark":
         screen_population(folder, AS_OF, out, engine="spark")
     elif kind == "naive":
@@ -101,9 +105,11 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def measured(kind: str, folder: Path, out: Path) -> tuple[float, int]:
+def measured(kind: str, folder: Path, out: Path, memory: str | None) -> tuple[float, int]:
     """(seconds, peak resident bytes of the process tree) of one run in a fresh process."""
     args = [sys.executable, __file__, "--child", kind, "--folder", str(folder), "--out", str(out)]
+    if memory:
+        args += ["--memory", memory]
     start = time.perf_counter()
     process = subprocess.Popen(args)
     peak = 0
@@ -128,18 +134,18 @@ def measured(kind: str, folder: Path, out: Path) -> tuple[float, int]:
 
 # Run `rounds` times each, interleaved (scan, duckdb, duckdb-1, scan, ...): a machine whose
 # speed drifts during the benchmark then slows the baseline and the engines alike.
-ROUNDED = ("scan", "duckdb", "duckdb-1")
+ROUNDED = ("scan", "duckdb", "duckdb-1", "duckdb-memory")
 
 
 def best_of_rounds(
-    kinds: list[str], folder: Path, out: Path, rounds: int
+    kinds: list[str], folder: Path, out: Path, rounds: int, memory: str | None
 ) -> dict[str, tuple[float, int]]:
     """Per kind, the fastest of its runs (the machine may be shared) and the largest peak."""
     runs: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for _ in range(rounds):
         for kind in kinds:
             if kind in ROUNDED or not runs[kind]:
-                runs[kind].append(measured(kind, folder, out))
+                runs[kind].append(measured(kind, folder, out, memory))
     return {kind: (min(s for s, _ in got), max(p for _, p in got)) for kind, got in runs.items()}
 
 
@@ -152,11 +158,14 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=2, help="best of N for scan and duckdb, interleaved"
     )
+    parser.add_argument(
+        "--memory", default=None, help="also run the duckdb engine with this budget (e.g. 4GiB)"
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.folder, args.out)
+        child(args.child, args.folder, args.out, args.memory)
         return
 
     from ldnkit.fhir.reading import bulk_patients
@@ -165,6 +174,8 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="ldnkit-bench-"))
     base = args.folder or scratch
     kinds = ["scan", "duckdb", "duckdb-1"]
+    if args.memory:
+        kinds.append("duckdb-memory")
     if not args.no_spark and shutil.which("java"):
         kinds.append("spark")
     if args.naive:
@@ -182,11 +193,13 @@ def main() -> None:
             print(f"\nexport: {patients:,} patients, {megabytes:,.0f} MB of NDJSON", flush=True)
             print(f"load average before: {os.getloadavg()[0]:.2f}")
             row: dict[str, Any] = {"patients": patients}
-            fastest = best_of_rounds(kinds, folder, scratch / "out.parquet", args.rounds)
+            fastest = best_of_rounds(
+                kinds, folder, scratch / "out.parquet", args.rounds, args.memory
+            )
             for kind in kinds:
                 seconds, peak = row[kind] = fastest[kind]
                 print(
-                    f"{kind:<10} {seconds:8.2f} s {patients / seconds:10,.0f} patients/s"
+                    f"{kind:<13} {seconds:8.2f} s {patients / seconds:10,.0f} patients/s"
                     f"   peak RSS {peak / 2**20:8,.0f} MiB",
                     flush=True,
                 )
@@ -195,6 +208,8 @@ def main() -> None:
                 "duckdb / scan": row["scan"][0] / row["duckdb"][0],
                 "duckdb 1 process / scan": row["scan"][0] / row["duckdb-1"][0],
             }
+            if "duckdb-memory" in row:
+                ratios[f"duckdb {args.memory} / scan"] = row["scan"][0] / row["duckdb-memory"][0]
             if "spark" in row:
                 ratios["spark / duckdb"] = row["duckdb"][0] / row["spark"][0]
             if "naive" in row:

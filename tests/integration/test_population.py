@@ -206,8 +206,6 @@ def test_a_tight_memory_budget_writes_the_same_rows_and_leaves_no_spill_folder(
 ) -> None:
     import tempfile
 
-    from ldnkit.population import duckdb_engine
-
     roomy, tight = tmp_path / "roomy.csv", tmp_path / "tight.csv"
     screen_population(synthetic, AS_OF, roomy)
     limits: list[str] = []
@@ -218,9 +216,8 @@ def test_a_tight_memory_budget_writes_the_same_rows_and_leaves_no_spill_folder(
         limits.append(folder.name)
         return folder
 
-    monkeypatch.setattr(duckdb_engine, "memory_budget", lambda: 256 << 20)
     monkeypatch.setattr(tempfile, "TemporaryDirectory", spill_folder)
-    screen_population(synthetic, AS_OF, tight, batch_size=50)
+    screen_population(synthetic, AS_OF, tight, batch_size=50, memory=256 << 20)
     assert tight.read_text() == roomy.read_text()
     (spill,) = limits
     assert not Path(spill).exists()
@@ -237,6 +234,64 @@ def test_the_memory_budget_is_a_quarter_of_the_machine_from_256_mib_to_1_gib(
 
     monkeypatch.setattr(duckdb_engine, "_memory", lambda: machine)
     assert duckdb_engine.memory_budget() == budget
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("100MB", "at least 256MiB"), ("64GiB", "at most this machine's memory (32768MiB)")],
+)
+def test_a_memory_budget_the_machine_cannot_give_is_refused_before_any_work(
+    typed: str,
+    expected: str,
+    synthetic: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ldnkit.population import duckdb_engine
+
+    monkeypatch.setattr(duckdb_engine, "_memory", lambda: 32 << 30)
+    out = tmp_path / "rows.csv"
+    assert main(["population", "screen", str(synthetic), "--out", str(out), "--memory", typed]) == 2
+    assert capsys.readouterr().err.strip() == f'error: --memory: got "{typed}"; expected {expected}'
+    assert not out.exists()
+
+
+def test_a_larger_memory_budget_parses_the_export_once_with_the_same_rows(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ldnkit.population import duckdb_engine
+
+    # As if the export were large: too large for the default budget (1 GiB on a 32 GiB
+    # machine), not for 8 GiB.
+    conditions_and_orders = sum(
+        path.stat().st_size
+        for kind in ("Condition", "MedicationRequest")
+        for path in synthetic.glob(f"{kind}.*")
+    )
+    monkeypatch.setattr(duckdb_engine, "_memory", lambda: 32 << 30)
+    monkeypatch.setattr(duckdb_engine, "_TABLE_PER_NDJSON_BYTE", (2 << 30) / conditions_and_orders)
+    parsed, limits = [], []
+    register, limit = duckdb_engine.register_views, duckdb_engine._limit
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        if "tables" in kwargs:  # the screen's read (the patient count reads views only)
+            parsed.append(tuple(kwargs["tables"]))
+        return register(*args, **kwargs)
+
+    def limited(con: Any, budget: int, spill: str) -> None:
+        limit(con, budget, spill)
+        limits.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+
+    monkeypatch.setattr(duckdb_engine, "register_views", watched)
+    monkeypatch.setattr(duckdb_engine, "_limit", limited)
+    default, roomy = tmp_path / "default.csv", tmp_path / "roomy.csv"
+    args = ["population", "screen", str(synthetic), "--as-of", AS_OF.isoformat()]
+    assert main([*args, "--out", str(default)]) == 0
+    assert main([*args, "--out", str(roomy), "--memory", "8GiB"]) == 0
+    assert parsed == [(), ("Condition", "MedicationRequest")]
+    assert limits == ["1.0 GiB", "8.0 GiB"]
+    assert roomy.read_text() == default.read_text()
 
 
 def test_synthetic_export_is_valid_fhir_and_repeatable(tmp_path: Path) -> None:
@@ -261,6 +316,10 @@ def test_cli_population_screen_table_and_json(
     table = capsys.readouterr().out
     assert "Population screen as of 2026-11-23: 400 patients" in table
     assert "contraindicated" in table
+    # Findings by the titles clinicians read, not by rule id.
+    assert "Active opioid" in table
+    assert "Kidney function not recorded" in table
+    assert "opioid-active" not in table
     assert main([*args, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["patients"] == 400
@@ -276,6 +335,9 @@ def test_cli_population_screen_table_and_json(
         (["--out", "rows.txt"], "--out"),
         (["--out", "rows.csv", "--as-of", "23/11/2026"], "--as-of"),
         (["--out", "rows.csv", "--engine", "sqlite"], "--engine"),
+        (["--out", "rows.csv", "--memory", "lots"], "--memory"),
+        (["--out", "rows.csv", "--memory", "100MB"], "--memory"),
+        (["--out", "rows.csv", "--memory", "4GiB", "--engine", "spark"], "--memory"),
     ],
 )
 def test_cli_population_bad_input_exits_2(

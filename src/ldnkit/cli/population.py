@@ -11,7 +11,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ldnkit.cli.app import app
-from ldnkit.cli.render import JSON_OPTION_HELP, console, date_option, emit, print_counts
+from ldnkit.cli.render import (
+    JSON_OPTION_HELP,
+    console,
+    date_option,
+    emit,
+    print_counts,
+    size_option,
+)
+from ldnkit.knowledge.rules import rule_texts
 from ldnkit.validation import InputError
 
 population_app = typer.Typer(
@@ -54,10 +62,18 @@ def screen_command(
         str | None,
         typer.Option("--spark-master", help="Spark master URL (default local[*])."),
     ] = None,
+    memory: Annotated[
+        str | None,
+        typer.Option(
+            "--memory",
+            help="Memory for the duckdb engine, e.g. 4GiB (default: a quarter of the "
+            "machine's, 256MiB to 1GiB). More screens large exports faster.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_OPTION_HELP)] = False,
 ) -> None:
     """Screen every patient of a FHIR Bulk Data export; one row per patient in --out."""
-    from ldnkit.population.duckdb_engine import count_patients
+    from ldnkit.population.duckdb_engine import count_patients, memory_budget
     from ldnkit.population.run import ENGINES, screen_population
 
     day = date_option("--as-of", as_of) or dt.date.today()
@@ -65,11 +81,16 @@ def screen_command(
         raise InputError.single("--engine", engine, "one of " + ", ".join(ENGINES))
     if spark_master is not None and engine != "spark":
         raise InputError.single("--spark-master", spark_master, "only with --engine spark")
+    budget = None
+    if memory is not None:
+        if engine != "duckdb":
+            raise InputError.single("--memory", memory, "only with --engine duckdb")
+        budget = memory_budget(size_option("--memory", memory), typed=memory)
     total = count_patients(folder)
     with _progress(f"Screening ({engine})", as_json) as bar:
         task = bar.add_task("screen", total=total)
         summary = screen_population(
-            folder, day, out, engine, spark_master, lambda n: bar.advance(task, n)
+            folder, day, out, engine, spark_master, lambda n: bar.advance(task, n), memory=budget
         )
     data = summary.as_json(out, engine, day)
     emit(data, as_json, lambda: _show_summary(data))
@@ -86,11 +107,14 @@ def _show_summary(data: dict[str, Any]) -> None:
         style = _VERDICT_STYLE[verdict]
         table.add_row(f"[{style}]{verdict}[/{style}]", str(count), share)
     console.print(table)
-    rules = Table(title="Findings by rule (patients)")
-    rules.add_column("Rule")
+    # The findings by the titles a clinician reads on the screen (the JSON and the rows keep
+    # the rule ids other programs read).
+    texts = rule_texts()
+    rules = Table(title="Findings (patients)")
+    rules.add_column("Finding")
     rules.add_column("Patients", justify="right")
     for rule, count in data["rules"].items():
-        rules.add_row(rule, str(count))
+        rules.add_row(texts[rule].title if rule in texts else rule, str(count))
     if data["rules"]:
         console.print(rules)
     console.print(

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ByteSize, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -74,6 +74,17 @@ def date_option(option: str, value: str | None) -> dt.date | None:
     if not EARLIEST <= day <= LATEST:
         raise InputError.single(option, value, f"a date from {EARLIEST} to {LATEST}")
     return day
+
+
+def size_option(option: str, value: str) -> int:
+    """A size in bytes typed on the command line: 512MiB, 4GiB, 2GB (pydantic's ByteSize)."""
+    try:
+        return int(_SIZE.validate_python(value.strip()))
+    except ValidationError:
+        raise InputError.single(option, value, "a size such as 512MiB or 4GiB") from None
+
+
+_SIZE: TypeAdapter[ByteSize] = TypeAdapter(ByteSize)
 
 
 def parse_model(model: type[M], data: Any) -> M:

@@ -99,12 +99,30 @@ _MEMORY_CAP = 1 << 30
 _TABLES_SHARE = 0.5
 
 
-def memory_budget() -> int:
-    """Bytes of memory the DuckDB engine may use for one run."""
+def memory_budget(requested: int | None = None, typed: str | None = None) -> int:
+    """Bytes of memory the DuckDB engine may use for one run.
+
+    `requested`: the user's own budget, as `typed` (a machine with memory to spare screens a
+    large export faster with more: its conditions and orders are then parsed once). From
+    256 MiB to the machine's memory.
+    """
     machine = _memory()
+    if requested is not None:
+        received = typed or _mib(requested)
+        if requested < _MEMORY_FLOOR:
+            raise InputError.single("--memory", received, "at least 256MiB")
+        if machine and requested > machine:
+            raise InputError.single(
+                "--memory", received, f"at most this machine's memory ({_mib(machine)})"
+            )
+        return requested
     if not machine:
         return _MEMORY_CAP
     return max(_MEMORY_FLOOR, min(_MEMORY_CAP, int(machine * _MEMORY_SHARE)))
+
+
+def _mib(size: int) -> str:
+    return f"{size // 2**20}MiB"
 
 
 def _register(con: duckdb.DuckDBPyConnection, folder: Path, budget: int) -> None:
@@ -184,13 +202,15 @@ def patient_facts(
     screener: Callable[[dict[int, Any], dict[int, Any]], RowScreener],
     batch_size: int = 20_000,
     threads: int | None = None,
+    memory: int | None = None,
 ) -> Iterator[Facts]:
     """Reduce the export in DuckDB; patient rows come in Arrow batches, by patient id.
 
     `screener` makes the run's screener from the kinds (conditions, orders); the kinds it finds
-    idle are left out of the rows.
+    idle are left out of the rows. `memory`: the run's memory budget in bytes (default
+    `memory_budget()`).
     """
-    budget = memory_budget()
+    budget = memory_budget(memory)
     # The spill folder outlives the connection (DuckDB writes there until it closes).
     with tempfile.TemporaryDirectory(prefix="ldnkit-duckdb-") as spill:
         con = duckdb.connect()
