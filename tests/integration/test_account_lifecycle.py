@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from ldnkit.cli import main
 from ldnkit.settings import Settings
 from ldnkit.store.passwords import hash_password, verify_password
 from ldnkit.store.repository import Store
+from ldnkit.web import server
 from ldnkit.web.server import background_server, csrf_from, sign_in
 
 PASSWORD = "lifecycle-pass-1"
@@ -69,11 +70,10 @@ def cli_database(site: Site, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     monkeypatch.chdir(tmp_path)
 
 
-@contextmanager
-def _browser(site: Site, email: str = DOCTOR, password: str = PASSWORD) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.url, follow_redirects=False) as client:
-        assert sign_in(client, email, password).status_code == 303
-        yield client
+def _browser(
+    site: Site, email: str = DOCTOR, password: str = PASSWORD
+) -> AbstractContextManager[httpx.Client]:
+    return server.signed_in(site.url, email, password)
 
 
 def _make_code(doctor: httpx.Client, patient_id: int, email: str = "") -> str:

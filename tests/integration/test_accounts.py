@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,8 @@ from ldnkit.cli import main
 from ldnkit.settings import Settings
 from ldnkit.store.passwords import hash_password
 from ldnkit.store.repository import Store
-from ldnkit.web.server import background_server, csrf_from, sign_in
+from ldnkit.web import server
+from ldnkit.web.server import background_server, csrf_from
 
 PASSWORD = "accounts-pass-12"
 DOCTOR = "doc@accounts.test"
@@ -57,11 +58,10 @@ def cli_database(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LDNKIT_DATABASE_URL", site.db_url)
 
 
-@contextmanager
-def _browser(site: Site, email: str = PATIENT, password: str = PASSWORD) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.url, follow_redirects=False) as client:
-        assert sign_in(client, email, password).status_code == 303
-        yield client
+def _browser(
+    site: Site, email: str = PATIENT, password: str = PASSWORD
+) -> AbstractContextManager[httpx.Client]:
+    return server.signed_in(site.url, email, password)
 
 
 def _token(site: Site, email: str = PATIENT, password: str = PASSWORD) -> dict[str, str]:

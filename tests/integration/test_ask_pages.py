@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import httpx
 import pytest
@@ -16,7 +16,8 @@ from ldnkit.knowledge.ask import page_words
 from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
-from ldnkit.web.server import background_server, csrf_from, sign_in
+from ldnkit.web import server
+from ldnkit.web.server import background_server, csrf_from
 
 PASSWORD = "ask-pages-12"
 DOCTOR = "doc@askpages.test"
@@ -37,11 +38,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@contextmanager
-def signed_in(site: str, email: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site, follow_redirects=False) as client:
-        assert sign_in(client, email, PASSWORD).status_code == 303
-        yield client
+def signed_in(site: str, email: str) -> AbstractContextManager[httpx.Client]:
+    return server.signed_in(site, email, PASSWORD)
 
 
 def ask(client: httpx.Client, question: str, **headers: str) -> httpx.Response:

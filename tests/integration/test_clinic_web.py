@@ -9,7 +9,7 @@ import html
 import io
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import httpx
 import pytest
@@ -20,7 +20,8 @@ from ldnkit.knowledge import knowledge_base
 from ldnkit.services.demo import DEMO_CLINICIAN, DEMO_PASSWORD, seed_demo
 from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
-from ldnkit.web.server import api_token, background_server, csrf_from, sign_in
+from ldnkit.web import server
+from ldnkit.web.server import api_token, background_server, csrf_from
 
 TODAY = dt.date.today()
 
@@ -37,11 +38,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@contextmanager
-def doctor(site: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site, follow_redirects=False, timeout=30) as client:
-        assert sign_in(client, DEMO_CLINICIAN, DEMO_PASSWORD).status_code == 303
-        yield client
+def doctor(site: str) -> AbstractContextManager[httpx.Client]:
+    return server.signed_in(site, DEMO_CLINICIAN, DEMO_PASSWORD)
 
 
 def visible(page: str) -> str:

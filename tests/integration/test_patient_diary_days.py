@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import httpx
@@ -19,6 +19,7 @@ from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
 from ldnkit.store.records import Actor
 from ldnkit.store.repository import Store
+from ldnkit.web import server
 from ldnkit.web.server import background_server, csrf_from, sign_in
 
 PASSWORD = "diary-days-pass-1"
@@ -62,11 +63,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(url, db_url)
 
 
-@contextmanager
-def signed_in(site: Site, email: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.url, follow_redirects=False) as client:
-        assert sign_in(client, email, PASSWORD).status_code == 303
-        yield client
+def signed_in(site: Site, email: str) -> AbstractContextManager[httpx.Client]:
+    return server.signed_in(site.url, email, PASSWORD)
 
 
 def _form(page: str, **answers: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import httpx
@@ -27,6 +27,7 @@ from ldnkit.services.demo import DEMO_PASSWORD, seed_demo
 from ldnkit.settings import Settings
 from ldnkit.store.passwords import hash_password
 from ldnkit.store.repository import Store
+from ldnkit.web import server
 from ldnkit.web.server import background_server, csrf_from, sign_in
 
 
@@ -47,11 +48,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(url, db_url)
 
 
-@contextmanager
-def patient(site: Site, name: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.url, follow_redirects=False) as client:
-        assert sign_in(client, f"{name}@demo.ldnkit.test", DEMO_PASSWORD).status_code == 303
-        yield client
+def patient(site: Site, name: str) -> AbstractContextManager[httpx.Client]:
+    return server.signed_in(site.url, f"{name}@demo.ldnkit.test", DEMO_PASSWORD)
 
 
 def _main(page: str) -> str:

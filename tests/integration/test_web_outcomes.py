@@ -9,7 +9,7 @@ import html
 import io
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,7 +21,8 @@ from ldnkit.demo.clinic_history import add_history, history_specs
 from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
-from ldnkit.web.server import background_server, csrf_from, sign_in
+from ldnkit.web import server
+from ldnkit.web.server import background_server, csrf_from
 
 PASSWORD = "correct-horse-outcomes"
 DOCTOR, OTHER, ANALYST, PATIENT = (
@@ -59,11 +60,9 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
         yield Clinic(url, db_url, mine)
 
 
-@contextmanager
-def signed_in(clinic: Clinic, email: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=clinic.url, follow_redirects=False, timeout=60) as client:
-        assert sign_in(client, email, PASSWORD).status_code == 303
-        yield client
+def signed_in(clinic: Clinic, email: str) -> AbstractContextManager[httpx.Client]:
+    # The outcomes PDF takes a while to draw.
+    return server.signed_in(clinic.url, email, PASSWORD, timeout=60)
 
 
 def _text(page: str) -> str:

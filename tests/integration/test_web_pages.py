@@ -8,7 +8,7 @@ import html
 import io
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import httpx
@@ -18,7 +18,8 @@ from pypdf import PdfReader
 from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
-from ldnkit.web.server import background_server, csrf_from, sign_in
+from ldnkit.web import server
+from ldnkit.web.server import background_server, csrf_from
 
 PASSWORD = "pages-pass-1"
 
@@ -52,11 +53,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(url, db_url, patient)
 
 
-@contextmanager
-def signed_in(site: Site, email: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.url, follow_redirects=False) as client:
-        assert sign_in(client, email, PASSWORD).status_code == 303
-        yield client
+def signed_in(site: Site, email: str) -> AbstractContextManager[httpx.Client]:
+    return server.signed_in(site.url, email, PASSWORD)
 
 
 def test_a_today_form_with_bad_answers_comes_back_with_each_fields_problem(site: Site) -> None:

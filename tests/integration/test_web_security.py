@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,8 @@ from ldnkit.bootstrap import web_app
 from ldnkit.services.accounts import NewAccount, create_account
 from ldnkit.settings import Settings
 from ldnkit.store.repository import Store
-from ldnkit.web.server import background_server, csrf_from, sign_in
+from ldnkit.web import server
+from ldnkit.web.server import background_server, csrf_from
 
 PASSWORD = "correct-horse-9"
 ANALYST = "analyst@clinic.test"
@@ -76,13 +77,9 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
         yield Clinic(url, db_url, a, b)
 
 
-@contextmanager
-def browser(clinic: Clinic, email: str) -> Iterator[httpx.Client]:
+def browser(clinic: Clinic, email: str) -> AbstractContextManager[httpx.Client]:
     """A signed-in browser-like client (cookies kept, redirects not followed)."""
-    with httpx.Client(base_url=clinic.url, follow_redirects=False) as client:
-        response = sign_in(client, email, PASSWORD)
-        assert response.status_code == 303, response.text
-        yield client
+    return server.signed_in(clinic.url, email, PASSWORD)
 
 
 @contextmanager

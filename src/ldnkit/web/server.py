@@ -74,6 +74,21 @@ def sign_in(client: httpx.Client, email: str, password: str) -> httpx.Response:
     return client.post("/login", data=form, follow_redirects=False)
 
 
+@contextmanager
+def signed_in(
+    base_url: str, email: str, password: str, timeout: float = 30
+) -> Iterator[httpx.Client]:
+    """A browser-like client (cookies kept, redirects not followed), signed in through the form.
+
+    A refused sign-in stops here: whatever the caller does next would only fail further on.
+    """
+    with httpx.Client(base_url=base_url, follow_redirects=False, timeout=timeout) as client:
+        response = sign_in(client, email, password)
+        if response.status_code != 303:
+            raise RuntimeError(f"signing in as {email} was refused ({response.status_code})")
+        yield client
+
+
 def api_token(base_url: str, email: str, password: str) -> str:
     """A bearer token from POST /api/v1/token."""
     response = httpx.post(
