@@ -11,30 +11,21 @@ A bad resource becomes an `InputError` whose problems name the resource and the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from ldnkit.domain.outcomes.course import ObservationStatus, RequestStatus
 from ldnkit.validation import InputError, Problem, problems_from, show
 
 FHIR_VERSION = "4.0.1"
 
 # Value sets the models leave as plain `code` strings; checked here because a misspelled
-# status must not silently mean "not active".
+# status must not silently mean "not active". The two that clinic outcomes read are the
+# outcome records' own types.
 STATUS_VALUES: dict[str, frozenset[str]] = {
-    "MedicationRequest": frozenset(
-        {
-            "active",
-            "on-hold",
-            "cancelled",
-            "completed",
-            "entered-in-error",
-            "stopped",
-            "draft",
-            "unknown",
-        }
-    ),
+    "MedicationRequest": frozenset(get_args(RequestStatus)),
     "MedicationStatement": frozenset(
         {
             "active",
@@ -62,18 +53,7 @@ STATUS_VALUES: dict[str, frozenset[str]] = {
     "ServiceRequest": frozenset(
         {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
     ),
-    "Observation": frozenset(
-        {
-            "registered",
-            "preliminary",
-            "final",
-            "amended",
-            "corrected",
-            "cancelled",
-            "entered-in-error",
-            "unknown",
-        }
-    ),
+    "Observation": frozenset(get_args(ObservationStatus)),
 }
 
 # fhir.resources reports its own primitive-type failures as a bare message; users need the form.
