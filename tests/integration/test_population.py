@@ -237,8 +237,29 @@ def test_the_memory_budget_is_a_quarter_of_the_machine_from_256_mib_to_1_gib(
 
 
 @pytest.mark.parametrize(
+    ("limit", "memory"),
+    [("max\n", 24 << 30), ("2147483648\n", 2 << 30), ("9223372036854771712\n", 24 << 30)],
+)
+def test_a_containers_memory_limit_counts_when_it_is_below_the_machines(
+    limit: str, memory: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from ldnkit.population import duckdb_engine
+
+    (tmp_path / "memory.max").write_text(limit)
+    monkeypatch.setattr(
+        duckdb_engine, "CGROUP_LIMITS", (tmp_path / "none", tmp_path / "memory.max")
+    )
+    monkeypatch.setattr(os, "sysconf", lambda name: {"SC_PHYS_PAGES": 6 << 20}.get(name, 4096))
+    assert duckdb_engine._memory() == memory
+    # The default budget follows: a quarter of a 2 GiB container is 512 MiB.
+    assert duckdb_engine.memory_budget() == min(1 << 30, memory // 4)
+
+
+@pytest.mark.parametrize(
     ("typed", "expected"),
-    [("100MB", "at least 256MiB"), ("64GiB", "at most this machine's memory (32768MiB)")],
+    [("100MB", "at least 256MiB"), ("64GiB", "at most the memory this machine has (32768MiB)")],
 )
 def test_a_memory_budget_the_machine_cannot_give_is_refused_before_any_work(
     typed: str,

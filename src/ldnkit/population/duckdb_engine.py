@@ -113,7 +113,7 @@ def memory_budget(requested: int | None = None, typed: str | None = None) -> int
             raise InputError.single("--memory", received, "at least 256MiB")
         if machine and requested > machine:
             raise InputError.single(
-                "--memory", received, f"at most this machine's memory ({_mib(machine)})"
+                "--memory", received, f"at most the memory this machine has ({_mib(machine)})"
             )
         return requested
     if not machine:
@@ -139,12 +139,29 @@ def _register(con: duckdb.DuckDBPyConnection, folder: Path, budget: int) -> None
     register_views(con, folder, reduction.COLUMNS, tables=reduction.READ_TWICE if fits else ())
 
 
+# Where a container's memory limit is read (cgroup v2, then v1). Inside a container these name
+# the container's own group; "max" (v2) or a huge number (v1) means no limit.
+CGROUP_LIMITS = (
+    Path("/sys/fs/cgroup/memory.max"),
+    Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
+)
+
+
 def _memory() -> int:
-    """The machine's memory in bytes (0 where it cannot be read)."""
+    """The memory this process may use in bytes: the machine's, or its container's limit when
+    that is lower (a quarter of the host's memory could be more than the container holds).
+    0 where neither can be read."""
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        machine = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
-        return 0
+        machine = 0
+    for path in CGROUP_LIMITS:
+        try:
+            limit = int(path.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        return min(machine, limit) if machine else limit
+    return machine
 
 
 def _limit(con: duckdb.DuckDBPyConnection, budget: int, spill: str) -> None:
