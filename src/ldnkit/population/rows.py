@@ -172,6 +172,8 @@ class RowScreener:
             for found in map(kinds.__getitem__, row.get("condition_kinds") or ())
             if found is not None
         }
+        # An order maps to a medication or to nothing, so it goes straight onto the list that
+        # `facts.add` would put it on (its type dispatch is the cost on this hot path).
         order, dayless, taken = self._order, self._dayless, facts.medications.append
         for kind, day in row.get("orders") or ():
             found = dayless[kind] if kind in dayless else order(kind, day)
@@ -202,8 +204,7 @@ class RowScreener:
         return self._output(profile, screen(profile), row["id"])
 
     def _output(self, profile: PatientProfile, result: Screening, patient: str) -> dict[str, Any]:
-        # Most patients leave a column or two empty (no active medication, no condition, no
-        # finding): those columns skip the work.
+        # Most patients have no active medication or no condition: those columns skip the work.
         on_naltrexone, opioids = False, ""
         active = [m for m in profile.medications if m.status == "active"]
         if active:
@@ -219,12 +220,11 @@ class RowScreener:
                 if (name := named[id(c)] if id(c) in named else _candidate_name(c)) is not None
             }
             candidates = "; ".join(sorted(found))
-        findings = result.findings
         return {
             "patient_id": patient,
             "verdict": result.verdict,
             "earliest_start": result.earliest_start,
-            "rules": ";".join(dict.fromkeys(f.rule for f in findings)) if findings else "",
+            "rules": ";".join(dict.fromkeys(f.rule for f in result.findings)),
             "on_naltrexone": on_naltrexone,
             "active_opioids": opioids,
             "candidate_conditions": candidates,
